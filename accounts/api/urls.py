@@ -1,0 +1,3 @@
+"""accounts API routes, under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,123 @@
+"""Identity. This app lives in every schema: platform staff in public, members per organization."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Easy to read aloud and type on a phone: no 0/O, 1/I/L.
+ACCOUNT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ACCOUNT_CODE_LENGTH = 6
+
+
+def new_account_code() -> str:
+    return "".join(secrets.choice(ACCOUNT_CODE_ALPHABET) for _ in range(ACCOUNT_CODE_LENGTH))
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, phone_number, password=None, **extra):
+        from accounts.phone import normalize_phone
+
+        user = self.model(phone_number=normalize_phone(phone_number), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        if not user.account_code:
+            user.account_code = new_account_code()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone_number, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True, role=User.Role.SUPER_ADMIN)
+        return self.create_user(phone_number, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        SUPER_ADMIN = "super_admin", _("Platform owner")
+        ORG_ADMIN = "org_admin", _("Organization admin")
+        MEMBER = "member", _("Member")
+
+    class Language(models.TextChoices):
+        DEFAULT = "", _("Organization default")
+        ENGLISH = "en", _("English")
+        KISWAHILI = "sw", _("Kiswahili")
+
+    phone_number = models.CharField(_("phone number"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.MEMBER)
+    account_code = models.CharField(
+        _("account code"), max_length=12, unique=True, default=new_account_code,
+        help_text=_("Typed as the M-Pesa account number."),
+    )
+    avatar = models.ImageField(upload_to="avatars/", blank=True)
+    language = models.CharField(max_length=2, choices=Language.choices, blank=True, default="")
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone_number"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["name", "phone_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["super_admin", "org_admin", "member"]),
+                name="user_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(phone_number__regex=r"^\+254[17][0-9]{8}$")
+                | models.Q(role="super_admin"),
+                name="user_phone_e164_ke",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.phone_number}"
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role == self.Role.ORG_ADMIN
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"…{self.phone_number[-4:]}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where, with before/after. One table per schema."""
+
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor_label = models.CharField(max_length=120, blank=True)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"

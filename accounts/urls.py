@@ -1,0 +1,3 @@
+"""accounts pages on the organization host."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""analytics API routes, under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""analytics pages on the organization host."""
+
+urlpatterns: list = []

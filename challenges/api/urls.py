@@ -1,0 +1,3 @@
+"""challenges API routes, under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""challenges pages on the organization host."""
+
+urlpatterns: list = []

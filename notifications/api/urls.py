@@ -1,0 +1,3 @@
+"""notifications API routes, under /api/v1/."""
+
+urlpatterns: list = []

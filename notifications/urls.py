@@ -1,0 +1,3 @@
+"""notifications pages on the organization host."""
+
+urlpatterns: list = []

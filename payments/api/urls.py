@@ -1,0 +1,3 @@
+"""payments API routes, under /api/v1/."""
+
+urlpatterns: list = []

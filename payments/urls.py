@@ -1,0 +1,3 @@
+"""payments pages on the organization host."""
+
+urlpatterns: list = []

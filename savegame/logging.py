@@ -1,0 +1,26 @@
+"""Log context: every line carries the tenant schema and, inside a request, its request id."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+def current_schema() -> str:
+    from django.db import connection
+
+    return getattr(connection, "schema_name", "public")
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "schema"):
+            try:
+                record.schema = current_schema()
+            except Exception:  # settings not ready (early start-up)
+                record.schema = "-"
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True

@@ -1,0 +1,20 @@
+"""Test overrides: fast hashing, file SMS backend in a temp folder, eager-free Celery by default."""
+
+import os
+import tempfile
+
+from savegame.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SMS_BACKEND = "file"
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH") or os.path.join(tempfile.gettempdir(), f"savegame-sms-{os.getpid()}.jsonl")
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+MEDIA_ROOT = tempfile.mkdtemp(prefix="savegame-media-")
+TENANT_HOST_CACHE_SECONDS = 5
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# Tests flush Redis before each test, so they never use the database the dev server uses (0).
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or REDIS_URL.rsplit("/", 1)[0] + "/15"  # noqa: F405
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL  # tests read task results; production keeps none

@@ -1,0 +1,149 @@
+"""The platform owner's console: organizations, domains, the badge catalogue."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from accounts.phone import normalize_phone
+from tenants import services
+from tenants.models import Domain, Organization, SystemBadge
+from tenants.selectors import organization_base_url
+
+admin.site.site_header = "SaveGame platform"
+admin.site.site_title = "SaveGame platform"
+admin.site.index_title = "Organizations and platform settings"
+
+
+class OrganizationCreateForm(forms.ModelForm):
+    admin_phone = forms.CharField(label="First admin's phone", help_text="e.g. 0712 345 678")
+    admin_name = forms.CharField(label="First admin's name", required=False)
+    extra_domains = forms.CharField(
+        label="Custom domains", required=False, help_text="Optional, comma-separated (e.g. save.umoja.co.ke)."
+    )
+    shortcode = forms.CharField(label="M-Pesa Paybill / Till", required=False)
+
+    class Meta:
+        model = Organization
+        fields = ["name", "slug", "type", "subscription_tier"]
+
+    def clean_admin_phone(self):
+        try:
+            return normalize_phone(self.cleaned_data["admin_phone"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from None
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+    fields = ["domain", "is_primary"]
+
+
+def _actor(request) -> str:
+    return f"platform:{request.user.phone_number}"
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "type", "subscription_tier", "status_badge", "site_link", "created_at"]
+    list_filter = ["type", "subscription_tier", "subscription_status", "created_at"]
+    search_fields = ["name", "slug", "domains__domain"]
+    readonly_fields = ["schema_name", "created_at", "updated_at", "site_link"]
+    actions = ["suspend", "reactivate"]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "type", "site_link")}),
+        ("Subscription", {"fields": ("subscription_tier", "subscription_status")}),
+        ("Branding and locale", {"fields": ("branding", "logo", "time_zone", "open_signup")}),
+        ("Scoring rules", {"fields": ("scoring",)}),
+        ("System", {"fields": ("schema_name", "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = OrganizationCreateForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((None, {"fields": ("name", "slug", "type", "subscription_tier", "admin_phone", "admin_name",
+                                       "extra_domains", "shortcode")}),)
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [*self.readonly_fields, "slug"]
+
+    def get_inlines(self, request, obj):
+        return [DomainInline] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.ORGANIZATION_EDITABLE_FIELDS}
+            if "logo" in form.changed_data:
+                obj.save(update_fields=["logo", "updated_at"])
+            fresh = Organization.objects.get(pk=obj.pk)
+            services.organization_update(organization=fresh, data=data, actor_label=_actor(request))
+            return
+        domains = [d.strip() for d in form.cleaned_data.get("extra_domains", "").split(",") if d.strip()]
+        created = services.organization_create(
+            slug=form.cleaned_data["slug"], name=form.cleaned_data["name"], type=form.cleaned_data["type"],
+            admin_phone=form.cleaned_data["admin_phone"], admin_name=form.cleaned_data.get("admin_name", ""),
+            domains=domains, shortcode=form.cleaned_data.get("shortcode", ""), actor_label=_actor(request),
+        )
+        if form.cleaned_data.get("subscription_tier"):
+            services.organization_update(organization=created, data={"subscription_tier": form.cleaned_data["subscription_tier"]},
+                                         actor_label=_actor(request))
+        obj.pk = created.pk
+        obj.schema_name = created.schema_name
+        obj._state.adding = False
+        messages.info(request, format_html("Open the new site: <a href='{0}'>{0}</a>", organization_base_url(created)))
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        services.organization_cache_clear(organization=form.instance)
+
+    @admin.display(description="Status", ordering="subscription_status")
+    def status_badge(self, obj):
+        colour = {"active": "#15803d", "trial": "#1d4ed8", "past_due": "#b45309", "suspended": "#b91c1c"}.get(
+            obj.subscription_status, "#444")
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_subscription_status_display())
+
+    @admin.display(description="Site")
+    def site_link(self, obj):
+        if not obj or not obj.pk:
+            return "-"
+        url = organization_base_url(obj)
+        return format_html('<a href="{0}/" target="_blank" rel="noopener">{0}</a>', url)
+
+    @admin.action(description="Suspend the selected organizations")
+    def suspend(self, request, queryset):
+        for org in queryset:
+            services.organization_suspend(organization=org, actor_label=_actor(request))
+        self.message_user(request, f"Suspended {queryset.count()} organization(s).")
+
+    @admin.action(description="Reactivate the selected organizations")
+    def reactivate(self, request, queryset):
+        for org in queryset:
+            services.organization_reactivate(organization=org, actor_label=_actor(request))
+        self.message_user(request, f"Reactivated {queryset.count()} organization(s).")
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "tenant", "is_primary", "created_at"]
+    list_filter = ["is_primary"]
+    search_fields = ["domain", "tenant__name"]
+
+
+@admin.register(SystemBadge)
+class SystemBadgeAdmin(admin.ModelAdmin):
+    list_display = ["icon", "name", "rarity", "per_challenge", "is_active"]
+    list_filter = ["rarity", "is_active", "per_challenge"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ("name",)}

@@ -1,0 +1,3 @@
+"""tenants API routes, under /api/v1/."""
+
+urlpatterns: list = []

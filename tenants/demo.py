@@ -1,0 +1,69 @@
+"""Demo data for `make run`: two organizations, members, and whatever each app's demo adds.
+
+Each app may offer `<app>.demo.seed(organization, members)`; it is called inside the
+organization's schema and must be idempotent.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from django_tenants.utils import schema_context
+
+from tenants.models import Organization
+from tenants.selectors import organization_base_url
+from tenants.services import organization_create, organization_update
+
+DEMO_APPS = ["challenges", "payments", "notifications", "analytics"]
+
+DEMO_ORGS = [
+    {
+        "slug": "umoja", "name": "Umoja Chama", "type": "chama", "shortcode": "600100",
+        "admin_phone": "+254700000001", "admin_name": "Wanjiku Kamau",
+        "branding": {"primary_color": "#0f766e", "accent_color": "#f59e0b", "language": "en",
+                     "sms_sender_id": "UMOJA", "tagline": "Pamoja tunaweza"},
+        "members": [
+            ("Akinyi Otieno", "+254700000011"), ("Baraka Mwangi", "+254700000012"),
+            ("Chebet Kiprop", "+254700000013"), ("Daudi Njoroge", "+254700000014"),
+            ("Esther Wambui", "+254700000015"), ("Faith Achieng", "+254700000016"),
+        ],
+    },
+    {
+        "slug": "bidii", "name": "Bidii SACCO", "type": "sacco", "shortcode": "600200",
+        "admin_phone": "+254700000002", "admin_name": "Hassan Omar",
+        "branding": {"primary_color": "#1e3a8a", "accent_color": "#facc15", "language": "sw",
+                     "sms_sender_id": "BIDII", "tagline": "Akiba ni msingi"},
+        "members": [
+            ("Imani Mutua", "+254700000021"), ("Juma Hamisi", "+254700000022"),
+            ("Kerubo Moraa", "+254700000023"), ("Lilian Nyambura", "+254700000024"),
+        ],
+    },
+]
+
+
+def seed_demo() -> list[str]:
+    from accounts.models import User
+    from accounts.services import user_create
+
+    lines = []
+    for spec in DEMO_ORGS:
+        org = Organization.objects.filter(slug=spec["slug"]).first()
+        if org is None:
+            org = organization_create(
+                slug=spec["slug"], name=spec["name"], type=spec["type"], admin_phone=spec["admin_phone"],
+                admin_name=spec["admin_name"], shortcode=spec["shortcode"], actor_label="seed_demo",
+            )
+            organization_update(organization=org, data={"branding": spec["branding"]}, actor_label="seed_demo")
+        with schema_context(org.schema_name):
+            members = []
+            for name, phone in spec["members"]:
+                user = User.objects.filter(phone_number=phone).first() or user_create(phone_number=phone, name=name)
+                members.append(user)
+            for app in DEMO_APPS:
+                try:
+                    module = importlib.import_module(f"{app}.demo")
+                except ModuleNotFoundError:
+                    continue
+                module.seed(org, members)
+        lines.append(f"{org.name}: {organization_base_url(org)}/  (leaders: {organization_base_url(org)}/manage/)")
+    return lines

@@ -1,0 +1,22 @@
+"""python manage.py mpesa_urls --org SLUG: the callback URLs to register with Daraja, as JSON."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from payments.selectors import mpesa_callback_urls
+from tenants.models import Organization
+
+
+class Command(BaseCommand):
+    help = "Print the absolute Daraja callback URLs of an organization as JSON."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True, help="Organization slug")
+
+    def handle(self, *args, **opts):
+        try:
+            org = Organization.objects.get(slug=opts["org"])
+        except Organization.DoesNotExist:
+            raise CommandError(f"No organization with slug '{opts['org']}'.") from None
+        self.stdout.write(json.dumps(mpesa_callback_urls(organization=org), indent=2))

@@ -1,0 +1,156 @@
+"""Organizations (one PostgreSQL schema each), their domains, and the platform badge catalogue.
+
+Everything here lives in the public schema.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
+    _("Use 3-40 lowercase letters, digits or hyphens, starting with a letter."),
+)
+RESERVED_SLUGS = {"www", "admin", "api", "public", "static", "media", "tenant-template", "mail"}
+
+
+def default_branding() -> dict:
+    return {
+        "primary_color": "#0f766e",
+        "accent_color": "#f59e0b",
+        "sms_sender_id": "",
+        "language": "en",
+        "tagline": "",
+    }
+
+
+def default_scoring() -> dict:
+    """Defaults from the spec; org admins may edit them (docs/GAMIFICATION.md)."""
+    return {
+        "points_per_kes": 1,
+        "streak_multiplier": 1.5,
+        "streak_threshold_days": 7,
+        "streak_threshold_weeks": 1,
+        "early_bird_bonus": 50,
+        "early_bird_days": 3,
+        "consistency_bonus": 100,
+        "referral_bonus": 500,
+    }
+
+
+class Organization(TenantMixin):
+    class Type(models.TextChoices):
+        CHAMA = "chama", _("Chama")
+        SACCO = "sacco", _("SACCO")
+        MFI = "mfi", _("Microfinance institution")
+        BANK = "bank", _("Bank")
+        PLATFORM = "platform", _("Platform (public schema)")
+
+    class Tier(models.TextChoices):
+        FREE = "free", _("Free")
+        STARTER = "starter", _("Starter")
+        GROWTH = "growth", _("Growth")
+        ENTERPRISE = "enterprise", _("Enterprise")
+
+    class Status(models.TextChoices):
+        TRIAL = "trial", _("Trial")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        SUSPENDED = "suspended", _("Suspended")
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=40, unique=True, validators=[SLUG_VALIDATOR])
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.CHAMA)
+    branding = models.JSONField(default=default_branding, blank=True)
+    logo = models.ImageField(upload_to="logos/", blank=True)
+    scoring = models.JSONField(default=default_scoring, blank=True)
+    subscription_tier = models.CharField(max_length=12, choices=Tier.choices, default=Tier.FREE)
+    subscription_status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.ACTIVE
+    )
+    time_zone = models.CharField(max_length=64, default="Africa/Nairobi")
+    open_signup = models.BooleanField(
+        default=False, help_text=_("Verifying an unknown phone number creates a member.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=["chama", "sacco", "mfi", "bank", "platform"]),
+                name="organization_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(subscription_status__in=["trial", "active", "past_due", "suspended"]),
+                name="organization_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.subscription_status == self.Status.SUSPENDED
+
+    @property
+    def language(self) -> str:
+        return (self.branding or {}).get("language") or "en"
+
+    def brand(self, key: str) -> str:
+        return (self.branding or {}).get(key) or default_branding().get(key, "")
+
+    def scoring_rule(self, key: str):
+        rules = default_scoring()
+        rules.update(self.scoring or {})
+        return rules[key]
+
+
+class Domain(DomainMixin):
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class SystemBadge(models.Model):
+    """The platform-wide badge catalogue; organizations may add their own in their schema."""
+
+    class Rarity(models.TextChoices):
+        COMMON = "common", _("Common")
+        RARE = "rare", _("Rare")
+        EPIC = "epic", _("Epic")
+        LEGENDARY = "legendary", _("Legendary")
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=80)
+    name_sw = models.CharField(max_length=80, blank=True)
+    description = models.CharField(max_length=240)
+    description_sw = models.CharField(max_length=240, blank=True)
+    icon = models.CharField(max_length=16, default="🏅")
+    criteria = models.JSONField()
+    rarity = models.CharField(max_length=10, choices=Rarity.choices, default=Rarity.COMMON)
+    per_challenge = models.BooleanField(
+        default=False, help_text=_("Awarded once per challenge instead of once per member.")
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rarity", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,56 @@
+"""Reads for organizations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+from tenants.models import Domain, Organization
+
+_HOST_CACHE_PREFIX = "tenant-host:"
+
+
+def host_cache_key(hostname: str) -> str:
+    return _HOST_CACHE_PREFIX + hostname.lower()
+
+
+def organization_for_host(*, hostname: str) -> Organization:
+    """The organization that owns `hostname`, cached in Redis (the stock lookup queries every request).
+
+    Raises Domain.DoesNotExist for an unknown host. Writes that change an organization or its
+    domains clear the cache through tenants.services.
+    """
+    # The cache key function prefixes keys with the current schema; resolve from public.
+    connection.set_schema_to_public()
+    key = host_cache_key(hostname)
+    try:
+        organization = cache.get(key)
+    except Exception:  # Redis down: fall back to the database, never fail the request for it
+        organization = None
+    if organization is None:
+        domain = Domain.objects.select_related("tenant").get(domain=hostname.lower())
+        organization = domain.tenant
+        try:
+            cache.set(key, organization, settings.TENANT_HOST_CACHE_SECONDS)
+        except Exception:
+            pass
+    return organization
+
+
+def organization_primary_domain(organization: Organization) -> str:
+    domain = organization.domains.filter(is_primary=True).first() or organization.domains.first()
+    return domain.domain if domain else f"{organization.slug}.{settings.BASE_DOMAIN}"
+
+
+def organization_base_url(organization: Organization) -> str:
+    """`scheme://host[:port]` of the organization's primary domain."""
+    port = f":{settings.SITE_PORT}" if settings.SITE_PORT and settings.SITE_PORT not in ("80", "443") else ""
+    return f"{settings.SITE_SCHEME}://{organization_primary_domain(organization)}{port}"
+
+
+def organization_list(*, include_public: bool = False):
+    qs = Organization.objects.all()
+    if not include_public:
+        qs = qs.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+    return qs.order_by("name")

@@ -1,0 +1,3 @@
+"""tenants pages on the organization host."""
+
+urlpatterns: list = []
