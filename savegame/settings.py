@@ -212,6 +212,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- security ---------------------------------------------------------------------------------
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# django-fernet-fields-v2: MultiFernet over FIELD_ENCRYPTION_KEYS (newest first: it encrypts with the
+# first and decrypts with any). Without keys (dev only) a key is derived from SECRET_KEY.
+FERNET_KEYS = FIELD_ENCRYPTION_KEYS or [SECRET_KEY]
+FERNET_USE_HKDF = not FIELD_ENCRYPTION_KEYS
 SESSION_COOKIE_SECURE = SITE_SCHEME == "https"
 CSRF_COOKIE_SECURE = SITE_SCHEME == "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
