@@ -1,0 +1,68 @@
+"""The platform owner creates, suspends and audits organizations from Django admin on the public host."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import AuditEvent, User
+from tenants.models import Organization
+
+
+@pytest.fixture
+def owner_client(db, org):
+    owner = User.objects.create_superuser("+254799000001", password="a-long-platform-password")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(owner)
+    return client
+
+
+def test_owner_creates_an_org_that_answers_on_its_subdomain(owner_client):
+    response = owner_client.post("/admin/tenants/organization/add/", {
+        "name": "Tatu Chama", "slug": "tatu", "type": "chama", "subscription_tier": "starter",
+        "admin_phone": "0722 111 222", "admin_name": "Mama Tatu", "extra_domains": "", "shortcode": "600333",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    org = Organization.objects.get(slug="tatu")
+    assert org.subscription_tier == "starter"
+    with schema_context(org.schema_name):
+        assert User.objects.get().role == "org_admin"
+    assert Client(HTTP_HOST="tatu.localhost").get("/healthz").json()["status"] == "ok"
+    assert Client(HTTP_HOST="tatu.localhost").get("/api/v1/nothing-here").status_code == 404
+    # audited twice: Django's admin log and our own audit trail (both in public)
+    connection.set_schema_to_public()
+    assert LogEntry.objects.filter(object_repr="Tatu Chama").exists()
+    assert AuditEvent.objects.filter(action="organization.created", target_id=str(org.pk)).exists()
+
+
+def test_bad_phone_in_admin_form_is_a_field_error_and_creates_nothing(owner_client):
+    response = owner_client.post("/admin/tenants/organization/add/", {
+        "name": "Nne", "slug": "nne", "type": "chama", "subscription_tier": "free", "admin_phone": "12",
+    })
+    assert response.status_code == 200
+    assert b"9 digits" in response.content
+    assert not Organization.objects.filter(slug="nne").exists()
+
+
+def test_owner_suspends_from_the_list_action(owner_client, org):
+    response = owner_client.post("/admin/tenants/organization/", {
+        "action": "suspend", "_selected_action": [org.pk],
+    })
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.is_suspended
+    assert Client(HTTP_HOST="alpha.localhost").get("/").status_code == 403
+    connection.set_schema_to_public()
+    assert AuditEvent.objects.filter(action="organization.updated", target_id=str(org.pk),
+                                     actor_label="platform:+254799000001").exists()
+    Organization.objects.filter(pk=org.pk).update(subscription_status="active")
+    from tenants.services import organization_cache_clear
+
+    organization_cache_clear(organization=org)
+
+
+def test_org_list_and_change_pages_render(owner_client, org):
+    assert b"Alpha Chama" in owner_client.get("/admin/tenants/organization/").content
+    page = owner_client.get(f"/admin/tenants/organization/{org.pk}/change/")
+    assert page.status_code == 200 and b"alpha.localhost" in page.content
