@@ -23,3 +23,56 @@ def exception_handler(exc, context):
             {"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
     return response
+
+
+_REASONS = {
+    400: "Bad request.",
+    401: "Authentication credentials were not provided.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "Request body too large.",
+    429: "Too many requests.",
+    500: "Internal server error.",
+}
+
+
+class ApiJsonErrorMiddleware:
+    """Under /api/, turn every error that did not come from DRF (Django's 404 for an unknown path,
+    a 405 from a plain view, an unhandled exception) into a JSON body in DRF's shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json") or getattr(response, "streaming", False):
+            return response
+        return self._json(response.status_code, response)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        if isinstance(exception, Http404):
+            return self._json(404)
+        if isinstance(exception, PermissionDenied):
+            return self._json(403)
+        logger.exception("unhandled API error", exc_info=exception)
+        return self._json(500)
+
+    @staticmethod
+    def _json(status_code: int, original=None):
+        from django.http import JsonResponse
+
+        detail = _REASONS.get(status_code) or (getattr(original, "reason_phrase", "") or "Error.")
+        response = JsonResponse({"detail": detail}, status=status_code)
+        if original is not None:
+            for header in ("Retry-After", "Allow", "WWW-Authenticate", "X-Request-ID"):
+                if header in original:
+                    response[header] = original[header]
+        return response
