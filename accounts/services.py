@@ -155,6 +155,27 @@ class ImportRow:
 
 
 MEMBER_IMPORT_MAX_ROWS = 5000
+MEMBER_IMPORT_MAX_BYTES = 1024 * 1024
+
+
+def csv_upload_text(*, upload) -> str:
+    """The text of an uploaded CSV (UTF-8, or Excel's cp1252), or a ValidationError on `file`."""
+    if upload.size > MEMBER_IMPORT_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than 1 MB.")})
+    raw = upload.read()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError({"file": _("Save the file as CSV (UTF-8).")})
+
+
+def import_report(rows: list[ImportRow]) -> dict:
+    created = sum(1 for r in rows if r.status == "created")
+    return {"created": created, "failed": len(rows) - created,
+            "rows": [{"row": r.row, "status": r.status, "phone_number": r.phone_number, "name": r.name,
+                      "id": r.id, "errors": r.errors} for r in rows]}
 
 
 def members_import_csv(*, text: str, actor: User, ip_address: str | None = None) -> list[ImportRow]:

@@ -191,31 +191,9 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def import_csv(self, request):
         data = s.MemberImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = services.members_import_csv(text=read_csv_upload(data.validated_data["file"]),
+        report = services.members_import_csv(text=services.csv_upload_text(upload=data.validated_data["file"]),
                                              actor=request.user, ip_address=client_ip(request))
-        return Response(import_report(report))
-
-
-MAX_CSV_BYTES = 1024 * 1024
-
-
-def read_csv_upload(upload) -> str:
-    if upload.size > MAX_CSV_BYTES:
-        raise ValidationError({"file": [_("The file is larger than 1 MB.")]})
-    raw = upload.read()
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError({"file": [_("Save the file as CSV (UTF-8).")]})
-
-
-def import_report(report) -> dict:
-    rows = [{"row": r.row, "status": r.status, "phone_number": r.phone_number, "name": r.name, "id": r.id,
-             "errors": r.errors} for r in report]
-    created = sum(1 for r in report if r.status == "created")
-    return {"created": created, "failed": len(rows) - created, "rows": rows}
+        return Response(services.import_report(report))
 
 
 class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
