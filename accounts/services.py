@@ -163,6 +163,8 @@ def csv_upload_text(*, upload) -> str:
     if upload.size > MEMBER_IMPORT_MAX_BYTES:
         raise ValidationError({"file": _("The file is larger than 1 MB.")})
     raw = upload.read()
+    if b"\x00" in raw:  # images, spreadsheets (.xlsx) and other binary files
+        raise ValidationError({"file": _("This is not a CSV file. In Excel, use Save As, then CSV.")})
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -186,8 +188,10 @@ def members_import_csv(*, text: str, actor: User, ip_address: str | None = None)
     import csv
     import io
 
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    rows = [r for r in reader]
+    try:
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    except csv.Error as exc:
+        raise ValidationError({"file": _("This is not a CSV file we can read (%(reason)s).") % {"reason": exc}}) from None
     report: list[ImportRow] = []
     if not rows:
         return report

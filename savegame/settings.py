@@ -300,6 +300,14 @@ SPECTACULAR_SETTINGS.update({
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.strip_trailing_slashes",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.User.Role",
+        "MemberRoleEnum": ["member", "org_admin"],
+    },
 })
 SHARED_APPS.append("drf_spectacular_sidecar")
 INSTALLED_APPS.append("drf_spectacular_sidecar")

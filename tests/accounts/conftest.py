@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import socketserver
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from django.db import connections
 
 CODE_RE = re.compile(r"\b(\d{6})\b")
 
@@ -29,3 +33,39 @@ def login(api_client_for, sms_outbox):
         return verified.json()
 
     return run
+
+
+# --- a real server on 127.0.0.1:0 over the test database (use with committed_org) ----------------
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the stock 5 would refuse connections before Django ever saw them
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            connections.close_all()
+
+
+@pytest.fixture
+def live_server_url(committed_org):
+    """Port of a threaded WSGI server running the whole app (middleware included) on the test DB.
+
+    Settings changed before this fixture starts (rates, say) apply: the app is built here."""
+    from django.core.wsgi import get_wsgi_application
+
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), server_class=_ThreadingWSGIServer,
+                         handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import socketserver
 import threading
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from django.db import connections
 from django.test import Client, override_settings
 
 from accounts.factories import UserFactory
@@ -178,37 +175,6 @@ def test_cors_only_for_configured_origins(tenant, org, client_for):
 
 
 # --- a real server, real sockets, real concurrency ---------------------------------------------
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 1024  # the stock 5 would refuse connections before Django ever saw them
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            connections.close_all()
-
-
-@pytest.fixture
-def live_server_url(committed_org):
-    from django.core.wsgi import get_wsgi_application
-
-    server = make_server("127.0.0.1", 0, get_wsgi_application(), server_class=_ThreadingWSGIServer,
-                         handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
 
 def test_500_concurrent_requests_from_one_ip_let_at_most_100_through(committed_org, live_server_url, settings):
     port = live_server_url

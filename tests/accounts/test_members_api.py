@@ -164,3 +164,12 @@ def test_second_admin_can_manage(tenant, org, api_client_for):
     client = api_client_for(org)
     client.force_authenticate(admin)
     assert client.get("/api/v1/members").status_code == 200
+
+
+def test_csv_import_refuses_files_that_are_not_csv(admin_client):
+    # found by schemathesis: a PNG upload used to crash the csv module (500)
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+    response = admin_client.post("/api/v1/members/import",
+                                 {"file": SimpleUploadedFile("file.png", png, content_type="image/png")},
+                                 format="multipart")
+    assert response.status_code == 400 and response.json()["file"]
