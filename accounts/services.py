@@ -352,3 +352,16 @@ def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | 
     event_record(type="login", user=user, properties={"channel": "otp"})
     return user
 
+
+
+def identity_prune(*, now=None) -> dict:
+    """Housekeeping for the current schema: expired JWT records and phone devices that never became
+    a member (open sign-up numbers that did not verify within a day)."""
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    now = now or timezone.now()
+    tokens, _ = OutstandingToken.objects.filter(expires_at__lt=now).delete()
+    devices, _ = SmsDevice.objects.filter(user__isnull=True, valid_until__lt=now - timedelta(days=1)).delete()
+    return {"tokens": tokens, "devices": devices}
