@@ -113,13 +113,21 @@ def logout_view(request):
 
 # --- leader pages --------------------------------------------------------------------------------
 
+def _pager_query(**params) -> str:
+    """The filters to keep on page links, as `k=v&` (or empty)."""
+    from urllib.parse import urlencode
+
+    kept = {k: v for k, v in params.items() if v}
+    return urlencode(kept) + "&" if kept else ""
+
+
 @org_admin_required
 def manage_members(request):
     search = request.GET.get("q", "").strip()
     page = Paginator(selectors.member_list(search=search), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/manage_members.html", {
         "page": page, "search": search, "add_form": MemberAddForm(), "import_form": MemberImportForm(),
-        "roles": User.Role,
+        "roles": User.Role, "pager_query": _pager_query(q=search),
     })
 
 
@@ -143,33 +151,42 @@ def manage_member_add(request):
     }, status=400)
 
 
+def _member_action(request, action, success_message: str):
+    """Run one service on a member and come back to the list with what happened."""
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success_message)
+    return redirect("manage-members")
+
+
 @org_admin_required
 @require_POST
 def manage_member_role(request, member_id: int):
     member = selectors.access_member(actor=request.user, member_id=member_id)
     form = MemberRoleForm(request.POST)
-    if form.is_valid():
-        try:
-            services.member_update(member=member, data={"role": form.cleaned_data["role"]}, actor=request.user,
-                                   ip_address=client_ip(request))
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("%(name)s's role was changed.") % {"name": member.display_name})
-    return redirect("manage-members")
+    if not form.is_valid():
+        messages.error(request, _("Choose member or org_admin."))
+        return redirect("manage-members")
+    return _member_action(
+        request,
+        lambda: services.member_update(member=member, data={"role": form.cleaned_data["role"]}, actor=request.user,
+                                       ip_address=client_ip(request)),
+        _("%(name)s's role was changed.") % {"name": member.display_name},
+    )
 
 
 @org_admin_required
 @require_POST
 def manage_member_remove(request, member_id: int):
     member = selectors.access_member(actor=request.user, member_id=member_id)
-    try:
-        services.member_remove(member=member, actor=request.user, ip_address=client_ip(request))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("%(name)s was removed.") % {"name": member.display_name})
-    return redirect("manage-members")
+    return _member_action(
+        request,
+        lambda: services.member_remove(member=member, actor=request.user, ip_address=client_ip(request)),
+        _("%(name)s was removed.") % {"name": member.display_name},
+    )
 
 
 @org_admin_required
@@ -197,4 +214,5 @@ def manage_member_import(request):
 def manage_audit(request):
     action = request.GET.get("action", "").strip()
     page = Paginator(selectors.audit_event_list(action=action), 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/manage_audit.html", {"page": page, "action": action})
+    return render(request, "accounts/manage_audit.html", {"page": page, "action": action,
+                                                          "pager_query": _pager_query(action=action)})

@@ -148,3 +148,12 @@ def test_leader_pages_need_login(tenant, org, client_for):
     for url in ("/manage/members/", "/manage/audit/", "/manage/members/import/"):
         response = client_for(org).get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def test_members_page_paginates_and_keeps_the_search(admin_pages):
+    for n in range(55):
+        UserFactory(phone_number=f"+2547560{n:05d}", name=f"Pager Person {n:02d}")
+    first = admin_pages.get("/manage/members/?q=pager").content.decode()
+    assert "Page 1 of 2" in first and 'href="?q=pager&amp;page=2"' in first
+    second = admin_pages.get("/manage/members/?q=pager&page=2").content.decode()
+    assert "Pager Person 54" in second and "Page 2 of 2" in second
