@@ -59,6 +59,13 @@ def test_bad_body_is_json_400_naming_the_field(tenant, org, api_client_for):
     assert_json_error(raw, 400)
 
 
+def test_oversized_and_overstuffed_bodies_are_client_errors_not_500(tenant, org, api_client_for):
+    huge = '{"phone_number": "' + "1" * 3_000_000 + '"}'
+    assert_json_error(api_client_for(org).post("/api/v1/auth/send-otp", huge, content_type="application/json"), 413)
+    stuffed = api_client_for(org).post("/api/v1/auth/send-otp", {"field": ["1"] * 2000}, format="multipart")
+    assert_json_error(stuffed, 400)
+
+
 def test_rate_limited_is_json_429_with_retry_after(tenant, org):
     with override_settings(API_RATE_PER_IP="3/min"):
         client = Client(HTTP_HOST=f"{org.slug}.localhost")
@@ -211,3 +218,12 @@ def test_500_concurrent_requests_from_one_ip_let_at_most_100_through(committed_o
     assert len(through) <= limit
     assert len(through) == limit, statuses  # atomic: exactly the first 100, not fewer
     assert set(through) == {401}
+
+
+def test_each_api_request_is_logged_with_org_and_request_id(tenant, org, api_client_for, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="savegame.request")
+    api_client_for(org).get("/api/v1/members", HTTP_X_REQUEST_ID="req-42")
+    (record,) = [r for r in caplog.records if r.name == "savegame.request"]
+    assert record.schema == org.schema_name and record.request_id == "req-42" and record.status == 401

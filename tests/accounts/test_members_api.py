@@ -173,3 +173,14 @@ def test_csv_import_refuses_files_that_are_not_csv(admin_client):
                                  {"file": SimpleUploadedFile("file.png", png, content_type="image/png")},
                                  format="multipart")
     assert response.status_code == 400 and response.json()["file"]
+
+
+def test_member_list_query_count_does_not_grow_with_members(admin_client, django_assert_max_num_queries):
+    for n in range(5):
+        UserFactory(phone_number=f"+2547770000{n:02d}")
+    with django_assert_max_num_queries(5) as few:  # host lookup (cold cache), schema switches, count, page
+        admin_client.get("/api/v1/members")
+    for n in range(5, 40):
+        UserFactory(phone_number=f"+2547770000{n:02d}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert admin_client.get("/api/v1/members").json()["count"] >= 40
