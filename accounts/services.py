@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import AuditEvent, SmsDevice, User, new_account_code
 from accounts.phone import normalize_phone
 from savegame.logging import request_id_var
-from savegame.ratelimit import Bucket, Rate, buckets_hit
+from savegame.ratelimit import Bucket, Rate, buckets_hit, rates_parse
 from savegame.redis import redis_client, tenant_key
 from savegame.services import model_update
 
@@ -271,8 +271,10 @@ def otp_send(*, phone_number: str, organization, ip_address: str | None) -> None
     if cooldown > 0 and not redis_client().set(cooldown_key, "1", nx=True, ex=cooldown):
         raise OtpRateLimited(_("A code was just sent. Wait a minute before asking for another."),
                              retry_after=_redis_ttl(cooldown_key))
-    verdict = buckets_hit([Bucket(tenant_key("otp", "send", "phone", phone_number, schema=schema),
-                                  Rate.parse(settings.OTP_SEND_RATE_PER_PHONE))])
+    verdict = buckets_hit([
+        Bucket(tenant_key("otp", "send", "phone", phone_number, rate.window_seconds, schema=schema), rate)
+        for rate in rates_parse(settings.OTP_SEND_RATE_PER_PHONE)
+    ])
     if not verdict.allowed:
         raise OtpRateLimited(_("Too many codes requested for this number. Try again later."),
                              retry_after=verdict.retry_after)

@@ -65,6 +65,11 @@ class Rate:
         return cls(limit=int(match.group(1)), window_seconds=multiple * _UNITS[match.group(3)])
 
 
+def rates_parse(text: str) -> list[Rate]:
+    """One or more rates, comma-separated: `5/hour,10/day` (every one must hold)."""
+    return [Rate.parse(part) for part in str(text).split(",") if part.strip()]
+
+
 @dataclass(frozen=True)
 class Bucket:
     key: str

@@ -265,7 +265,8 @@ OTP_VALID_SECONDS = 300
 OTP_MAX_TRIES = 5  # per code; a new code starts again (sends are capped below)
 OTP_SMS_THROTTLE_FACTOR = env.int("OTP_SMS_THROTTLE_FACTOR", default=1)  # django-otp back-off 1, 2, 4 ... s
 OTP_RESEND_COOLDOWN_SECONDS = 60
-OTP_SEND_RATE_PER_PHONE = env("OTP_SEND_RATE_PER_PHONE", default="5/hour")
+# Comma-separated rates all apply: with 5 tries per code, 10 codes a day bound guessing to 50/day.
+OTP_SEND_RATE_PER_PHONE = env("OTP_SEND_RATE_PER_PHONE", default="5/hour,10/day")
 # Kenyan mobile carriers put many phones behind one address (CGNAT): keep this well above a household.
 OTP_SEND_RATE_PER_IP = env("OTP_SEND_RATE_PER_IP", default="20/10min")
 # Daraja may call back in bursts from a few Safaricom addresses: its own, generous buckets.

@@ -172,6 +172,14 @@ def test_sends_per_phone_are_capped(member, org, api_client_for, sms_outbox):
     assert len(sms_outbox()) == 2
 
 
+@override_settings(OTP_SEND_RATE_PER_PHONE="50/hour,3/day", OTP_RESEND_COOLDOWN_SECONDS=0)
+def test_every_per_phone_rate_applies(member, org, api_client_for, sms_outbox):
+    client = api_client_for(org)
+    statuses = [send(client, MEMBER).status_code for _ in range(4)]
+    assert statuses == [202, 202, 202, 429]
+    assert int(send(client, MEMBER)["Retry-After"]) > 3600
+
+
 def test_send_flood_from_one_ip_is_limited(tenant, org, api_client_for, sms_outbox, settings):
     from savegame.ratelimit import Rate
 
