@@ -279,8 +279,9 @@ def otp_send(*, phone_number: str, organization, ip_address: str | None) -> None
         raise OtpRateLimited(_("Too many codes requested for this number. Try again later."),
                              retry_after=verdict.retry_after)
 
-    user = User.objects.filter(phone_number=phone_number, is_active=True).first()
-    if user is None and not organization.open_signup:
+    user = User.objects.filter(phone_number=phone_number).first()
+    if (user is None and not organization.open_signup) or (user is not None and not user.is_active):
+        # not a member (sign-up closed), or a removed one: answer the same, send nothing
         logger.info("otp requested for a number that cannot log in here")
         return
     with transaction.atomic():

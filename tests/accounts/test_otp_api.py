@@ -236,11 +236,35 @@ def test_closed_signup_never_creates_members(tenant, org, api_client_for, sms_ou
     assert not User.objects.filter(phone_number="+254745000222").exists()
 
 
-def test_removed_member_cannot_log_in(member, org, api_client_for, sms_outbox):
+@pytest.fixture(params=[False, True], ids=["closed sign-up", "open sign-up"])
+def signup_mode(request, org):
+    from tenants.services import organization_update
+
+    connection.set_schema_to_public()
+    organization_update(organization=org, data={"open_signup": request.param})
+    yield request.param
+    connection.set_schema_to_public()
+    org.refresh_from_db()
+    organization_update(organization=org, data={"open_signup": False})
+
+
+def test_removed_member_cannot_log_in(member, org, api_client_for, sms_outbox, signup_mode):
+    client = api_client_for(org)
+    send(client, MEMBER)
+    code = code_from(sms_outbox()[-1])
+    connection.set_tenant(org)
     member.is_active = False
     member.save()
-    assert send(api_client_for(org), MEMBER).status_code == 202
-    assert sms_outbox() == []
+    assert verify(client, MEMBER, code).status_code == 400
+    from savegame.redis import redis_client
+
+    redis_client().flushdb()  # past the cool-down
+    connection.set_tenant(org)
+    SmsDevice.objects.update(last_generated_timestamp=None)
+    assert send(client, MEMBER).status_code == 202
+    assert len(sms_outbox()) == 1  # no new code for a removed member, even with open sign-up
+    connection.set_tenant(org)
+    assert User.objects.filter(phone_number=MEMBER).count() == 1
 
 
 def test_org_admin_logs_in_with_the_admin_role(tenant, org, login):
