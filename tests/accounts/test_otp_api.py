@@ -301,3 +301,14 @@ def test_garbage_tokens_are_401_json(tenant, org, api_client_for):
     assert response.status_code == 401 and response.json()["detail"]
     refresh = api_client_for(org).post("/api/v1/auth/refresh", {"refresh": "nope"}, format="json")
     assert refresh.status_code == 401 and refresh.json()["detail"]
+
+
+def test_a_removed_members_tokens_stop_working(member, org, api_client_for, login):
+    tokens = login(org, MEMBER)
+    connection.set_tenant(org)
+    User.objects.filter(pk=member.pk).update(is_active=False)
+    client = api_client_for(org)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert client.get("/api/v1/auth/me").status_code == 401
+    refresh = api_client_for(org).post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert refresh.status_code == 401
