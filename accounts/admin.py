@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-
 from django_tenants.utils import schema_context
 
 from accounts.models import AuditEvent, User

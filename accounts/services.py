@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError

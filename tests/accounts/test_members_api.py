@@ -109,12 +109,12 @@ def test_remove_deactivates_and_audits(admin_client, org_admin):
 
 def test_csv_import_reports_each_row(admin_client):
     UserFactory(phone_number="+254733000050")
-    csv = ("name,phone\n"
-           "Amani Kiprop,0733000051\n"
-           "Bad Number,12345\n"
-           "Already Here,0733000050\n"
-           "\n"
-           "Neema Wambui,+254733000052\n").encode()
+    csv = (b"name,phone\n"
+           b"Amani Kiprop,0733000051\n"
+           b"Bad Number,12345\n"
+           b"Already Here,0733000050\n"
+           b"\n"
+           b"Neema Wambui,+254733000052\n")
     response = admin_client.post("/api/v1/members/import",
                                  {"file": SimpleUploadedFile("m.csv", csv, content_type="text/csv")},
                                  format="multipart")

@@ -92,7 +92,7 @@ def test_unknown_number_gets_the_same_202_and_no_sms(tenant, org, api_client_for
 
 def test_sixth_code_is_refused_even_when_right(member, org, api_client_for, sms_outbox):
     client = api_client_for(org)
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False) as clock:
         assert send(client, MEMBER).status_code == 202
         code = code_from(sms_outbox()[-1])
@@ -110,7 +110,7 @@ def test_sixth_code_is_refused_even_when_right(member, org, api_client_for, sms_
 
 def test_a_try_inside_the_back_off_is_refused_without_spending_a_try(member, org, api_client_for, sms_outbox):
     client = api_client_for(org)
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as clock:
         send(client, MEMBER)
         code = code_from(sms_outbox()[-1])
         assert verify(client, MEMBER, wrong_code(code)).status_code == 400
@@ -127,7 +127,7 @@ def test_a_try_inside_the_back_off_is_refused_without_spending_a_try(member, org
                          ids=["expired code refused", "still good just before expiry"])
 def test_codes_expire_after_five_minutes(member, org, api_client_for, sms_outbox, age, status):
     client = api_client_for(org)
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc), tick=False) as clock:
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as clock:
         send(client, MEMBER)
         code = code_from(sms_outbox()[-1])
         clock.shift(age)

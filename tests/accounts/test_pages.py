@@ -9,7 +9,7 @@ from django.test import Client
 from accounts.factories import UserFactory
 from accounts.models import AuditEvent, User
 from tests.accounts.conftest import code_from
-from tests.conftest import ORG_PHONE, host_of
+from tests.conftest import host_of
 
 
 @pytest.fixture
