@@ -227,3 +227,21 @@ def test_each_api_request_is_logged_with_org_and_request_id(tenant, org, api_cli
     api_client_for(org).get("/api/v1/members", HTTP_X_REQUEST_ID="req-42")
     (record,) = [r for r in caplog.records if r.name == "savegame.request"]
     assert record.schema == org.schema_name and record.request_id == "req-42" and record.status == 401
+
+
+def test_unknown_host_under_api_is_json_404(db):
+    assert_json_error(Client(HTTP_HOST="nobody.localhost").get("/api/v1/members"), 404)
+
+
+def test_limiter_fails_open_when_redis_is_down(tenant, org, monkeypatch):
+    import redis
+
+    import savegame.ratelimit
+
+    def down(buckets):
+        raise redis.ConnectionError("redis is down")
+
+    monkeypatch.setattr(savegame.ratelimit, "buckets_hit", down)
+    with override_settings(API_RATE_PER_IP="1/min"):
+        client = Client(HTTP_HOST=f"{org.slug}.localhost")
+        assert [client.get("/api/v1/members").status_code for _ in range(3)] == [401, 401, 401]
