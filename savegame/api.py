@@ -19,7 +19,21 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Temporarily unavailable. Try again in a moment."
+    default_code = "service_unavailable"
+
+
 def exception_handler(exc, context):
+    import redis
+
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        # e.g. login codes refuse to go out without their limits: say so, not "500"
+        logger.error("redis unavailable during an API request", exc_info=exc)
+        response = drf_exception_handler(ServiceUnavailable(), context)
+        response["Retry-After"] = "5"
+        return response
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields: the client's fault, not ours

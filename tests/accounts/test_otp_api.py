@@ -312,3 +312,17 @@ def test_a_removed_members_tokens_stop_working(member, org, api_client_for, logi
     assert client.get("/api/v1/auth/me").status_code == 401
     refresh = api_client_for(org).post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
     assert refresh.status_code == 401
+
+
+def test_without_redis_no_code_goes_out_and_the_answer_is_503(member, org, api_client_for, sms_outbox, monkeypatch):
+    import redis
+
+    import accounts.services
+
+    def down(buckets):
+        raise redis.ConnectionError("redis is down")
+
+    monkeypatch.setattr(accounts.services, "buckets_hit", down)
+    response = send(api_client_for(org), MEMBER)
+    assert response.status_code == 503 and response["Retry-After"] == "5" and response.json()["detail"]
+    assert sms_outbox() == []
