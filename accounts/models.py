@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import CooldownMixin, SideChannelDevice, ThrottlingMixin
+from django_otp.util import random_number_token
 
 # Easy to read aloud and type on a phone: no 0/O, 1/I/L.
 ACCOUNT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -113,6 +119,7 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -121,3 +128,73 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class SmsDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
+    """A phone's one-time-code device (django-otp side channel), one per phone number per schema.
+
+    `user` is empty until the number belongs to a member: with open sign-up, an unknown number gets
+    a device first and its member on the first good code. The token column holds an HMAC of the code,
+    never the code itself; tries per code are capped on top of django-otp's exponential back-off.
+    """
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="sms_devices",
+        help_text="The member this phone belongs to (empty until an open sign-up is verified).",
+    )
+    phone_number = models.CharField(max_length=16, unique=True)
+    # An HMAC-SHA256 hex digest of the code (see accounts.otp), never the code.
+    token = models.CharField(max_length=64, blank=True, null=True)
+
+    class Meta:
+        verbose_name = "SMS device"
+
+    @staticmethod
+    def token_digest(phone_number: str, code: str) -> str:
+        """HMAC of the code, keyed by SECRET_KEY and bound to the phone: a leaked table gives no codes."""
+        message = f"otp:{phone_number}:{code}".encode()
+        return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+    def generate_token(self, length: int | None = None, valid_secs: int | None = None, commit: bool = True) -> str:
+        """Draw a new code, store only its digest, start its tries afresh and return the code."""
+        code = random_number_token(length or settings.OTP_CODE_DIGITS)
+        self.token = self.token_digest(self.phone_number, code)
+        self.valid_until = timezone.now() + timedelta(seconds=valid_secs or settings.OTP_VALID_SECONDS)
+        self.throttling_failure_count = 0
+        self.throttling_failure_timestamp = None
+        self.cooldown_set(commit=False)
+        if commit:
+            self.save()
+        return code
+
+    def tries_left(self) -> int:
+        return max(0, settings.OTP_MAX_TRIES - self.throttling_failure_count)
+
+    def verify_token(self, token) -> bool:
+        """Check a code against the stored digest: tries capped per code, back-off between failures.
+
+        The caller holds the row lock (select_for_update), so concurrent guesses count one by one.
+        """
+        if self.tries_left() <= 0 or not self.verify_is_allowed()[0]:
+            return False
+        now = timezone.now()
+        good = (
+            self.token is not None
+            and now < self.valid_until
+            and hmac.compare_digest(self.token, self.token_digest(self.phone_number, str(token or "").strip()))
+        )
+        if good:
+            self.token = None
+            self.valid_until = now
+            self.throttle_reset(commit=False)
+            self.last_generated_timestamp = None
+            self.save()
+        else:
+            self.throttle_increment(commit=True)
+        return good
+
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_SMS_THROTTLE_FACTOR
+
+    def get_cooldown_duration(self) -> int:
+        return settings.OTP_RESEND_COOLDOWN_SECONDS

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from accounts.models import AuditEvent, User, new_account_code
+from accounts.models import AuditEvent, SmsDevice, User, new_account_code
 from accounts.phone import normalize_phone
+from savegame.logging import request_id_var
+from savegame.ratelimit import Bucket, Rate, buckets_hit, rates_parse
+from savegame.redis import redis_client, tenant_key
+from savegame.services import model_update
+
+logger = logging.getLogger(__name__)
 
 
 def audit_record(
@@ -34,6 +46,7 @@ def audit_record(
         before=before,
         after=after,
         ip_address=ip_address,
+        request_id=request_id_var.get() if request_id_var.get() != "-" else "",
     )
 
 
@@ -52,8 +65,6 @@ def user_create(
 
     Raises django ValidationError for a bad phone number or a number already registered.
     """
-    from django.core.exceptions import ValidationError
-
     phone = normalize_phone(phone_number)
     if User.objects.filter(phone_number=phone).exists():
         raise ValidationError({"phone_number": "A member with this phone number already exists."})
@@ -77,3 +88,282 @@ def user_create(
         )
         return user
     raise RuntimeError("could not allocate a unique account code")
+
+
+# --- members -----------------------------------------------------------------------------------
+
+MEMBER_EDITABLE_FIELDS = ["name", "role", "email", "language"]
+
+
+def _member_snapshot(user: User, fields) -> dict:
+    return {field: getattr(user, field) for field in fields}
+
+
+def member_update(*, member: User, data: dict, actor: User, ip_address: str | None = None) -> User:
+    """Change a member's name/role/email/language, auditing before and after.
+
+    A role change is its own audit action (`user.role_changed`). An organization never loses its
+    last org admin.
+    """
+    data = {k: v for k, v in data.items() if k in MEMBER_EDITABLE_FIELDS}
+    if "role" in data and data["role"] not in (User.Role.MEMBER, User.Role.ORG_ADMIN):
+        raise ValidationError({"role": _("Choose member or org_admin.")})
+    with transaction.atomic():
+        member = User.objects.select_for_update().get(pk=member.pk)
+        if (
+            data.get("role") == User.Role.MEMBER
+            and member.role == User.Role.ORG_ADMIN
+            and not User.objects.filter(role=User.Role.ORG_ADMIN, is_active=True).exclude(pk=member.pk).exists()
+        ):
+            raise ValidationError({"role": _("The organization needs at least one admin.")})
+        before = _member_snapshot(member, data.keys())
+        member, changed = model_update(instance=member, fields=MEMBER_EDITABLE_FIELDS, data=data)
+        if changed:
+            audit_record(
+                actor=actor, action="user.role_changed" if "role" in changed else "user.updated", target=member,
+                before={f: before[f] for f in changed}, after=_member_snapshot(member, changed), ip_address=ip_address,
+            )
+    return member
+
+
+def member_remove(*, member: User, actor: User, ip_address: str | None = None) -> User:
+    """Deactivate a member: they can no longer log in, their ledger history stays intact."""
+    if member.pk == actor.pk:
+        raise ValidationError({"detail": _("You cannot remove yourself.")})
+    with transaction.atomic():
+        member = User.objects.select_for_update().get(pk=member.pk)
+        if not member.is_active:
+            return member
+        member.is_active = False
+        member.save(update_fields=["is_active", "updated_at"])
+        SmsDevice.objects.filter(user=member).update(token=None, valid_until=timezone.now())
+        audit_record(actor=actor, action="user.removed", target=member,
+                     before={"is_active": True, "role": member.role}, after={"is_active": False},
+                     ip_address=ip_address)
+    return member
+
+
+@dataclass
+class ImportRow:
+    row: int
+    status: str  # created | error
+    phone_number: str = ""
+    name: str = ""
+    errors: dict | None = None
+    id: int | None = None
+
+
+MEMBER_IMPORT_MAX_ROWS = 5000
+MEMBER_IMPORT_MAX_BYTES = 1024 * 1024
+
+
+def csv_upload_text(*, upload) -> str:
+    """The text of an uploaded CSV (UTF-8, or Excel's cp1252), or a ValidationError on `file`."""
+    if upload.size > MEMBER_IMPORT_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than 1 MB.")})
+    raw = upload.read()
+    if b"\x00" in raw:  # images, spreadsheets (.xlsx) and other binary files
+        raise ValidationError({"file": _("This is not a CSV file. In Excel, use Save As, then CSV.")})
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError({"file": _("Save the file as CSV (UTF-8).")})
+
+
+def import_report(rows: list[ImportRow]) -> dict:
+    created = sum(1 for r in rows if r.status == "created")
+    return {"created": created, "failed": len(rows) - created,
+            "rows": [{"row": r.row, "status": r.status, "phone_number": r.phone_number, "name": r.name,
+                      "id": r.id, "errors": r.errors} for r in rows]}
+
+
+def members_import_csv(*, text: str, actor: User, ip_address: str | None = None) -> list[ImportRow]:
+    """Create members from CSV text with `name,phone` columns (a header row is optional).
+
+    Each row stands alone: a bad row is reported with its reasons and the others still land.
+    """
+    import csv
+    import io
+
+    try:
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    except csv.Error as exc:
+        raise ValidationError({"file": _("This is not a CSV file we can read (%(reason)s).") % {"reason": exc}}) from None
+    report: list[ImportRow] = []
+    if not rows:
+        return report
+    start = 1
+    header = [c.strip().lower() for c in rows[0]]
+    name_at, phone_at = 0, 1
+    if any(h in ("phone", "phone_number", "name") for h in header):
+        start = 2
+        name_at = header.index("name") if "name" in header else -1
+        phone_at = next((header.index(h) for h in ("phone", "phone_number") if h in header), -1)
+        if phone_at < 0:
+            return [ImportRow(row=1, status="error", errors={"phone_number": [_("The file has no phone column.")]})]
+        rows = rows[1:]
+    if len(rows) > MEMBER_IMPORT_MAX_ROWS:
+        return [ImportRow(row=1, status="error",
+                          errors={"detail": [_("At most %(n)d rows per file.") % {"n": MEMBER_IMPORT_MAX_ROWS}]})]
+    for offset, cells in enumerate(rows):
+        number = start + offset
+        if not any(c.strip() for c in cells):
+            continue
+        name = cells[name_at].strip() if 0 <= name_at < len(cells) else ""
+        phone = cells[phone_at].strip() if 0 <= phone_at < len(cells) else ""
+        try:
+            with transaction.atomic():
+                user = user_create(phone_number=phone, name=name, actor=actor, ip_address=ip_address)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"phone_number": exc.messages}
+            report.append(ImportRow(row=number, status="error", phone_number=phone, name=name, errors=errors))
+        else:
+            report.append(ImportRow(row=number, status="created", phone_number=user.phone_number, name=user.name,
+                                    id=user.pk))
+    created = sum(1 for r in report if r.status == "created")
+    audit_record(actor=actor, action="members.imported", after={"created": created, "errors": len(report) - created},
+                 ip_address=ip_address)
+    return report
+
+
+# --- phone OTP login ---------------------------------------------------------------------------
+
+class OtpError(Exception):
+    """Base for OTP refusals. `retry_after` (seconds) is set for the rate-limited ones."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class OtpRateLimited(OtpError):
+    """Sent too often, or tries spent: 429."""
+
+
+class OtpInvalid(OtpError):
+    """Wrong, expired or unknown code: 400."""
+
+
+def _redis_ttl(key: str) -> int:
+    ttl = redis_client().ttl(key)
+    return ttl if ttl and ttl > 0 else 1
+
+
+def otp_send(*, phone_number: str, organization, ip_address: str | None) -> None:
+    """Text a login code to `phone_number` (E.164) if it may log in here; otherwise do nothing.
+
+    Either way the caller answers the same, so nobody can learn who is a member. Limits, checked in
+    this order and all counted in Redis: sends per IP, the resend cool-down per phone, sends per
+    phone. Raises OtpRateLimited with the seconds to wait.
+    """
+    schema = connection.schema_name
+    verdict = buckets_hit([Bucket(tenant_key("otp", "send", "ip", ip_address or "unknown", schema=schema),
+                                  Rate.parse(settings.OTP_SEND_RATE_PER_IP))])
+    if not verdict.allowed:
+        raise OtpRateLimited(_("Too many codes requested from this network. Try again later."),
+                             retry_after=verdict.retry_after)
+    cooldown_key = tenant_key("otp", "cooldown", phone_number, schema=schema)
+    cooldown = settings.OTP_RESEND_COOLDOWN_SECONDS
+    if cooldown > 0 and not redis_client().set(cooldown_key, "1", nx=True, ex=cooldown):
+        raise OtpRateLimited(_("A code was just sent. Wait a minute before asking for another."),
+                             retry_after=_redis_ttl(cooldown_key))
+    verdict = buckets_hit([
+        Bucket(tenant_key("otp", "send", "phone", phone_number, rate.window_seconds, schema=schema), rate)
+        for rate in rates_parse(settings.OTP_SEND_RATE_PER_PHONE)
+    ])
+    if not verdict.allowed:
+        raise OtpRateLimited(_("Too many codes requested for this number. Try again later."),
+                             retry_after=verdict.retry_after)
+
+    user = User.objects.filter(phone_number=phone_number).first()
+    if (user is None and not organization.open_signup) or (user is not None and not user.is_active):
+        # not a member (sign-up closed), or a removed one: answer the same, send nothing
+        logger.info("otp requested for a number that cannot log in here")
+        return
+    with transaction.atomic():
+        device, _created = SmsDevice.objects.select_for_update().get_or_create(
+            phone_number=phone_number, defaults={"user": user, "name": "sms"},
+        )
+        if user is not None and device.user_id != user.pk:
+            device.user = user
+        allowed, info = device.generate_is_allowed()
+        if not allowed:
+            wait = int((info["next_generation_at"] - timezone.now()).total_seconds()) + 1
+            raise OtpRateLimited(_("A code was just sent. Wait a minute before asking for another."),
+                                 retry_after=max(1, wait))
+        code = device.generate_token()
+    language = (user.language if user is not None else "") or organization.language
+    with translation.override(language):
+        message = _("Your %(org)s code is %(code)s. It expires in %(minutes)d minutes.") % {
+            "org": organization.name, "code": code, "minutes": settings.OTP_VALID_SECONDS // 60,
+        }
+    from notifications.services import sms_send_now
+
+    if not sms_send_now(to=phone_number, message=message, organization_slug=organization.slug):
+        logger.warning("otp sms was not accepted by the backend")
+
+
+def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | None) -> User:
+    """Check a login code and return the member it logs in.
+
+    With open sign-up, the first good code from an unknown number creates a member. Raises OtpInvalid
+    (wrong, expired or no code) or OtpRateLimited (tries spent, or inside django-otp's back-off).
+    """
+    wrong = _("That code is not right, or it has expired. Check the SMS or ask for a new code.")
+    with transaction.atomic():
+        device = SmsDevice.objects.select_for_update().filter(phone_number=phone_number).first()
+        if device is None:
+            failure: OtpError | None = OtpInvalid(wrong)
+        elif device.tries_left() <= 0:
+            failure = OtpRateLimited(_("Too many wrong codes. Ask for a new code."),
+                                     retry_after=settings.OTP_RESEND_COOLDOWN_SECONDS)
+        else:
+            allowed, info = device.verify_is_allowed()
+            if not allowed:
+                wait = int((info["locked_until"] - timezone.now()).total_seconds()) + 1
+                failure = OtpRateLimited(_("Too many wrong codes. Wait a moment and try again."),
+                                         retry_after=max(1, wait))
+            elif device.verify_token(code):  # saves the spent try or the used code
+                failure = None
+            else:
+                failure = OtpInvalid(wrong)
+    if failure is not None:
+        raise failure
+
+    with transaction.atomic():
+        device = SmsDevice.objects.select_for_update().get(pk=device.pk)
+        user = device.user or User.objects.filter(phone_number=phone_number).first()
+        if user is None:
+            if not organization.open_signup:
+                raise OtpInvalid(wrong)
+            # open sign-up: the first good code from an unknown number makes a member (audited there)
+            user = user_create(phone_number=phone_number, role=User.Role.MEMBER, ip_address=ip_address)
+        if not user.is_active:
+            raise OtpInvalid(wrong)
+        if device.user_id != user.pk:
+            device.user = user
+            device.save(update_fields=["user"])
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+    redis_client().delete(tenant_key("otp", "cooldown", phone_number))
+    from analytics.services import event_record
+
+    event_record(type="login", user=user, properties={"channel": "otp"})
+    return user
+
+
+
+def identity_prune(*, now=None) -> dict:
+    """Housekeeping for the current schema: expired JWT records and phone devices that never became
+    a member (open sign-up numbers that did not verify within a day)."""
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    now = now or timezone.now()
+    tokens, _ = OutstandingToken.objects.filter(expires_at__lt=now).delete()
+    devices, _ = SmsDevice.objects.filter(user__isnull=True, valid_until__lt=now - timedelta(days=1)).delete()
+    return {"tokens": tokens, "devices": devices}

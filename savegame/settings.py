@@ -254,3 +254,63 @@ if SENTRY_DSN:
     import sentry_sdk
 
     sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+
+# --- identity ---
+# Phone OTP login (accounts.otp), JWT for the API, session login for the site, rate limits for /api/
+# and /hooks/ (savegame.ratelimit), JSON errors under /api/ (savegame.api), OpenAPI docs.
+from datetime import timedelta  # noqa: E402
+
+OTP_CODE_DIGITS = 6
+OTP_VALID_SECONDS = 300
+OTP_MAX_TRIES = 5  # per code; a new code starts again (sends are capped below)
+OTP_SMS_THROTTLE_FACTOR = env.int("OTP_SMS_THROTTLE_FACTOR", default=1)  # django-otp back-off 1, 2, 4 ... s
+OTP_RESEND_COOLDOWN_SECONDS = 60
+# Comma-separated rates all apply: with 5 tries per code, 10 codes a day bound guessing to 50/day.
+OTP_SEND_RATE_PER_PHONE = env("OTP_SEND_RATE_PER_PHONE", default="5/hour,10/day")
+# Kenyan mobile carriers put many phones behind one address (CGNAT): keep this well above a household.
+OTP_SEND_RATE_PER_IP = env("OTP_SEND_RATE_PER_IP", default="20/10min")
+# Daraja may call back in bursts from a few Safaricom addresses: its own, generous buckets.
+HOOK_RATE_PER_IP = env("HOOK_RATE_PER_IP", default="3000/min")
+HOOK_RATE_PER_ORG = env("HOOK_RATE_PER_ORG", default="6000/min")
+
+_ratelimit_at = MIDDLEWARE.index("corsheaders.middleware.CorsMiddleware") + 1
+MIDDLEWARE.insert(_ratelimit_at, "savegame.ratelimit.RateLimitMiddleware")
+# Outermost after the request log: any non-JSON error under /api/ (Django 404/405/500) becomes JSON.
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.api.ApiJsonErrorMiddleware")
+
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "accounts.authentication.OrganizationJWTAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
+    "ROTATE_REFRESH_TOKENS": False,  # CONTRACT: refresh answers {"access"} and the refresh stays valid
+    "UPDATE_LAST_LOGIN": False,
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+JWT_ORG_CLAIM = "org"  # the organization's schema; checked against request.tenant on every request
+
+SPECTACULAR_SETTINGS.update({
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI served from our own static files (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.strip_trailing_slashes",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.User.Role",
+        "MemberRoleEnum": ["member", "org_admin"],
+    },
+})
+SHARED_APPS.append("drf_spectacular_sidecar")
+INSTALLED_APPS.append("drf_spectacular_sidecar")
+CORS_ALLOW_CREDENTIALS = False  # the API is for bearer tokens; cookies stay same-origin
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]

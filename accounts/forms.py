@@ -1,0 +1,56 @@
+"""Forms for the login and leader pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.phone import normalize_phone
+
+
+class PhoneField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Phone number"))
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("help_text", _("For example 0712 345 678."))
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "tel", "autocomplete": "tel", "placeholder": "07XX XXX XXX"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return normalize_phone(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages[0], code=exc.code) from None
+
+
+class PhoneStepForm(forms.Form):
+    phone_number = PhoneField()
+
+
+class CodeStepForm(forms.Form):
+    code = forms.RegexField(
+        regex=r"^\s*\d{6}\s*$", label=_("Code from the SMS"), max_length=12,
+        error_messages={"invalid": _("Enter the 6-digit code from the SMS.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": r"\d{6}",
+                                      "maxlength": "6"}),
+    )
+
+
+class MemberAddForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    phone_number = PhoneField()
+    role = forms.ChoiceField(label=_("Role"), choices=[(User.Role.MEMBER, _("Member")),
+                                                       (User.Role.ORG_ADMIN, _("Organization admin"))],
+                             initial=User.Role.MEMBER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=[(User.Role.MEMBER, _("Member")),
+                                                       (User.Role.ORG_ADMIN, _("Organization admin"))])
+
+
+class MemberImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"), help_text=_("Two columns: name, phone. A header row is optional."))

@@ -1,0 +1,49 @@
+"""Reads for identity. `access_*` helpers scope to the tenant and check permission in one place;
+a forbidden object and a missing one give the same 404."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import AuditEvent, User
+
+
+def access_member(*, actor: User, member_id) -> User:
+    """The member `member_id` if `actor` may see them (an org admin, or the member themself); else 404."""
+    try:
+        member_id = int(member_id)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if actor is None or not actor.is_authenticated:
+        raise Http404
+    if actor.role != User.Role.ORG_ADMIN and actor.pk != member_id:
+        raise Http404
+    member = User.objects.filter(pk=member_id).exclude(role=User.Role.SUPER_ADMIN).first()
+    if member is None:
+        raise Http404
+    return member
+
+
+def member_list(*, search: str = "", role: str = "", include_inactive: bool = False) -> QuerySet[User]:
+    qs = User.objects.exclude(role=User.Role.SUPER_ADMIN)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    if role:
+        qs = qs.filter(role=role)
+    search = (search or "").strip()
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        condition = Q(name__icontains=search) | Q(account_code__iexact=search)
+        if len(digits) >= 3:
+            # people type 0712..., 712... or +254712...: match on the national part
+            condition |= Q(phone_number__contains=digits.lstrip("0").removeprefix("254") or digits)
+        qs = qs.filter(condition)
+    return qs.order_by("name", "phone_number")
+
+
+def audit_event_list(*, action: str = "") -> QuerySet[AuditEvent]:
+    qs = AuditEvent.objects.select_related("actor")
+    if action:
+        qs = qs.filter(action=action)
+    return qs.order_by("-created_at", "-id")

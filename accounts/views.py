@@ -1,0 +1,218 @@
+"""Pages: phone + SMS code login, logout, and the leader pages for members and the audit log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.decorators import org_admin_required
+from accounts.forms import CodeStepForm, MemberAddForm, MemberImportForm, MemberRoleForm, PhoneStepForm
+from accounts.models import User
+from savegame.clientip import client_ip
+
+SESSION_PHONE = "login_phone"
+
+
+def _url(name: str, fallback: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return fallback
+
+
+def _after_login_url(request, user) -> str:
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return wanted
+    if user.role == User.Role.ORG_ADMIN:
+        return _url("manage-overview", "/manage/")
+    return _url("home", "/")
+
+
+def _code_step_url(request) -> str:
+    url = reverse("login") + "?step=code"
+    if request.POST.get("next") or request.GET.get("next"):
+        from urllib.parse import quote
+
+        url += "&next=" + quote(request.POST.get("next") or request.GET.get("next"))
+    return url
+
+
+def login_view(request):
+    """Step 1: phone number. Step 2: the 6-digit code from the SMS. Same rules as the API."""
+    if request.GET.get("restart"):
+        request.session.pop(SESSION_PHONE, None)
+    if request.user.is_authenticated and request.method == "GET" and not request.GET.get("step"):
+        return HttpResponseRedirect(_after_login_url(request, request.user))
+    phone = request.session.get(SESSION_PHONE)
+    step = "code" if phone and (request.GET.get("step") == "code" or "code" in request.POST) else "phone"
+    phone_form, code_form = PhoneStepForm(), CodeStepForm()
+    status = 200
+
+    if request.method == "POST" and "code" in request.POST and phone:
+        code_form = CodeStepForm(request.POST)
+        if code_form.is_valid():
+            try:
+                user = services.otp_verify(phone_number=phone, code=code_form.cleaned_data["code"].strip(),
+                                           organization=request.tenant, ip_address=client_ip(request))
+            except services.OtpRateLimited as exc:
+                code_form.add_error("code", exc.message)
+                status = 429
+            except services.OtpInvalid as exc:
+                code_form.add_error("code", exc.message)
+                status = 400
+            else:
+                request.session.pop(SESSION_PHONE, None)
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return HttpResponseRedirect(_after_login_url(request, user))
+        else:
+            status = 400
+    elif request.method == "POST":
+        step = "phone"
+        phone_form = PhoneStepForm(request.POST)
+        if phone_form.is_valid():
+            phone = phone_form.cleaned_data["phone_number"]
+            try:
+                services.otp_send(phone_number=phone, organization=request.tenant, ip_address=client_ip(request))
+            except services.OtpRateLimited as exc:
+                if request.session.get(SESSION_PHONE) == phone:
+                    messages.info(request, exc.message)  # a code is already on its way: go and type it
+                    return HttpResponseRedirect(_code_step_url(request))
+                phone_form.add_error("phone_number", exc.message)
+                status = 429
+            else:
+                request.session[SESSION_PHONE] = phone
+                return HttpResponseRedirect(_code_step_url(request))
+        else:
+            status = 400
+
+    return render(request, "accounts/login.html", {
+        "step": step, "phone_form": phone_form, "code_form": code_form, "phone": phone,
+        "next": request.POST.get("next") or request.GET.get("next") or "",
+    }, status=status)
+
+
+def logout_view(request):
+    if request.method == "POST":
+        auth_logout(request)
+        messages.info(request, _("You are logged out."))
+        return redirect("login")
+    return render(request, "accounts/logout.html")
+
+
+# --- leader pages --------------------------------------------------------------------------------
+
+def _pager_query(**params) -> str:
+    """The filters to keep on page links, as `k=v&` (or empty)."""
+    from urllib.parse import urlencode
+
+    kept = {k: v for k, v in params.items() if v}
+    return urlencode(kept) + "&" if kept else ""
+
+
+@org_admin_required
+def manage_members(request):
+    search = request.GET.get("q", "").strip()
+    page = Paginator(selectors.member_list(search=search), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/manage_members.html", {
+        "page": page, "search": search, "add_form": MemberAddForm(), "import_form": MemberImportForm(),
+        "roles": User.Role, "pager_query": _pager_query(q=search),
+    })
+
+
+@org_admin_required
+@require_POST
+def manage_member_add(request):
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            member = services.user_create(**form.cleaned_data, actor=request.user, ip_address=client_ip(request))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("%(name)s was added. Their account code is %(code)s.")
+                             % {"name": member.display_name, "code": member.account_code})
+            return redirect("manage-members")
+    page = Paginator(selectors.member_list(), 50).get_page(1)
+    return render(request, "accounts/manage_members.html", {
+        "page": page, "search": "", "add_form": form, "import_form": MemberImportForm(), "roles": User.Role,
+    }, status=400)
+
+
+def _member_action(request, action, success_message: str):
+    """Run one service on a member and come back to the list with what happened."""
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success_message)
+    return redirect("manage-members")
+
+
+@org_admin_required
+@require_POST
+def manage_member_role(request, member_id: int):
+    member = selectors.access_member(actor=request.user, member_id=member_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose member or org_admin."))
+        return redirect("manage-members")
+    return _member_action(
+        request,
+        lambda: services.member_update(member=member, data={"role": form.cleaned_data["role"]}, actor=request.user,
+                                       ip_address=client_ip(request)),
+        _("%(name)s's role was changed.") % {"name": member.display_name},
+    )
+
+
+@org_admin_required
+@require_POST
+def manage_member_remove(request, member_id: int):
+    member = selectors.access_member(actor=request.user, member_id=member_id)
+    return _member_action(
+        request,
+        lambda: services.member_remove(member=member, actor=request.user, ip_address=client_ip(request)),
+        _("%(name)s was removed.") % {"name": member.display_name},
+    )
+
+
+@org_admin_required
+def manage_member_import(request):
+    report = None
+    form = MemberImportForm()
+    status = 200
+    if request.method == "POST":
+        form = MemberImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                text = services.csv_upload_text(upload=form.cleaned_data["file"])
+            except ValidationError as exc:
+                form.add_error("file", exc.message_dict["file"])
+                status = 400
+            else:
+                report = services.import_report(services.members_import_csv(text=text, actor=request.user,
+                                                                            ip_address=client_ip(request)))
+        else:
+            status = 400
+    return render(request, "accounts/manage_member_import.html", {"form": form, "report": report}, status=status)
+
+
+@org_admin_required
+def manage_audit(request):
+    action = request.GET.get("action", "").strip()
+    page = Paginator(selectors.audit_event_list(action=action), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/manage_audit.html", {"page": page, "action": action,
+                                                          "pager_query": _pager_query(action=action)})
