@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from notifications import content
 from notifications.africastalking import (
@@ -243,7 +244,7 @@ def notification_enqueue(*, notification_ids: list[int], schema_name: str | None
         with schema_context(schema_name or connection.schema_name):
             for start in range(0, len(notification_ids), size):
                 send_notifications.apply_async(args=[notification_ids[start:start + size]], retry=False)
-    except Exception as exc:  # kombu.OperationalError and friends: the sweep will pick them up
+    except (KombuError, OSError) as exc:  # broker down (kombu OperationalError): the sweep sends them later
         logger.warning("broker unavailable; notifications left for the sweep", extra={"error": str(exc)})
         return False
     return True

@@ -1,5 +1,5 @@
 """Celery tasks for notifications. Each runs in the tenant schema it was sent from
-(tenant-schemas-celery), takes ids (never model instances), and retries only transient errors."""
+(tenant-schemas-celery) on the `notifications` queue (CELERY_TASK_ROUTES), takes ids (never model instances), and retries only transient errors."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from celery import shared_task
 
 from notifications.africastalking import TransientProviderError
 
-QUEUE = "notifications"
-
-
 @shared_task(
-    name="notifications.send", queue=QUEUE, acks_late=True,
+    name="notifications.send", acks_late=True,
     autoretry_for=(TransientProviderError,), retry_backoff=5, retry_backoff_max=600, retry_jitter=True,
     max_retries=5, soft_time_limit=120, time_limit=150,
 )
@@ -23,7 +20,7 @@ def send_notifications(notification_ids: list[int]) -> dict:
     return {"sent": report.sent, "failed": report.failed, "released": report.released}
 
 
-@shared_task(name="notifications.sweep", queue=QUEUE, acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(name="notifications.sweep", acks_late=True, soft_time_limit=60, time_limit=90)
 def sweep_notifications() -> dict:
     """Re-queue pending rows the broker lost or quiet hours deferred."""
     from notifications.services import notification_sweep
@@ -32,7 +29,7 @@ def sweep_notifications() -> dict:
 
 
 @shared_task(
-    name="notifications.fanout", queue=QUEUE, acks_late=True, soft_time_limit=120, time_limit=150,
+    name="notifications.fanout", acks_late=True, soft_time_limit=120, time_limit=150,
     autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3,
 )
 def fanout_batch(*, template: str, audience: str, context: dict, key_prefix: str,
@@ -49,7 +46,7 @@ def fanout_batch(*, template: str, audience: str, context: dict, key_prefix: str
     return cursor
 
 
-@shared_task(name="notifications.reminders", queue=QUEUE, acks_late=True, soft_time_limit=60, time_limit=90)
+@shared_task(name="notifications.reminders", acks_late=True, soft_time_limit=60, time_limit=90)
 def send_reminders(template: str) -> None:
     """Beat: start this tenant's streak-at-risk reminders or weekly summaries."""
     from notifications.services import reminders_fanout

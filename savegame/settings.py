@@ -282,3 +282,4 @@ from kombu import Queue  # noqa: E402
 
 # Notification sends run on their own queue so a broadcast never delays payment processing.
 CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Queue("notifications")]
+CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "notifications.*": {"queue": "notifications"}}
