@@ -273,7 +273,6 @@ def notification_send_batch(*, notification_ids: list[int]) -> SendReport:
             Notification.objects.select_for_update(skip_locked=True)
             .filter(id__in=notification_ids, status=Notification.Status.PENDING)
             .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
-            .select_related("user")
         )
         if not rows:
             return SendReport()
@@ -338,7 +337,7 @@ def _send_sms(rows: list[Notification], report: SendReport) -> None:
                     report.failed += 1
                 if code in OPT_OUT_SEND_CODES:
                     opt_outs.append(row.user_id)
-        Notification.objects.bulk_update(group, ["status", "reason", "provider_message_id", "cost", "sent_at"])
+        _save_outcomes(group)
         for user_id in opt_outs:
             preference_opt_out(user_id=user_id, reason="UserInBlacklist")
 
@@ -399,11 +398,28 @@ def _finish(rows: list[Notification], *, ok: bool, report: SendReport, reason: s
         row.reason = reason[:200]
         row.provider_message_id = provider_id[:100]
         row.sent_at = now if ok else None
-    Notification.objects.bulk_update(rows, ["status", "reason", "provider_message_id", "sent_at"])
+    _save_outcomes(rows)
     if ok:
         report.sent += len(rows)
     else:
         report.failed += len(rows)
+
+
+def _save_outcomes(rows: list[Notification]) -> None:
+    """Write each row's send outcome in one UPDATE ... FROM (VALUES ...): Django's bulk_update
+    builds a CASE per field and row, which cost ~2 s per 500 rows and dominated a fan-out."""
+    if not rows:
+        return
+    values = ", ".join(["(%s::bigint, %s, %s, %s, %s, %s::timestamptz)"] * len(rows))
+    params = [p for r in rows for p in (r.pk, r.status, r.reason, r.provider_message_id, r.cost, r.sent_at)]
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS n SET status = v.status, reason = v.reason, provider_message_id = v.pid, "
+            f"cost = v.cost, sent_at = v.sent_at FROM (VALUES {values}) AS v(id, status, reason, pid, cost, sent_at) "
+            f"WHERE n.id = v.id",
+            params,
+        )
 
 
 def _release(rows: list[Notification], reason: str, report: SendReport) -> None:

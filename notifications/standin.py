@@ -35,6 +35,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):  # noqa: N802
+        if self.path != "/_stats":
+            return self._reply(404, "Not found", content_type="text/plain")
+        state = self.server.state
+        with state.lock:
+            stats = {"sms_requests": len(state.sms_calls), "messages_sent": state.messages_sent,
+                     "whatsapp_requests": len(state.whatsapp_calls), "push_requests": len(state.push_calls)}
+        self._reply(200, stats)
+
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
