@@ -90,9 +90,11 @@ def credentials_for_current_schema():
     if connection.schema_name != settings.PUBLIC_SCHEMA_NAME:
         row = SmsSettings.objects.first()
     if row is not None and row.username and row.api_key:
-        return row.username, row.api_key, row.sender_id, row.whatsapp_number
+        return row.username, row.api_key, row.sender_id or None, row.whatsapp_number
+    org = getattr(connection, "tenant", None)
+    branded_sender = org.brand("sms_sender_id") if hasattr(org, "brand") else ""
     return (settings.AFRICASTALKING_USERNAME, settings.AFRICASTALKING_API_KEY,
-            (row.sender_id if row else "") or settings.AFRICASTALKING_SENDER_ID,
+            (row.sender_id if row else "") or branded_sender or settings.AFRICASTALKING_SENDER_ID,
             (row.whatsapp_number if row else "") or settings.AFRICASTALKING_WHATSAPP_NUMBER)
 
 
