@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+from django.utils.translation import gettext_lazy as _
 
 LANGUAGES = ("en", "sw")
 
@@ -29,6 +30,13 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "broadcast": ("org", "message"),
 }
 TEMPLATE_KEYS = tuple(PLACEHOLDERS)
+TEMPLATE_LABELS = {
+    "deposit_confirmed": _("Deposit confirmed"), "streak_at_risk": _("Streak at risk"),
+    "challenge_started": _("Challenge started"), "challenge_ended": _("Challenge ended"),
+    "badge_earned": _("Badge earned"), "top5_entered": _("Entered the top 5"),
+    "team_goal_reached": _("Team reached its goal"), "otp": _("Login code"),
+    "weekly_summary": _("Weekly summary"), "broadcast": _("Announcement"),
+}
 
 # Never deferred by quiet hours nor stopped by the daily cap: the member is waiting for them.
 URGENT_TEMPLATES = frozenset({"otp", "deposit_confirmed"})

@@ -124,7 +124,7 @@ def template_describe(*, key: str, language: str, title: str, body: str, per_seg
     size = content.sms_size(sample)
     per_segment = per_segment if per_segment is not None else cost_per_segment()
     return {
-        "key": key, "language": language, "title": title, "body": body,
+        "key": key, "label": str(content.TEMPLATE_LABELS[key]), "language": language, "title": title, "body": body,
         "placeholders": list(content.PLACEHOLDERS[key]), "sample": sample,
         "encoding": size.encoding, "characters": size.characters, "segments": size.segments,
         "cost_per_message": str(content.sms_cost(sample, per_segment=per_segment)),

@@ -50,6 +50,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class TemplateSerializer(serializers.Serializer):
     key = serializers.ChoiceField(choices=content.TEMPLATE_KEYS, read_only=True)
+    label = serializers.CharField(read_only=True)
     language = serializers.ChoiceField(choices=content.LANGUAGES, read_only=True)
     title = serializers.CharField(max_length=content.MAX_TITLE)
     body = serializers.CharField()
