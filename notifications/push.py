@@ -10,9 +10,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from py_vapid import Vapid02, b64urlencode
-from cryptography.hazmat.primitives import serialization
 from pywebpush import WebPushException, webpush
 
 from notifications.africastalking import PermanentProviderError, TransientProviderError

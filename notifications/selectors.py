@@ -78,8 +78,8 @@ def weekly_summary_context(user) -> dict:
     from payments.models import Transaction
 
     mine = Transaction.objects.filter(user=user, status="verified")
-    week = mine.filter(transacted_at__gte=_week_start()).aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    total = mine.aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    week = mine.filter(transacted_at__gte=_week_start()).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    total = mine.aggregate(s=Sum("amount"))["s"] or Decimal(0)
     return {"saved_week": f"{week:,.0f}", "total_saved": f"{total:,.0f}"}
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -21,11 +21,20 @@ from kombu.exceptions import KombuError
 
 from notifications import content
 from notifications.africastalking import (
-    BLACKLIST_CODE, PermanentProviderError, TransientProviderError, whatsapp_send,
+    BLACKLIST_CODE,
+    PermanentProviderError,
+    TransientProviderError,
+    whatsapp_send,
 )
 from notifications.backends import SmsMessage, get_sms_backend
 from notifications.models import (
-    Broadcast, Channel, Notification, NotificationPreference, NotificationTemplate, PushSubscription, SmsSettings,
+    Broadcast,
+    Channel,
+    Notification,
+    NotificationPreference,
+    NotificationTemplate,
+    PushSubscription,
+    SmsSettings,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,6 +80,9 @@ def notify_many(
     """The bulk form of `notify`: one INSERT for all `users`. Returns how many rows were new."""
     if template not in content.PLACEHOLDERS:
         raise ValueError(f"unknown notification template {template!r}")
+    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        logger.warning("notify called outside an organization; ignored", extra={"template": template})
+        return 0
     users = list(users)
     if not users:
         return 0
@@ -642,7 +654,6 @@ def fanout_step(*, template: str, audience: str, context: dict, key_prefix: str,
 def _finish_fanout(broadcast_id: int | None) -> None:
     if broadcast_id:
         Broadcast.objects.filter(pk=broadcast_id).update(status=Broadcast.Status.DONE, finished_at=timezone.now())
-    return None
 
 
 def reminders_fanout(*, template: str) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -35,7 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path != "/_stats":
             return self._reply(404, "Not found", content_type="text/plain")
         state = self.server.state
@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
                      "whatsapp_requests": len(state.whatsapp_calls), "push_requests": len(state.push_calls)}
         self._reply(200, stats)
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         state = self.server.state
@@ -143,7 +143,7 @@ class ProviderStandIn:
         with self.state.lock:
             self.state.forced.extend([status] * times)
 
-    def start(self) -> "ProviderStandIn":
+    def start(self) -> ProviderStandIn:
         self._thread.start()
         return self
 

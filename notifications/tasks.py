@@ -7,6 +7,7 @@ from celery import shared_task
 
 from notifications.africastalking import TransientProviderError
 
+
 @shared_task(
     name="notifications.send", acks_late=True,
     autoretry_for=(TransientProviderError,), retry_backoff=5, retry_backoff_max=600, retry_jitter=True,

@@ -93,10 +93,10 @@ def _broadcast_preview(request, ctx):
     except ValidationError as exc:
         messages.error(request, _errors(exc))
         ctx["broadcast_form"] = {"message": request.POST.get("message", ""), "audience": request.POST.get("audience", "all"), "challenge": ""}
-        return None
+        return
     ctx["broadcast_form"] = form
     ctx["broadcast_preview"] = selectors.broadcast_preview(message=message, audience=audience, challenge_id=challenge)
-    return None
+    return
 
 
 def _broadcast_send(request, ctx):
@@ -124,7 +124,6 @@ def _template_preview(request, ctx):
         ctx["edit"]["valid"] = True
     except ValidationError as exc:
         ctx["edit"]["error"] = _errors(exc)
-    return None
 
 
 def _template_save(request, ctx):

@@ -59,11 +59,10 @@ def test_weekly_summary_carries_each_members_own_figures(tenant, provider, djang
     saver = UserFactory(phone_number="+254744000011", language="sw")
     _deposit(saver, "1500", now - timedelta(days=2))
     _deposit(saver, "500", now - timedelta(days=20))
-    with time_machine.travel(now, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            from notifications.tasks import send_reminders
+    with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
+        from notifications.tasks import send_reminders
 
-            send_reminders.apply(args=["weekly_summary"])
+        send_reminders.apply(args=["weekly_summary"])
     by_number = {c["to"]: c["message"] for c in provider.sms_calls}
     assert by_number[saver.phone_number] == (
         "Alpha Chama: Wiki hii umeweka akiba ya KES 1,500. Jumla ya akiba: KES 2,000. Endelea hivyo!")
@@ -97,7 +96,7 @@ def test_sweep_fails_rows_stuck_in_sending_instead_of_resending(member):
 
 def test_two_workers_racing_for_one_batch_send_each_row_once(committed_org, provider):
     with schema_context(committed_org.schema_name):
-        users = User.objects.bulk_create([
+        User.objects.bulk_create([
             User(phone_number=f"+2547{52_000_000 + i:08d}", account_code=f"R{i:05d}", password="!") for i in range(300)])
         with mock.patch("notifications.services.notification_enqueue"), \
                 time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=NAIROBI), tick=True):

@@ -39,11 +39,10 @@ def test_committed_event_sends_one_sms_with_provider_id_and_cost(member, provide
 
 
 def test_rolled_back_event_sends_nothing(member, provider, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError):
-            with transaction.atomic():
-                notify(user=member, template="deposit_confirmed", context={"amount": "500"})
-                raise RuntimeError("the deposit failed to score")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        with transaction.atomic():
+            notify(user=member, template="deposit_confirmed", context={"amount": "500"})
+            raise RuntimeError("the deposit failed to score")
     assert Notification.objects.count() == 0
     assert provider.sms_calls == []
     assert callbacks == []
