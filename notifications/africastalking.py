@@ -91,7 +91,9 @@ def credentials_for_current_schema():
         row = SmsSettings.objects.first()
     if row is not None and row.username and row.api_key:
         return row.username, row.api_key, row.sender_id or None, row.whatsapp_number
-    org = getattr(connection, "tenant", None)
+    from notifications.selectors import current_organization
+
+    org = current_organization() if connection.schema_name != settings.PUBLIC_SCHEMA_NAME else None
     branded_sender = org.brand("sms_sender_id") if hasattr(org, "brand") else ""
     return (settings.AFRICASTALKING_USERNAME, settings.AFRICASTALKING_API_KEY,
             (row.sender_id if row else "") or branded_sender or settings.AFRICASTALKING_SENDER_ID,

@@ -15,6 +15,17 @@ from notifications import content
 from notifications.models import Broadcast, Notification, NotificationPreference, NotificationTemplate, SmsSettings
 
 
+def current_organization():
+    """The organization of the current schema. Under `schema_context` django-tenants sets only a
+    stand-in tenant (schema name, no name or time zone), so load the real one then."""
+    from tenants.models import Organization
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organization):
+        return tenant
+    return Organization.objects.filter(schema_name=connection.schema_name).first()
+
+
 def notification_preferences_get(*, user) -> dict:
     """What the profile page shows: channel, WhatsApp, opt-outs, reminders, push devices."""
     prefs = NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
@@ -68,7 +79,7 @@ def challenge_participant_ids(*, challenge_id: int) -> list[int]:
 
 
 def _week_start():
-    org = getattr(connection, "tenant", None)
+    org = current_organization()
     tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
     local = timezone.now().astimezone(tz)
     return (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -139,8 +150,7 @@ def broadcast_recipient_count(*, audience: str, challenge_id: int | None) -> int
 def broadcast_preview(*, message: str, audience: str, challenge_id: int | None = None) -> dict:
     """What an admin sees before sending: the text as members get it (both languages), the
     recipient count, SMS segments and the cost estimate."""
-    org = getattr(connection, "tenant", None)
-    org_name = getattr(org, "name", "")
+    org_name = getattr(current_organization(), "name", "")
     recipients = broadcast_recipient_count(audience=audience, challenge_id=challenge_id)
     previews = {}
     for language in content.LANGUAGES:

@@ -27,6 +27,7 @@ from notifications.africastalking import (
     whatsapp_send,
 )
 from notifications.backends import SmsMessage, get_sms_backend
+from notifications.selectors import current_organization
 from notifications.models import (
     Broadcast,
     Channel,
@@ -129,7 +130,7 @@ class _Planner:
         self.urgent = urgent
         self.template = template
         self.now = timezone.now()
-        self.org = getattr(connection, "tenant", None)
+        self.org = current_organization()
         self.org_settings = SmsSettings.objects.first()
         self.org_language = getattr(self.org, "language", "en") or "en"
         self.org_name = getattr(self.org, "name", "") or ""
@@ -316,7 +317,7 @@ def notification_send_batch(*, notification_ids: list[int]) -> SendReport:
 
 def _send_sms(rows: list[Notification], report: SendReport) -> None:
     backend = get_sms_backend()
-    slug = getattr(getattr(connection, "tenant", None), "slug", "") or connection.schema_name
+    slug = getattr(current_organization(), "slug", "") or connection.schema_name
     by_text: dict[str, list[Notification]] = {}
     for row in rows:
         by_text.setdefault(row.message, []).append(row)
@@ -658,7 +659,7 @@ def _finish_fanout(broadcast_id: int | None) -> None:
 
 def reminders_fanout(*, template: str) -> None:
     """Beat entry point: this tenant's streak reminders or weekly summaries, once per period."""
-    org = getattr(connection, "tenant", None)
+    org = current_organization()
     tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
     today = timezone.now().astimezone(tz).date()
     year, week, _ = today.isocalendar()

@@ -130,3 +130,27 @@ def test_two_workers_racing_for_one_batch_send_each_row_once(committed_org, prov
     with schema_context(committed_org.schema_name):
         assert Notification.objects.filter(status="sent").count() == 300
     connection.set_schema_to_public()
+
+
+def test_real_worker_over_redis_sends_after_commit_from_the_notifications_queue(committed_org, provider):
+    """The whole path with a real broker: commit -> on_commit enqueue (queue "notifications") ->
+    a worker in the org's schema -> the provider."""
+    from celery.contrib.testing.worker import start_worker
+
+    from savegame.celery import app
+
+    app.conf.task_always_eager = False
+    with schema_context(committed_org.schema_name):
+        member = User.objects.create_user("+254755000111", name="Worker Test", language="sw")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10), \
+            time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=NAIROBI), tick=True):
+        with schema_context(committed_org.schema_name):
+            notify_many(users=[member], template="badge_earned", context={"badge": "Bingwa"})
+            deadline = timezone.now() + timedelta(seconds=20)
+            while timezone.now() < deadline and not provider.sms_calls:
+                threading.Event().wait(0.1)
+            row = Notification.objects.get(user=member)
+    connection.set_schema_to_public()
+    assert [c["to"] for c in provider.sms_calls] == ["+254755000111"]
+    assert provider.sms_calls[0]["message"] == f"{committed_org.name}: Hongera! Umepata beji ya Bingwa."
+    assert row.status == "sent"
