@@ -120,3 +120,13 @@ def test_urgent_otp_and_deposit_not_capped_but_reminders_are(member, provider, d
     skipped = Notification.objects.get(status=Notification.Status.SKIPPED)
     assert skipped.reason == "daily cap reached" and "C badge" in skipped.message
     assert len(numbers_sent(provider)) == 4 and list(statuses.values()).count("sent") == 4
+
+
+def test_file_backend_writes_the_contract_format(member, sms_outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(user=member, template="otp", context={"code": "246810", "minutes": 5})
+    (line,) = sms_outbox()
+    assert set(line) == {"to", "message", "organization", "sent_at"}
+    assert line["to"] == "+254712345678" and line["organization"] == "alpha"
+    assert line["message"] == "Your Alpha Chama code is 246810. It expires in 5 minutes. Never share it."
+    assert Notification.objects.get(user=member).status == Notification.Status.SENT
