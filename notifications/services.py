@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from kombu.exceptions import KombuError
 
 from notifications import content
@@ -526,12 +527,12 @@ def notification_template_validate(*, key: str, title: str, body: str) -> dict:
     """Raise ValidationError for unknown placeholders or an SMS longer than MAX_SEGMENTS;
     return the size of the rendered sample ({encoding, characters, segments})."""
     if key not in content.PLACEHOLDERS:
-        raise ValidationError({"key": f"Unknown template {key!r}."})
+        raise ValidationError({"key": _("Unknown template %(key)s.") % {"key": key}})
     errors = {}
     if not body.strip():
-        errors["body"] = "The message cannot be empty."
+        errors["body"] = _("The message cannot be empty.")
     if len(title) > content.MAX_TITLE:
-        errors["title"] = f"At most {content.MAX_TITLE} characters."
+        errors["title"] = _("At most %(n)d characters.") % {"n": content.MAX_TITLE}
     for field, text in (("title", title), ("body", body)):
         try:
             unknown = set(content.placeholders_in(text)) - set(content.PLACEHOLDERS[key])
@@ -539,13 +540,16 @@ def notification_template_validate(*, key: str, title: str, body: str) -> dict:
             errors[field] = str(exc)
             continue
         if unknown:
-            errors[field] = "Unknown placeholder(s): " + ", ".join("{%s}" % n for n in sorted(unknown)) + \
-                ". Allowed: " + ", ".join("{%s}" % n for n in content.PLACEHOLDERS[key]) + "."
+            errors[field] = _("Unknown placeholder(s): %(unknown)s. Allowed: %(allowed)s.") % {
+                "unknown": ", ".join(f"{{{n}}}" for n in sorted(unknown)),
+                "allowed": ", ".join(f"{{{n}}}" for n in content.PLACEHOLDERS[key]),
+            }
     if errors:
         raise ValidationError(errors)
     size = content.sms_size(content.render(body, content.SAMPLE_CONTEXT))
     if size.segments > content.MAX_SEGMENTS:
-        raise ValidationError({"body": f"Too long: {size.segments} SMS segments ({size.encoding}); at most {content.MAX_SEGMENTS}."})
+        raise ValidationError({"body": _("Too long: %(n)d SMS segments (%(enc)s); at most %(max)d.") % {
+            "n": size.segments, "enc": size.encoding, "max": content.MAX_SEGMENTS}})
     return {"encoding": size.encoding, "characters": size.characters, "segments": size.segments}
 
 
@@ -564,7 +568,7 @@ def notification_template_save(*, actor, key: str, language: str, title: str, bo
 def notification_template_reset(*, actor, key: str, language: str) -> None:
     from accounts.services import audit_record
 
-    deleted, _ = NotificationTemplate.objects.filter(key=key, language=language).delete()
+    deleted, _by_model = NotificationTemplate.objects.filter(key=key, language=language).delete()
     if deleted:
         audit_record(actor=actor, action="notification_template.reset", after={"key": key, "language": language})
 
@@ -596,7 +600,7 @@ def push_subscription_save(*, user, endpoint: str, p256dh: str, auth: str, user_
 
 
 def push_subscription_delete(*, user, endpoint: str) -> int:
-    deleted, _ = PushSubscription.objects.filter(user=user, endpoint=endpoint).delete()
+    deleted, _by_model = PushSubscription.objects.filter(user=user, endpoint=endpoint).delete()
     return deleted
 
 
@@ -662,7 +666,7 @@ def reminders_fanout(*, template: str) -> None:
     org = current_organization()
     tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
     today = timezone.now().astimezone(tz).date()
-    year, week, _ = today.isocalendar()
+    year, week, _weekday = today.isocalendar()
     audience = "streak_at_risk" if template == "streak_at_risk" else "members"
     fanout_start(template=template, audience=audience, context={}, key_prefix=f"{template[:6]}{year}w{week}")
 

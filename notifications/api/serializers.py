@@ -67,7 +67,8 @@ class SmsSettingsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=80, required=False, allow_blank=True)
     api_key = serializers.CharField(required=False, allow_blank=True, help_text="Write-only; shown masked.")
     sender_id = serializers.CharField(max_length=11, required=False, allow_blank=True)
-    whatsapp_number = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    whatsapp_number = serializers.RegexField(r"^\+[1-9][0-9]{7,14}$", max_length=16, required=False, allow_blank=True,
+                                             error_messages={"invalid": "Use the international format, e.g. +254711082000."})
     cost_per_segment = serializers.DecimalField(max_digits=6, decimal_places=2, required=False, min_value=0)
     quiet_hours_start = serializers.TimeField(required=False)
     quiet_hours_end = serializers.TimeField(required=False)
