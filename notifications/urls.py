@@ -1,3 +1,10 @@
 """notifications pages on the organization host."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from notifications import views
+
+urlpatterns = [
+    path("manage/notifications/", views.manage_notifications, name="manage-notifications"),
+    path("hooks/sms/<str:token>/delivery", views.delivery_report, name="sms-delivery-report"),
+]

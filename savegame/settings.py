@@ -314,3 +314,32 @@ SHARED_APPS.append("drf_spectacular_sidecar")
 INSTALLED_APPS.append("drf_spectacular_sidecar")
 CORS_ALLOW_CREDENTIALS = False  # the API is for bearer tokens; cookies stay same-origin
 CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+
+# --- notifications ----------------------------------------------------------------------------
+# Africa's Talking: the platform account, used by organizations that have not set their own
+# (per-org credentials live encrypted in notifications.SmsSettings). The *_URL overrides point the
+# official SDK at another host (a local stand-in in tests and benchmarks); empty = the real API.
+AFRICASTALKING_USERNAME = env("AFRICASTALKING_USERNAME", default="")
+AFRICASTALKING_API_KEY = env("AFRICASTALKING_API_KEY", default="")
+AFRICASTALKING_SENDER_ID = env("AFRICASTALKING_SENDER_ID", default="")
+AFRICASTALKING_WHATSAPP_NUMBER = env("AFRICASTALKING_WHATSAPP_NUMBER", default="")
+AFRICASTALKING_API_URL = env("AFRICASTALKING_API_URL", default="")
+AFRICASTALKING_CHAT_URL = env("AFRICASTALKING_CHAT_URL", default="")
+AFRICASTALKING_MAX_RECIPIENTS = env.int("AFRICASTALKING_MAX_RECIPIENTS", default=1000)  # numbers per bulk request
+WEBPUSH_VAPID_PRIVATE_KEY = env("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_PUBLIC_KEY = env("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_SUBJECT = env("WEBPUSH_VAPID_SUBJECT", default="mailto:ops@savegame.localhost")
+WEBPUSH_DEV_KEY_PATH = str(DATA_DIR / "vapid_private.pem")
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)  # outbox rows per send task
+NOTIFICATIONS_FANOUT_BATCH = env.int("NOTIFICATIONS_FANOUT_BATCH", default=1000)  # members per fan-out step
+NOTIFICATIONS_MAX_ATTEMPTS = 8
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = 60
+NOTIFICATIONS_SWEEP_LIMIT = 20_000
+NOTIFICATIONS_QUIET_HOURS = ("21:00", "07:00")  # org default; each org may change its own
+NOTIFICATIONS_DAILY_CAP = 5
+NOTIFICATIONS_COST_PER_SEGMENT = "0.80"  # KES, for estimates until an org sets its own
+from kombu import Queue  # noqa: E402
+
+# Notification sends run on their own queue so a broadcast never delays payment processing.
+CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Queue("notifications")]
+CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "notifications.*": {"queue": "notifications"}}

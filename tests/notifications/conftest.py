@@ -1,0 +1,49 @@
+"""Notifications fixtures: a local Africa's Talking / Web Push stand-in (real payloads, real SDKs)
+and Celery in eager mode (tasks run in-process, in the caller's schema)."""
+
+from __future__ import annotations
+
+import pytest
+
+from notifications.standin import ProviderStandIn
+from savegame.celery import app
+
+
+@pytest.fixture
+def provider(settings):
+    """The stand-in on 127.0.0.1:<ephemeral>, with SMS_BACKEND=africastalking pointed at it."""
+    with ProviderStandIn(api_key="platform-key") as standin:
+        settings.SMS_BACKEND = "africastalking"
+        settings.AFRICASTALKING_API_URL = standin.url
+        settings.AFRICASTALKING_CHAT_URL = standin.url
+        settings.AFRICASTALKING_USERNAME = "savegame"
+        settings.AFRICASTALKING_API_KEY = "platform-key"
+        settings.AFRICASTALKING_SENDER_ID = "SAVEGAME"
+        settings.AFRICASTALKING_WHATSAPP_NUMBER = "+254711082000"
+        yield standin
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in-process; a task's own failure is recorded in its result, not raised into the
+    caller (as with a real broker), so eager autoretry behaves like a worker's."""
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def member(tenant):
+    from accounts.factories import UserFactory
+
+    return UserFactory(phone_number="+254712345678", name="Wanjiku", language="en")
+
+
+@pytest.fixture
+def daytime():
+    """Noon in Nairobi on a Wednesday: outside quiet hours."""
+    import time_machine
+
+    with time_machine.travel("2026-11-25T12:00:00+03:00", tick=True):
+        yield
