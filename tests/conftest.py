@@ -1,6 +1,7 @@
 """Test fixtures: two organizations for the whole session, each test rolled back.
 
-- `org` / `other_org`: session-wide organizations (schemas cloned once).
+- `org` / `other_org`: the two session-wide organizations (schemas cloned once; a fresh
+  instance per test).
 - `tenant`: the database, switched to `org`'s schema, rolled back after the test.
 - `client_for(org)` / `api_client_for(org)`: HTTP clients that send the org's Host header.
 - `committed_org`: a fresh organization whose writes are really committed (for live servers,
@@ -42,13 +43,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
                                     admin_name=f"{name} Admin", shortcode="600000")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def org(django_db_setup, django_db_blocker) -> Organization:
+    """A fresh copy per test, so one test's in-memory changes never leak into the next."""
     with django_db_blocker.unblock():
         return Organization.objects.get(slug="alpha")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def other_org(django_db_setup, django_db_blocker) -> Organization:
     with django_db_blocker.unblock():
         return Organization.objects.get(slug="beta")
