@@ -1,7 +1,7 @@
 """Browser tests: real headless Chromium (Debian's) driven by Playwright against a live ASGI server.
 
 Fixtures (see docs/E2E.md for a worked example):
-- `browser`            session-wide Chromium (CHROMIUM_PATH, default /usr/bin/chromium). Skips the
+- `browser`            Chromium for the test module (CHROMIUM_PATH, default /usr/bin/chromium). Skips the
                        e2e tests when it is missing, unless REQUIRE_BROWSER=1 (CI), which fails them.
 - `live_site`          uvicorn serving savegame.asgi on 127.0.0.1:<ephemeral>, against the test
                        database; `live_site.url(org, "/path")` -> http://<slug>.localhost:<port>/path
@@ -75,8 +75,10 @@ def _sync_orm_beside_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(django_db_setup, django_db_blocker):
+    # Module scope, not session: while Playwright runs, its event loop counts as "running" in this
+    # thread, which Django's ORM refuses outside the e2e tests; it stops after each e2e module.
     path = _chromium_path()
     if not path:
         message = "Chromium not found (set CHROMIUM_PATH or apt-get install chromium)"
