@@ -72,6 +72,19 @@ def weekly_streak(*, deposit_dates: list[date], today: date) -> int:
     return streak
 
 
+def member_paybill(*, user) -> dict | None:
+    """How this member pays by Paybill: the business number and their own account number.
+
+    Reads payments' settings row directly (read-only) until payments offers a selector for it.
+    """
+    from payments.models import MpesaSettings
+
+    row = MpesaSettings.objects.only("shortcode", "shortcode_type").first()
+    if row is None or not row.shortcode or row.shortcode_type != MpesaSettings.ShortcodeType.PAYBILL:
+        return None
+    return {"shortcode": row.shortcode, "account": user.account_code}
+
+
 def member_home_summary(*, user, organization) -> dict:
     from accounts.models import User
     from challenges.models import Challenge
@@ -108,6 +121,7 @@ def member_home_summary(*, user, organization) -> dict:
         agg = totals.aggregate(savers=Count("id"), ahead=Count("id", filter=Q(saved__gt=total_saved)))
         savers, rank = agg["savers"], agg["ahead"] + 1
     return {
+        "paybill": member_paybill(user=user),
         "total_saved": total_saved,
         "deposits": len(when),
         "active_challenges": active,

@@ -11,7 +11,7 @@ Fixtures (see docs/E2E.md for a worked example):
 - `new_page(viewport="mobile"|"desktop", org=None, user=None)` a page in a fresh browser context
                        (signed in as `user` on `org`'s host when given), with `page.console_errors`.
 - `sign_in(context, org, user)` put a real session cookie for `user` into a context.
-- `shot(page, name)`   screenshot to test-artifacts/screenshots/<name>-<viewport>.png.
+- `shot(page, name)`   screenshot (phone: the screen; desktop: the whole page) to test-artifacts/screenshots/<name>-<viewport>.png.
 - `sms_to(phone)`      messages the file SMS backend wrote to `phone` (for OTP login flows).
 - `with_db()`          context manager: run ORM code in an org's schema from a test body.
 """
@@ -273,9 +273,11 @@ def new_page(browser, live_site, sign_in):
 def shot():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str, full_page: bool = True) -> Path:
-        path = SCREENSHOTS / f"{name}-{getattr(page, 'viewport_name', 'page')}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+    def take(page, name: str, full_page: bool | None = None) -> Path:
+        viewport = getattr(page, "viewport_name", "page")
+        path = SCREENSHOTS / f"{name}-{viewport}.png"
+        # Phones: what the screen shows; desktop: the whole page.
+        page.screenshot(path=str(path), full_page=viewport != "mobile" if full_page is None else full_page)
         return path
 
     return take

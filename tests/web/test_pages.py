@@ -123,3 +123,14 @@ def test_manage_shell_tolerates_pages_not_merged_yet(signed_in, org_admin):
     html = signed_in(org_admin).get("/manage/settings/").content.decode()
     assert 'aria-label="Leader dashboard"' in html
     assert 'href="/manage/settings/" aria-current="page"' in html
+
+
+def test_home_explains_paying_by_paybill_with_my_account_number(signed_in, member, tenant):
+    from payments.models import MpesaSettings
+
+    MpesaSettings.objects.update(shortcode="600123", shortcode_type="paybill")
+    html = signed_in(member).get("/").content.decode()
+    assert "Pay by M-Pesa Paybill" in html
+    assert '<code class="big">600123</code>' in html and f'data-copy="{member.account_code}"' in html
+    MpesaSettings.objects.update(shortcode="")
+    assert "Pay by M-Pesa Paybill" not in signed_in(member).get("/").content.decode()
