@@ -168,8 +168,33 @@ def test_pages_are_light_and_error_free(e2e_org, make_user, new_page, live_site,
         assert 0 < total < PAGE_BUDGET, (name, weight)
         assert weight["assets"] > 0, (name, weight)  # the CSS/JS were really counted
         assert page.console_errors == [], (name, page.console_errors)
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(el => el.type !== 'hidden' && !el.labels.length && !el.getAttribute('aria-label'))
+            .map(el => el.name || el.id)""")
+        assert unlabelled == [], (name, unlabelled)
+        assert page.locator("html").get_attribute("lang") == "en"
         shot(page, name)
     page = new_page(viewport, org=e2e_org, user=member)
     assert page.goto(live_site.url(e2e_org, "/no-such-page/")).status == 404
     assert page.get_by_text("We could not find that page").is_visible()
     shot(page, "not-found")
+
+
+def test_the_site_is_installable(e2e_org, make_user, new_page, live_site):
+    """Chromium's own verdict on the manifest, icons and service worker."""
+    member = make_user(e2e_org)
+    page = new_page("mobile", org=e2e_org, user=member)
+    page.goto(live_site.url(e2e_org, "/"))
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"].endswith("/manifest.webmanifest") and not manifest.get("errors"), manifest
+    errors = [e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
+    # Headless Chromium may still refuse for reasons of its own (no user engagement, platform);
+    # nothing about our manifest, icons or service worker may be among them.
+    ours = {"manifest-empty", "manifest-missing-name-or-short-name", "manifest-display-not-supported",
+            "manifest-missing-suitable-icon", "no-acceptable-icon", "start-url-not-valid",
+            "no-url-for-service-worker", "not-offline-capable", "no-matching-service-worker",
+            "cannot-download-icon", "no-icon-available", "not-from-secure-origin"}
+    assert not ours & set(errors), errors
