@@ -56,9 +56,11 @@ class OrganizationLocaleMiddleware:
 
     def __call__(self, request):
         language = language_for_request(request)
-        translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        # override, not activate: the thread gets its previous language back after the response
+        # (rendered by then), so one request's Kiswahili never leaks into the next.
+        with translation.override(language):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", language)
         return response

@@ -73,3 +73,11 @@ def test_switching_while_signed_in_is_remembered_on_the_profile(signed_in, membe
     client.cookies.clear()
     client.force_login(member)
     assert html_lang(client.get("/profile/")) == "sw"
+
+
+def test_a_kiswahili_request_does_not_leave_the_thread_in_kiswahili(client_for, org, db):
+    from django.utils import translation
+
+    before = translation.get_language()
+    assert html_lang(client_for(org).get("/offline/", HTTP_ACCEPT_LANGUAGE="sw")) == "sw"
+    assert translation.get_language() == before != "sw"
