@@ -134,3 +134,11 @@ def test_home_explains_paying_by_paybill_with_my_account_number(signed_in, membe
     assert '<code class="big">600123</code>' in html and f'data-copy="{member.account_code}"' in html
     MpesaSettings.objects.update(shortcode="")
     assert "Pay by M-Pesa Paybill" not in signed_in(member).get("/").content.decode()
+
+
+@pytest.mark.parametrize("path", ["/manage/", "/manage/members/", "/manage/anything/at/all"])
+def test_the_whole_dashboard_is_for_org_admins_only(client_for, signed_in, member, org, path):
+    anonymous = client_for(org).get(path)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/?next=/manage/")
+    as_member = signed_in(member).get(path)
+    assert as_member.status_code == 403 and b"leaders can open the dashboard" in as_member.content
