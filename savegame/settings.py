@@ -267,4 +267,6 @@ LANGUAGE_COOKIE_NAME = "django_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Everything under /manage/ is org_admin only, whichever app serves it (tenants/guard.py).
-MIDDLEWARE.insert(MIDDLEWARE.index("tenants.locale.OrganizationLocaleMiddleware") + 1, "tenants.guard.ManageAccessMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("tenants.locale.OrganizationLocaleMiddleware") + 1, "tenants.guard.ManageAccessMiddleware"
+)

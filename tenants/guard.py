@@ -22,5 +22,6 @@ class ManageAccessMiddleware:
             if user is None or not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             if not getattr(user, "is_org_admin", False):
-                return permission_denied(request, PermissionDenied(_("Only this group's leaders can open the dashboard.")))
+                refusal = PermissionDenied(_("Only this group's leaders can open the dashboard."))
+                return permission_denied(request, refusal)
         return self.get_response(request)

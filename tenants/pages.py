@@ -102,7 +102,9 @@ def profile(request):
         form = ProfileForm(initial={"name": request.user.name, "language": request.user.language})
     return render(request, "web/profile.html", {
         "form": form,
-        "notification_block": NOTIFICATION_PREFERENCES_TEMPLATE if _template_exists(NOTIFICATION_PREFERENCES_TEMPLATE) else None,
+        "notification_block": (
+            NOTIFICATION_PREFERENCES_TEMPLATE if _template_exists(NOTIFICATION_PREFERENCES_TEMPLATE) else None
+        ),
         "logout_url": _tolerant_reverse("logout"),
         "transactions_url": _tolerant_reverse("transaction-list"),
         "vapid_public_key": _vapid_public_key(),
@@ -146,7 +148,8 @@ class SettingsForm(forms.Form):
     remove_logo = forms.BooleanField(label=_("Remove the current logo"), required=False)
     primary_color = forms.RegexField(label=_("Main colour"), regex=r"^#[0-9a-fA-F]{6}$",
                                      widget=forms.TextInput(attrs={"type": "color"}),
-                                     help_text=_("Header, buttons and progress bars. Text colour is picked for you so it stays readable."))
+                                     help_text=_("Header, buttons and progress bars. Text colour is picked "
+                                                 "for you so it stays readable."))
     accent_color = forms.RegexField(label=_("Accent colour"), regex=r"^#[0-9a-fA-F]{6}$",
                                     widget=forms.TextInput(attrs={"type": "color"}),
                                     help_text=_("Highlights and your logo's background."))
@@ -158,11 +161,15 @@ class SettingsForm(forms.Form):
                                   help_text=_("Daily and weekly challenge periods follow this clock."))
     open_signup = forms.BooleanField(label=_("Open sign-up: anyone with the link can join with their phone"),
                                      required=False)
-    points_per_kes = forms.DecimalField(label=_("Points per shilling saved"), min_value=0, max_digits=8, decimal_places=3)
+    points_per_kes = forms.DecimalField(label=_("Points per shilling saved"), min_value=0, max_digits=8,
+                                        decimal_places=3)
     streak_multiplier = forms.DecimalField(label=_("Streak multiplier"), min_value=1, max_value=10, max_digits=4,
-                                           decimal_places=2, help_text=_("Points are multiplied by this while a member keeps a streak."))
-    streak_threshold_days = forms.IntegerField(label=_("Streak length for the multiplier (days)"), min_value=1, max_value=365)
-    streak_threshold_weeks = forms.IntegerField(label=_("Streak length for the multiplier (weeks)"), min_value=1, max_value=52)
+                                           decimal_places=2,
+                                           help_text=_("Points are multiplied by this while a member keeps a streak."))
+    streak_threshold_days = forms.IntegerField(label=_("Streak length for the multiplier (days)"), min_value=1,
+                                               max_value=365)
+    streak_threshold_weeks = forms.IntegerField(label=_("Streak length for the multiplier (weeks)"), min_value=1,
+                                                max_value=52)
     early_bird_bonus = forms.IntegerField(label=_("Early-bird bonus (points)"), min_value=0,
                                           help_text=_("Once, for a deposit in the first days of a challenge."))
     early_bird_days = forms.IntegerField(label=_("Early-bird window (days)"), min_value=0, max_value=31)
@@ -208,18 +215,16 @@ def _actor_label(request) -> str:
 @org_admin_required
 def manage_settings(request):
     org = request.tenant
+    who = {"actor_label": _actor_label(request), "actor": request.user, "ip_address": client_ip(request)}
     if request.method == "POST":
         form = SettingsForm(request.POST, request.FILES, current_zone=org.time_zone)
         if form.is_valid():
             try:
                 if form.cleaned_data.get("logo"):
-                    organization_logo_set(organization=org, logo=form.cleaned_data["logo"], actor_label=_actor_label(request),
-                                          actor=request.user, ip_address=client_ip(request))
+                    organization_logo_set(organization=org, logo=form.cleaned_data["logo"], **who)
                 elif form.cleaned_data.get("remove_logo") and org.logo:
-                    organization_logo_set(organization=org, logo=None, actor_label=_actor_label(request),
-                                          actor=request.user, ip_address=client_ip(request))
-                organization_settings_update(organization=org, data=form.service_data(), actor_label=_actor_label(request),
-                                             actor=request.user, ip_address=client_ip(request))
+                    organization_logo_set(organization=org, logo=None, **who)
+                organization_settings_update(organization=org, data=form.service_data(), **who)
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     name = field.split(".")[-1]

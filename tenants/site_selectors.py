@@ -116,7 +116,9 @@ def member_home_summary(*, user, organization) -> dict:
     savers = 0
     if total_saved > 0:
         totals = User.objects.annotate(
-            saved=Coalesce(Sum("transactions__amount", filter=Q(transactions__status=Transaction.Status.VERIFIED)), ZERO)
+            saved=Coalesce(
+                Sum("transactions__amount", filter=Q(transactions__status=Transaction.Status.VERIFIED)), ZERO
+            )
         ).filter(saved__gt=0)
         agg = totals.aggregate(savers=Count("id"), ahead=Count("id", filter=Q(saved__gt=total_saved)))
         savers, rank = agg["savers"], agg["ahead"] + 1

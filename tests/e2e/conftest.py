@@ -11,9 +11,10 @@ Fixtures (see docs/E2E.md for a worked example):
 - `new_page(viewport="mobile"|"desktop", org=None, user=None)` a page in a fresh browser context
                        (signed in as `user` on `org`'s host when given), with `page.console_errors`.
 - `sign_in(context, org, user)` put a real session cookie for `user` into a context.
-- `shot(page, name)`   screenshot (phone: the screen; desktop: the whole page) to test-artifacts/screenshots/<name>-<viewport>.png.
+- `shot(page, name)`   screenshot (phone: the screen; desktop: the whole page) to
+                       test-artifacts/screenshots/<name>-<viewport>.png.
 - `sms_to(phone)`      messages the file SMS backend wrote to `phone` (for OTP login flows).
-- `with_db()`          context manager: run ORM code in an org's schema from a test body.
+- `with_db(org)`       context manager: run ORM code in an org's schema from a test body.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 PAGE_BUDGET = 100 * 1024  # HTML + CSS + JS, before images
 
 
-def _deposit(with_db, org, user, amount):
+def _deposit(with_db, org, user, amount, challenge=None):
     from django.utils import timezone
 
     from payments.models import Transaction
@@ -24,6 +24,7 @@ def _deposit(with_db, org, user, amount):
     with with_db(org):
         now = timezone.now()
         return Transaction.objects.create(user=user, amount=Decimal(amount), status="verified", source="c2b",
+                                          challenge=challenge,
                                           transaction_id=f"E2E{user.pk}{now.timestamp():.0f}{amount}",
                                           transacted_at=now, verified_at=now)
 
@@ -73,8 +74,7 @@ def test_branding_change_shows_on_the_member_site(e2e_org, make_user, new_page, 
 
 def test_kiswahili_switch(e2e_org, make_user, new_page, live_site, with_db, shot):
     member = make_user(e2e_org)
-    _challenge(with_db, e2e_org)
-    _deposit(with_db, e2e_org, member, "300")
+    _deposit(with_db, e2e_org, member, "300", challenge=_challenge(with_db, e2e_org))
     page = new_page("mobile", org=e2e_org, user=member)
     page.goto(live_site.url(e2e_org, "/"))
     assert page.locator("html").get_attribute("lang") == "en"
@@ -102,8 +102,7 @@ def test_kiswahili_switch(e2e_org, make_user, new_page, live_site, with_db, shot
 
 def test_progress_stays_viewable_offline(e2e_org, make_user, new_page, live_site, with_db, shot):
     member = make_user(e2e_org)
-    _challenge(with_db, e2e_org, name="Akiba ya Krismasi")
-    _deposit(with_db, e2e_org, member, "750")
+    _deposit(with_db, e2e_org, member, "750", challenge=_challenge(with_db, e2e_org, name="Akiba ya Krismasi"))
     page = new_page("mobile", org=e2e_org, user=member)
     home = live_site.url(e2e_org, "/")
     page.goto(home)
@@ -122,6 +121,7 @@ def test_progress_stays_viewable_offline(e2e_org, make_user, new_page, live_site
     assert re.search(r"\d", banner.locator("[data-synced]").inner_text())
     assert page.locator("[data-total]").inner_text() == "KES 750.00"
     assert page.get_by_text("Akiba ya Krismasi").is_visible()
+    assert page.locator(".ring").first.inner_text() == "37%"  # 750 of 4 weeks x 500
     shot(page, "offline-home")
 
     # A page that was never kept falls back to the offline page, which says when we last synced.
@@ -154,8 +154,7 @@ def test_one_organizations_admin_cannot_open_anothers_pages(e2e_org_factory, new
 @pytest.mark.parametrize("viewport", ["mobile", "desktop"])
 def test_pages_are_light_and_error_free(e2e_org, make_user, new_page, live_site, with_db, shot, viewport):
     member = make_user(e2e_org)
-    _challenge(with_db, e2e_org)
-    _deposit(with_db, e2e_org, member, "1200")
+    _deposit(with_db, e2e_org, member, "1200", challenge=_challenge(with_db, e2e_org))
     pages = {"home": (member, "/"), "profile": (member, "/profile/"), "offline": (member, "/offline/"),
              "manage-settings": (e2e_org.admin, "/manage/settings/")}
     for name, (user, path) in pages.items():
