@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import zoneinfo
 from functools import wraps
 
@@ -9,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -134,9 +135,14 @@ def logo(request):
     if organization is None or organization.is_public or not organization.logo:
         raise Http404("No logo.")
     try:
-        return FileResponse(organization.logo.open("rb"))
+        with organization.logo.open("rb") as fh:
+            body = fh.read()  # at most 1 MB; a plain response streams fine under ASGI
     except FileNotFoundError:
         raise Http404("No logo.") from None
+    content_type = mimetypes.guess_type(organization.logo.name)[0] or "application/octet-stream"
+    response = HttpResponse(body, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class SettingsForm(forms.Form):

@@ -29,6 +29,16 @@ def _deposit(with_db, org, user, amount, challenge=None):
                                           transacted_at=now, verified_at=now)
 
 
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (48, 48), (250, 204, 21)).save(out, format="PNG")
+    return out.getvalue()
+
+
 def _challenge(with_db, org, name="Weekly 500"):
     from datetime import date, timedelta
 
@@ -47,6 +57,7 @@ def test_branding_change_shows_on_the_member_site(e2e_org, make_user, new_page, 
     admin.get_by_label("Organization name").fill("Pamoja Savers")
     admin.get_by_label("Main colour").fill("#7c3aed")
     admin.get_by_label("Tagline").fill("Tuweke akiba pamoja")
+    admin.get_by_label("Logo").set_input_files(files=[{"name": "logo.png", "mimeType": "image/png", "buffer": _png()}])
     # The preview follows before anything is saved, with readable text on the new colour.
     preview = admin.locator("#brand-preview")
     assert preview.locator("[data-preview-name]").inner_text() == "Pamoja Savers"
@@ -65,6 +76,8 @@ def test_branding_change_shows_on_the_member_site(e2e_org, make_user, new_page, 
     assert header.evaluate("el => getComputedStyle(el).color") == "rgb(255, 255, 255)"
     assert "Pamoja Savers" in page.title() and page.locator(".brand span:not(.mark)").inner_text() == "Pamoja Savers"
     assert "Tuweke akiba pamoja" in page.locator("footer").inner_text()
+    logo = page.locator(".brand img")
+    assert logo.evaluate("img => img.complete && img.naturalWidth") == 48  # the uploaded logo, served
     manifest = json.loads(fetch_in_page(page, "/manifest.webmanifest")["text"])
     assert manifest["name"] == "Pamoja Savers" and manifest["theme_color"] == "#7c3aed"
     favicon = fetch_in_page(page, "/favicon.svg")["text"]

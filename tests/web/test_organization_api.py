@@ -111,7 +111,8 @@ def test_branding_upload_sets_logo_and_colours(admin_api, client_for, org, resto
     body = response.json()
     assert body["branding"]["primary_color"] == "#112233" and body["branding"]["logo_url"].startswith("/logo")
     logo = client_for(org).get(body["branding"]["logo_url"])
-    assert logo.status_code == 200 and b"".join(logo.streaming_content).startswith(b"\x89PNG")
+    assert logo.status_code == 200 and logo.content.startswith(b"\x89PNG")
+    assert logo["Content-Type"] == "image/png"
 
 
 def test_branding_upload_refuses_a_non_image(admin_api, restore_org):

@@ -142,3 +142,12 @@ def test_the_whole_dashboard_is_for_org_admins_only(client_for, signed_in, membe
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/?next=/manage/")
     as_member = signed_in(member).get(path)
     assert as_member.status_code == 403 and b"leaders can open the dashboard" in as_member.content
+
+
+def test_platform_host_404_renders_without_organization_parts(db, org):
+    from django.test import Client
+
+    response = Client(HTTP_HOST="localhost").get("/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "We could not find that page" in html and "manifest.webmanifest" not in html
