@@ -343,3 +343,19 @@ from kombu import Queue  # noqa: E402
 # Notification sends run on their own queue so a broadcast never delays payment processing.
 CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Queue("notifications")]
 CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "notifications.*": {"queue": "notifications"}}
+
+# --- web ---
+# The organization's language is the default, the member's own wins (tenants/locale.py). It needs
+# request.user, so it runs after AuthenticationMiddleware instead of Django's LocaleMiddleware.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "django.middleware.locale.LocaleMiddleware"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "tenants.locale.OrganizationLocaleMiddleware",
+)
+LANGUAGE_COOKIE_NAME = "django_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Everything under /manage/ is org_admin only, whichever app serves it (tenants/guard.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("tenants.locale.OrganizationLocaleMiddleware") + 1, "tenants.guard.ManageAccessMiddleware"
+)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils.html import format_html
 
 from accounts.phone import normalize_phone
 from tenants import services
 from tenants.models import Domain, Organization, SystemBadge
 from tenants.selectors import organization_base_url
+from tenants.site_selectors import organization_activity
 
 admin.site.site_header = "SaveGame platform"
 admin.site.site_title = "SaveGame platform"
@@ -48,13 +50,17 @@ def _actor(request) -> str:
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "type", "subscription_tier", "status_badge", "site_link", "created_at"]
+    list_display = ["name", "slug", "type", "subscription_tier", "status_badge", "members", "last_deposit",
+                    "site_link", "dashboard_link", "created_at"]
+    list_per_page = 50
     list_filter = ["type", "subscription_tier", "subscription_status", "created_at"]
     search_fields = ["name", "slug", "domains__domain"]
-    readonly_fields = ["schema_name", "created_at", "updated_at", "site_link"]
+    readonly_fields = ["schema_name", "created_at", "updated_at", "site_link", "dashboard_link", "members",
+                       "last_deposit"]
     actions = ["suspend", "reactivate"]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "type", "site_link")}),
+        (None, {"fields": ("name", "slug", "type", "site_link", "dashboard_link")}),
+        ("Live status", {"fields": ("members", "last_deposit")}),
         ("Subscription", {"fields": ("subscription_tier", "subscription_status")}),
         ("Branding and locale", {"fields": ("branding", "logo", "time_zone", "open_signup")}),
         ("Scoring rules", {"fields": ("scoring",)}),
@@ -63,6 +69,37 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        # Member counts and last deposits for the page shown, in one query across the schemas.
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            rows = list(changelist.result_list)
+            activity = organization_activity(organizations=rows)
+            for row in rows:  # the very objects the (lazily rendered) list will show
+                row._activity = activity.get(row.pk, {})
+        return response
+
+    def _activity_for(self, obj) -> dict:
+        if not hasattr(obj, "_activity"):
+            obj._activity = organization_activity(organizations=[obj]).get(obj.pk, {}) if obj.pk else {}
+        return obj._activity
+
+    @admin.display(description="Members")
+    def members(self, obj):
+        return self._activity_for(obj).get("members", "-")
+
+    @admin.display(description="Last deposit")
+    def last_deposit(self, obj):
+        when = self._activity_for(obj).get("last_deposit")
+        return naturaltime(when) if when else "never"
+
+    @admin.display(description="Leader dashboard")
+    def dashboard_link(self, obj):
+        if not obj or not obj.pk:
+            return "-"
+        return format_html('<a href="{}/manage/" target="_blank" rel="noopener">open</a>', organization_base_url(obj))
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

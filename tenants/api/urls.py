@@ -1,3 +1,10 @@
-"""tenants API routes, under /api/v1/."""
+"""tenants API routes, under /api/v1/ (no trailing slash required)."""
 
-urlpatterns: list = []
+from django.urls import re_path
+
+from tenants.api.views import OrganizationBranding, OrganizationDetail
+
+urlpatterns = [
+    re_path(r"^organizations/(?P<id>[^/]+)/?$", OrganizationDetail.as_view(), name="organization-detail"),
+    re_path(r"^organizations/(?P<id>[^/]+)/branding/?$", OrganizationBranding.as_view(), name="organization-branding"),
+]

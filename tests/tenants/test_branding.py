@@ -16,3 +16,14 @@ def test_known_colours():
     assert readable_text_on("#ffffff") == "#000000"
     assert readable_text_on("#0f766e") == "#ffffff"
     assert readable_text_on("#facc15") == "#000000"
+
+
+@given(st.integers(min_value=0, max_value=0xFFFFFF))
+def test_brand_colour_as_text_on_white_is_readable(value):
+    from tenants.branding import readable_on_white
+
+    colour = f"#{value:06x}"
+    text = readable_on_white(colour)
+    assert contrast_ratio(text, "#ffffff") >= 4.5
+    if contrast_ratio(colour, "#ffffff") >= 4.5:
+        assert text == colour  # already readable brand colours are kept as they are

@@ -1,0 +1,249 @@
+"""Member and leader pages owned by the web capability: home, profile, language switch, settings."""
+
+from __future__ import annotations
+
+import mimetypes
+import zoneinfo
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import set_language
+
+from savegame.clientip import client_ip
+from tenants.site_selectors import member_home_summary
+from tenants.site_services import (
+    SCORING_RULES,
+    organization_logo_set,
+    organization_settings_update,
+    profile_update,
+)
+
+# Offered in the settings form; the API accepts any IANA zone.
+COMMON_TIME_ZONES = [
+    "Africa/Nairobi", "Africa/Kampala", "Africa/Dar_es_Salaam", "Africa/Kigali", "Africa/Addis_Ababa",
+    "Africa/Lagos", "Africa/Accra", "Africa/Johannesburg", "Africa/Cairo", "UTC", "Europe/London",
+]
+NOTIFICATION_PREFERENCES_TEMPLATE = "notifications/_profile_preferences.html"
+
+
+def org_admin_required(view):
+    """Signed-in org_admin of this organization's schema; members get the friendly 403 page."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not getattr(request.user, "is_org_admin", False):
+            raise PermissionDenied(_("Only this group's leaders can open the dashboard."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _tolerant_reverse(*names: str) -> str | None:
+    for name in names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _template_exists(name: str) -> bool:
+    try:
+        get_template(name)
+        return True
+    except TemplateDoesNotExist:
+        return False
+
+
+@login_required
+def home(request):
+    summary = member_home_summary(user=request.user, organization=request.tenant)
+    return render(request, "web/home.html", {"summary": summary,
+                                             "challenges_url": _tolerant_reverse("challenge-list"),
+                                             "save_url": _tolerant_reverse("save-now"),
+                                             "transactions_url": _tolerant_reverse("transaction-list")})
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=120, required=False)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Same as my group")), ("en", "English"), ("sw", "Kiswahili")],
+        required=False,
+        help_text=_("Used on this site and in your SMS messages."),
+    )
+
+
+@login_required
+def profile(request):
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                profile_update(user=request.user, data=form.cleaned_data, ip_address=client_ip(request))
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errs)
+            else:
+                messages.success(request, _("Your profile is saved."))
+                return redirect("profile")
+    else:
+        form = ProfileForm(initial={"name": request.user.name, "language": request.user.language})
+    return render(request, "web/profile.html", {
+        "form": form,
+        "notification_block": (
+            NOTIFICATION_PREFERENCES_TEMPLATE if _template_exists(NOTIFICATION_PREFERENCES_TEMPLATE) else None
+        ),
+        "logout_url": _tolerant_reverse("logout"),
+        "transactions_url": _tolerant_reverse("transaction-list"),
+        "vapid_public_key": _vapid_public_key(),
+    })
+
+
+def _vapid_public_key() -> str:
+    from django.conf import settings
+
+    return getattr(settings, "VAPID_PUBLIC_KEY", "") or getattr(settings, "WEBPUSH_VAPID_PUBLIC_KEY", "")
+
+
+@require_POST
+def language_switch(request):
+    """Django's set_language (cookie + redirect), remembered on the member's profile when signed in."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in {"en", "sw"} and request.user.language != language:
+        profile_update(user=request.user, data={"language": language}, ip_address=client_ip(request))
+    return response
+
+
+@require_GET
+@cache_control(max_age=3600)
+def logo(request):
+    organization = getattr(request, "tenant", None)
+    if organization is None or organization.is_public or not organization.logo:
+        raise Http404("No logo.")
+    try:
+        with organization.logo.open("rb") as fh:
+            body = fh.read()  # at most 1 MB; a plain response streams fine under ASGI
+    except FileNotFoundError:
+        raise Http404("No logo.") from None
+    content_type = mimetypes.guess_type(organization.logo.name)[0] or "application/octet-stream"
+    response = HttpResponse(body, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class SettingsForm(forms.Form):
+    name = forms.CharField(label=_("Organization name"), max_length=120)
+    tagline = forms.CharField(label=_("Tagline"), max_length=120, required=False,
+                              help_text=_("A short motto shown under your name, e.g. “Pamoja tunaweza”."))
+    logo = forms.ImageField(label=_("Logo"), required=False,
+                            help_text=_("PNG, JPEG or WebP, at most 1 MB. Square works best."))
+    remove_logo = forms.BooleanField(label=_("Remove the current logo"), required=False)
+    primary_color = forms.RegexField(label=_("Main colour"), regex=r"^#[0-9a-fA-F]{6}$",
+                                     widget=forms.TextInput(attrs={"type": "color"}),
+                                     help_text=_("Header, buttons and progress bars. Text colour is picked "
+                                                 "for you so it stays readable."))
+    accent_color = forms.RegexField(label=_("Accent colour"), regex=r"^#[0-9a-fA-F]{6}$",
+                                    widget=forms.TextInput(attrs={"type": "color"}),
+                                    help_text=_("Highlights and your logo's background."))
+    language = forms.ChoiceField(label=_("Default language"), choices=[("en", "English"), ("sw", "Kiswahili")],
+                                 help_text=_("Members can still choose their own."))
+    sms_sender_id = forms.CharField(label=_("SMS sender ID"), max_length=11, required=False,
+                                    help_text=_("Up to 11 letters or digits, as registered with Africa's Talking."))
+    time_zone = forms.ChoiceField(label=_("Time zone"),
+                                  help_text=_("Daily and weekly challenge periods follow this clock."))
+    open_signup = forms.BooleanField(label=_("Open sign-up: anyone with the link can join with their phone"),
+                                     required=False)
+    points_per_kes = forms.DecimalField(label=_("Points per shilling saved"), min_value=0, max_digits=8,
+                                        decimal_places=3)
+    streak_multiplier = forms.DecimalField(label=_("Streak multiplier"), min_value=1, max_value=10, max_digits=4,
+                                           decimal_places=2,
+                                           help_text=_("Points are multiplied by this while a member keeps a streak."))
+    streak_threshold_days = forms.IntegerField(label=_("Streak length for the multiplier (days)"), min_value=1,
+                                               max_value=365)
+    streak_threshold_weeks = forms.IntegerField(label=_("Streak length for the multiplier (weeks)"), min_value=1,
+                                                max_value=52)
+    early_bird_bonus = forms.IntegerField(label=_("Early-bird bonus (points)"), min_value=0,
+                                          help_text=_("Once, for a deposit in the first days of a challenge."))
+    early_bird_days = forms.IntegerField(label=_("Early-bird window (days)"), min_value=0, max_value=31)
+    consistency_bonus = forms.IntegerField(label=_("Completion bonus (points)"), min_value=0)
+    referral_bonus = forms.IntegerField(label=_("Referral bonus (points)"), min_value=0,
+                                        help_text=_("When someone a member invited makes their first deposit."))
+
+    def __init__(self, *args, **kwargs):
+        current_zone = kwargs.pop("current_zone", "Africa/Nairobi")
+        super().__init__(*args, **kwargs)
+        zones = list(COMMON_TIME_ZONES)
+        if current_zone not in zones and current_zone in zoneinfo.available_timezones():
+            zones.insert(0, current_zone)
+        self.fields["time_zone"].choices = [(z, z.replace("_", " ")) for z in zones]
+
+    def service_data(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "name": d["name"],
+            "branding": {"tagline": d["tagline"], "primary_color": d["primary_color"],
+                         "accent_color": d["accent_color"], "sms_sender_id": d["sms_sender_id"]},
+            "language": d["language"],
+            "time_zone": d["time_zone"],
+            "open_signup": d["open_signup"],
+            "scoring": {key: d[key] for key in SCORING_RULES},
+        }
+
+
+def _settings_initial(org) -> dict:
+    initial = {
+        "name": org.name, "tagline": org.brand("tagline"), "primary_color": org.brand("primary_color"),
+        "accent_color": org.brand("accent_color"), "language": org.language,
+        "sms_sender_id": org.brand("sms_sender_id"), "time_zone": org.time_zone, "open_signup": org.open_signup,
+    }
+    initial.update({key: org.scoring_rule(key) for key in SCORING_RULES})
+    return initial
+
+
+def _actor_label(request) -> str:
+    return f"org_admin:{request.user.phone_number}"
+
+
+@org_admin_required
+def manage_settings(request):
+    org = request.tenant
+    who = {"actor_label": _actor_label(request), "actor": request.user, "ip_address": client_ip(request)}
+    if request.method == "POST":
+        form = SettingsForm(request.POST, request.FILES, current_zone=org.time_zone)
+        if form.is_valid():
+            try:
+                if form.cleaned_data.get("logo"):
+                    organization_logo_set(organization=org, logo=form.cleaned_data["logo"], **who)
+                elif form.cleaned_data.get("remove_logo") and org.logo:
+                    organization_logo_set(organization=org, logo=None, **who)
+                organization_settings_update(organization=org, data=form.service_data(), **who)
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    name = field.split(".")[-1]
+                    form.add_error(name if name in form.fields else None, errs)
+            else:
+                messages.success(request, _("Settings saved. Members see the changes now."))
+                return redirect("manage-settings")
+    else:
+        form = SettingsForm(initial=_settings_initial(org), current_zone=org.time_zone)
+    scoring_fields = [form[key] for key in SCORING_RULES]
+    return render(request, "web/manage_settings.html", {
+        "form": form,
+        "scoring_fields": scoring_fields,
+        "mpesa_url": _tolerant_reverse("manage-mpesa"),
+        "sms_url": _tolerant_reverse("manage-sms", "manage-notifications"),
+    })

@@ -1,0 +1,212 @@
+"""Writes behind the web pages and the organization API: organization settings, logo, profile.
+
+Validation lives here once, shared by the leader's settings page and PATCH /api/v1/organizations/{id}:
+bad input raises django ValidationError keyed by the field (`branding.primary_color`,
+`scoring.points_per_kes`, `time_zone`, ...).
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from tenants.branding import HEX_RE
+from tenants.models import Organization, default_branding, default_scoring
+from tenants.services import organization_cache_clear, organization_update
+
+SENDER_ID_RE = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
+BRANDING_KEYS = set(default_branding())
+LANGUAGES = {code for code, _name in settings.LANGUAGES}
+MAX_LOGO_BYTES = 1024 * 1024
+LOGO_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
+# name -> (type, minimum, maximum)
+SCORING_RULES: dict[str, tuple[type, float, float]] = {
+    "points_per_kes": (float, 0, 1000),
+    "streak_multiplier": (float, 1, 10),
+    "streak_threshold_days": (int, 1, 365),
+    "streak_threshold_weeks": (int, 1, 52),
+    "early_bird_bonus": (int, 0, 1_000_000),
+    "early_bird_days": (int, 0, 31),
+    "consistency_bonus": (int, 0, 1_000_000),
+    "referral_bonus": (int, 0, 1_000_000),
+}
+assert set(SCORING_RULES) == set(default_scoring())
+
+
+def validate_time_zone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known time zone (e.g. Africa/Nairobi).")
+    return value
+
+
+def _clean_branding(changes: dict, errors: dict) -> dict:
+    out = {}
+    for key, value in changes.items():
+        field = f"branding.{key}"
+        if key not in BRANDING_KEYS:
+            errors[field] = ["Unknown branding setting."]
+            continue
+        value = "" if value is None else str(value).strip()
+        if key in ("primary_color", "accent_color"):
+            if not HEX_RE.match(value):
+                errors[field] = ["Use a colour like #0f766e."]
+                continue
+            value = value.lower()
+        elif key == "language" and value not in LANGUAGES:
+            errors[field] = [f"Choose one of: {', '.join(sorted(LANGUAGES))}."]
+            continue
+        elif key == "sms_sender_id" and value and not SENDER_ID_RE.match(value):
+            errors[field] = ["At most 11 letters, digits or spaces."]
+            continue
+        elif key == "tagline" and len(value) > 120:
+            errors[field] = ["At most 120 characters."]
+            continue
+        out[key] = value
+    return out
+
+
+def _clean_scoring(changes: dict, errors: dict) -> dict:
+    out = {}
+    for key, value in changes.items():
+        field = f"scoring.{key}"
+        if key not in SCORING_RULES:
+            errors[field] = ["Unknown scoring rule."]
+            continue
+        kind, low, high = SCORING_RULES[key]
+        try:
+            number = Decimal(str(value))
+            if kind is int and number != number.to_integral_value():
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors[field] = ["Enter a whole number." if kind is int else "Enter a number."]
+            continue
+        if not low <= number <= high:
+            errors[field] = [f"Must be between {low} and {high}."]
+            continue
+        out[key] = int(number) if kind is int else float(number)
+    return out
+
+
+def organization_settings_update(
+    *, organization: Organization, data: dict, actor_label: str, actor=None, ip_address: str | None = None
+) -> Organization:
+    """Change name, branding (merged), language, time zone, scoring rules (merged) and open sign-up.
+
+    `language` may come top-level or inside branding; it is stored as branding.language. The
+    platform audit (public schema) is written by organization_update; with `actor` (an org admin,
+    a user of the current schema) the change also lands in the organization's own audit log.
+    """
+    errors: dict[str, list[str]] = {}
+    update: dict = {}
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if not name:
+            errors["name"] = ["The organization needs a name."]
+        elif len(name) > 120:
+            errors["name"] = ["At most 120 characters."]
+        update["name"] = name
+    branding_changes = dict(data.get("branding") or {})
+    if "language" in data:
+        branding_changes["language"] = data["language"]
+    if branding_changes:
+        branding = dict(organization.branding or default_branding())
+        branding.update(_clean_branding(branding_changes, errors))
+        update["branding"] = branding
+    if "time_zone" in data:
+        try:
+            update["time_zone"] = validate_time_zone(data["time_zone"])
+        except ValidationError as exc:
+            errors["time_zone"] = exc.messages
+    if data.get("scoring"):
+        scoring = default_scoring()
+        scoring.update(organization.scoring or {})
+        scoring.update(_clean_scoring(dict(data["scoring"]), errors))
+        update["scoring"] = scoring
+    if "open_signup" in data:
+        update["open_signup"] = bool(data["open_signup"])
+    if errors:
+        raise ValidationError(errors)
+    before = {f: getattr(organization, f) for f in update}
+    organization = organization_update(organization=organization, data=update, actor_label=actor_label)
+    changed = {f: getattr(organization, f) for f in update if getattr(organization, f) != before[f]}
+    if actor is not None and changed:
+        from accounts.services import audit_record
+
+        audit_record(actor=actor, action="organization.settings_changed", target=None, ip_address=ip_address,
+                     before={f: before[f] for f in changed}, after=changed)
+    return organization
+
+
+def logo_validate(upload) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    if upload.size > MAX_LOGO_BYTES:
+        raise ValidationError({"logo": ["The logo must be at most 1 MB."]})
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            fmt = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise ValidationError({"logo": ["Upload a PNG, JPEG, WebP or GIF image."]}) from None
+    finally:
+        upload.seek(0)
+    if fmt not in LOGO_FORMATS:
+        raise ValidationError({"logo": ["Upload a PNG, JPEG, WebP or GIF image."]})
+
+
+def organization_logo_set(
+    *, organization: Organization, logo, actor_label: str, actor=None, ip_address: str | None = None
+) -> Organization:
+    """Replace (or with logo=None remove) the organization's logo, audited, host cache cleared."""
+    from accounts.services import audit_record
+
+    if logo is not None:
+        logo_validate(logo)
+    with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
+        before = organization.logo.name if organization.logo else ""
+        if logo is None:
+            organization.logo = ""
+        else:
+            organization.logo.save(logo.name.rsplit("/", 1)[-1][:80], logo, save=False)
+        organization.save(update_fields=["logo", "updated_at"])
+        audit_record(actor=None, actor_label=actor_label, action="organization.logo_changed", target=organization,
+                     before={"logo": before}, after={"logo": organization.logo.name if organization.logo else ""})
+    organization_cache_clear(organization=organization)
+    if actor is not None:
+        audit_record(actor=actor, action="organization.logo_changed", target=None, ip_address=ip_address,
+                     before={"logo": before}, after={"logo": organization.logo.name if organization.logo else ""})
+    return organization
+
+
+def profile_update(*, user, data: dict, ip_address: str | None = None):
+    """A member edits their own name and language (audited in their organization's schema).
+
+    Until accounts offers a `user_update` service this applies the two whitelisted fields itself.
+    """
+    from accounts.services import audit_record
+    from savegame.services import model_update
+
+    clean = {}
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if len(name) > 120:
+            raise ValidationError({"name": ["At most 120 characters."]})
+        clean["name"] = name
+    if "language" in data:
+        if data["language"] not in LANGUAGES | {""}:
+            raise ValidationError({"language": [f"Choose one of: {', '.join(sorted(LANGUAGES))}."]})
+        clean["language"] = data["language"]
+    before = {f: getattr(user, f) for f in clean}
+    with transaction.atomic():
+        user, changed = model_update(instance=user, fields=["name", "language"], data=clean)
+        if changed:
+            audit_record(actor=user, action="user.profile_updated", target=user, ip_address=ip_address,
+                         before={f: before[f] for f in changed}, after={f: getattr(user, f) for f in changed})
+    return user
