@@ -49,7 +49,7 @@ def test_members_land_on_home_and_next_is_honoured(tenant, org, client_for, sms_
     client.post("/login/", {"phone_number": "0744000001"})
     done = client.post("/login/?step=code", {"code": code_from(sms_outbox()[-1])})
     assert done["Location"] == "/"
-    assert client.get("/manage/members/").status_code == 404  # not an admin
+    assert client.get("/manage/members/").status_code == 403  # not an admin: the dashboard guard says so
 
     UserFactory(phone_number="+254744000002")
     second = client_for(org)
