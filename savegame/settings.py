@@ -254,3 +254,13 @@ if SENTRY_DSN:
     import sentry_sdk
 
     sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+
+# --- analytics ---
+# Platform analytics (one summary row per organization) lives in the public schema.
+SHARED_APPS = [*SHARED_APPS, "analytics.platform"]
+INSTALLED_APPS = [*INSTALLED_APPS, "analytics.platform"]
+# The gamification participant model ("app_label.Model" with user, challenge and status
+# active/completed/failed). Until it exists, analytics derives outcomes from the ledger.
+ANALYTICS_PARTICIPANT_MODEL = env("ANALYTICS_PARTICIPANT_MODEL", default="challenges.ChallengeParticipant")
+# The nightly rollup also re-rolls this many earlier days, for ledger rows that arrive late.
+ANALYTICS_REROLL_DAYS = env.int("ANALYTICS_REROLL_DAYS", default=2)
