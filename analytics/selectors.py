@@ -165,10 +165,7 @@ def daily_series(*, win: Window, challenge_id: int | None = None) -> list[dict]:
         for (day, cid), row in live.days.items():
             if cid == challenge_id:
                 by_day[day] = {"day": day, **row}
-    if not by_day:
-        return []
-    first = max(win.first, min(by_day))
-    out, day = [], first
+    out, day = [], win.first
     while day <= win.last:
         out.append(by_day.get(day) or {"day": day, **{n: 0 for n in DAY_FIELDS}, "deposits_amount": ZERO})
         day += timedelta(days=1)
