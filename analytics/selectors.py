@@ -397,13 +397,23 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
     return out
 
 
+def challenge_completion(*, challenge_id: int | None = None, today: date | None = None) -> dict:
+    """Participants by outcome with completion and failure rates (shares of all participants)."""
+    today = today or sources.local_today(sources.org_timezone())
+    outcomes = sources.participant_outcomes(challenge_id=challenge_id, today=today)
+    return {
+        **outcomes,
+        "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),
+        "failure_rate": _rate(outcomes["failed"], outcomes["participants"]),
+    }
+
+
 def analytics_engagement(*, first: date | None, last: date | None, challenge_id: int | None = None) -> dict:
     tz = sources.org_timezone()
     today = sources.local_today(tz)
     last = min(last or today, today)
     first = first or last - timedelta(days=89)
     win = window(first=first, last=last, tz=tz)
-    outcomes = sources.participant_outcomes(challenge_id=challenge_id, today=today)
     opened = converted = logins = joins = 0
     for row in daily_series(win=win, challenge_id=None):
         opened += row["notifications_opened"]
@@ -413,11 +423,7 @@ def analytics_engagement(*, first: date | None, last: date | None, challenge_id:
         joins += row["challenge_joins"]
     return {
         "from": first.isoformat(), "to": last.isoformat(), "challenge": challenge_id,
-        "completion": {
-            **outcomes,
-            "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),
-            "failure_rate": _rate(outcomes["failed"], outcomes["participants"]),
-        },
+        "completion": challenge_completion(challenge_id=challenge_id, today=today),
         "streaks": streak_distribution(win=win, challenge_id=challenge_id),
         "retention_cohorts": retention_cohorts(win=win, challenge_id=challenge_id),
         "notifications": {"opened": opened, "converted": converted, "conversion_rate": _rate(converted, opened)},
