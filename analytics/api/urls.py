@@ -1,11 +1,21 @@
-"""analytics API routes, under /api/v1/."""
+"""analytics API routes, under /api/v1/ (a trailing slash is accepted too)."""
 
-from django.urls import re_path
+from django.urls import path
 
 from analytics.api import views
 
-urlpatterns = [
-    re_path(r"^analytics/overview/?$", views.OverviewView.as_view(), name="api-analytics-overview"),
-    re_path(r"^analytics/savings-trends/?$", views.SavingsTrendsView.as_view(), name="api-analytics-savings-trends"),
-    re_path(r"^analytics/engagement/?$", views.EngagementView.as_view(), name="api-analytics-engagement"),
+
+def _slash_variant(view):
+    # Same view, hidden from the OpenAPI document so each path is listed once, without the slash.
+    return type(f"{view.__name__}Slash", (view,), {"schema": None}).as_view()
+
+
+ROUTES = [
+    ("analytics/overview", views.OverviewView, "api-analytics-overview"),
+    ("analytics/savings-trends", views.SavingsTrendsView, "api-analytics-savings-trends"),
+    ("analytics/engagement", views.EngagementView, "api-analytics-engagement"),
+]
+
+urlpatterns = [path(route, view.as_view(), name=name) for route, view, name in ROUTES] + [
+    path(f"{route}/", _slash_variant(view)) for route, view, _name in ROUTES
 ]

@@ -141,3 +141,28 @@ def test_platform_totals_equal_the_sum_of_org_rollups(db, org, other_org, frozen
     assert page.status_code == 200
     body = page.content.decode()
     assert "Alpha Chama" in body and "Beta SACCO" in body and "420.25" in body
+
+
+def test_dispatcher_fans_out_one_task_per_organization(db, org, other_org, monkeypatch):
+    from analytics import tasks
+    from tenants.models import Organization
+
+    sent = []
+    monkeypatch.setattr(tasks.rollup_tenant, "delay", lambda: sent.append(connection.schema_name))
+    connection.set_schema_to_public()
+    assert tasks.rollup_dispatch() == len(sent)
+    expected = set(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
+    assert set(sent) == expected and {org.schema_name, other_org.schema_name} <= set(sent)
+
+
+def test_tenant_task_rolls_up_and_publishes(month_of_data):
+    from analytics.platform.models import OrganizationStats
+    from analytics.tasks import rollup_tenant
+
+    result = rollup_tenant.apply().get()
+    assert result == {"schema": "org_alpha", "days": (date(2026, 3, 17) - date(2026, 1, 5)).days + 1}
+    with schema_context("public"):
+        stats = OrganizationStats.objects.get(organization__slug="alpha")
+    assert stats.rolled_up_through == date(2026, 3, 17)
+    assert stats.total_saved == Decimal("537.50")  # today's 10 KES is not a complete day yet
+    assert (stats.members, stats.active_savers_30d, stats.deposits_count) == (5, 3, 6)
