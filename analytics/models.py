@@ -107,3 +107,28 @@ class SaverDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} user {self.user_id}: {self.amount}"
+
+
+class SaverSummary(models.Model):
+    """Per member and scope (a challenge, or NULL = all their deposits) through the rollup
+    watermark: when they first and last saved and how much. Rebuilt after every rollup run; it
+    keeps active-saver, participation and completion figures to a few index reads."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    challenge = models.ForeignKey(
+        "challenges.Challenge", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    first_day = models.DateField(null=True, blank=True)
+    last_day = models.DateField(null=True, blank=True)
+    deposits_count = models.PositiveIntegerField(default=0)
+    saved = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    in_challenge = models.BooleanField(default=False, help_text=_("(All-deposits row) takes part in a challenge."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "challenge"], nulls_distinct=False, name="saversummary_one_per_scope"),
+        ]
+        indexes = [models.Index(fields=["challenge", "last_day"], name="saversummary_scope_last")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} / {self.challenge_id or 'all'}: last {self.last_day}"

@@ -7,7 +7,9 @@ whether or not the nightly job has run, and stay fast as the ledger grows.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
+from functools import reduce
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,7 +20,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 
 from analytics import sources
-from analytics.models import DailyRollup, Event, SaverDay
+from analytics.models import DailyRollup, Event, SaverDay, SaverSummary
 
 ZERO = Decimal("0.00")
 DAY_FIELDS = [
@@ -26,6 +28,7 @@ DAY_FIELDS = [
     "challenge_joins", "notifications_opened", "notification_conversions",
 ]
 CONVERSION_WINDOW = timedelta(hours=24)
+EPOCH = date(2000, 1, 1)
 STREAK_BUCKETS = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 7), (8, None)]
 MAX_COHORT_WEEKS = 12
 
@@ -150,7 +153,7 @@ def window(*, first: date | None, last: date | None, tz: ZoneInfo | None = None)
     tz = tz or sources.org_timezone()
     today = sources.local_today(tz)
     last = min(last or today, today)
-    first = first or date(2000, 1, 1)
+    first = first or EPOCH
     return Window(first=first, last=last, tz=tz, watermark=rollup_watermark())
 
 
@@ -195,10 +198,10 @@ def saver_user_ids(*, win: Window, challenge_id: int | None = None):
         qs = SaverDay.objects.filter(day__range=win.rolled, deposits_count__gt=0)
         if challenge_id is not None:
             qs = qs.filter(challenge_id=challenge_id)
-        parts.append(qs.values_list("user_id"))
+        parts.append(qs.values_list("user_id").order_by())
     if win.live:
         qs = sources.ledger_verified(first=win.live[0], last=win.live[1], tz=win.tz, challenge_id=challenge_id)
-        parts.append(qs.filter(sources.positive(), user__isnull=False).values_list("user_id"))
+        parts.append(qs.filter(sources.positive(), user__isnull=False).values_list("user_id").order_by())
     if not parts:
         return None
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0].distinct()
@@ -235,19 +238,136 @@ def _decimal(value) -> str:
 
 
 # --- the reports ------------------------------------------------------------------------------
+def _live_first(watermark: date | None) -> date:
+    return EPOCH if watermark is None else watermark + timedelta(days=1)
+
+
+def _summary_scope(challenge_id: int | None):
+    return SaverSummary.objects.filter(challenge_id=challenge_id)  # None: the all-deposits rows
+
+
+def active_savers(*, days: int, today: date, tz: ZoneInfo, watermark: date | None,
+                  challenge_id: int | None = None) -> int:
+    """Members with a verified deposit in the last `days` local days (today included): those whose
+    last rolled deposit is in the window, plus today's (live) savers not among them."""
+    start = today - timedelta(days=days - 1)
+    counted = _summary_scope(challenge_id).filter(last_day__gte=start)
+    rolled = counted.count() if watermark is not None and watermark >= start else 0
+    live_first = max(start, _live_first(watermark))
+    if live_first > today:
+        return rolled
+    live = sources.ledger_verified(first=live_first, last=today, tz=tz, challenge_id=challenge_id).filter(
+        sources.positive(), user__isnull=False
+    )
+    if rolled:
+        live = live.exclude(user_id__in=counted.values("user_id"))
+    return rolled + live.values("user_id").distinct().count()
+
+
+def participants_count(*, today: date, tz: ZoneInfo, watermark: date | None, challenge_id: int | None = None) -> int:
+    """Members taking part in a challenge (or in this one)."""
+    model = sources.participant_model()
+    if model is not None:
+        return sources.participant_user_count(model=model, challenge_id=challenge_id)
+    counted = (SaverSummary.objects.filter(challenge_id=challenge_id) if challenge_id is not None
+               else SaverSummary.objects.filter(challenge__isnull=True, in_challenge=True))
+    rolled = counted.count()
+    live_first = _live_first(watermark)
+    if live_first > today:
+        return rolled
+    ids = [challenge_id] if challenge_id is not None else list(sources.challenges().values_list("pk", flat=True))
+    deposits = sources.ledger_verified(first=live_first, last=today, tz=tz, challenge_id=challenge_id).filter(
+        challenge__isnull=False, user__isnull=False)
+    joins = sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=ids)
+    if rolled:
+        deposits = deposits.exclude(user_id__in=counted.values("user_id"))
+        joins = joins.exclude(user_id__in=counted.values("user_id"))
+    return rolled + deposits.values_list("user_id").union(joins.values_list("user_id")).count()
+
+
+def challenge_outcomes(*, challenge_id: int | None, today: date, tz: ZoneInfo, watermark: date | None) -> dict:
+    """Participants by outcome: participants, active, completed, failed.
+
+    With the gamification participant model its status is the truth. Until then, participants
+    are members who saved into or joined a (non-draft, non-cancelled) challenge, and the outcome
+    of an ended fixed_amount challenge is derived from the ledger (saved >= amount x periods);
+    other types count as participants without an outcome.
+    """
+    model = sources.participant_model()
+    if model is not None:
+        return sources.participant_status_counts(model=model, challenge_id=challenge_id)
+    counts = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
+    chosen = sources.challenges().exclude(status__in=["draft", "cancelled"])
+    if challenge_id is not None:
+        chosen = chosen.filter(pk=challenge_id)
+    by_id = {c.pk: c for c in chosen}
+    if not by_id:
+        return counts
+    ended = {cid for cid, c in by_id.items() if c.status == "completed" or c.end_date < today}
+    goals = {cid: goal for cid in ended if (goal := sources.fixed_amount_goal(by_id[cid])) is not None}
+    done = Count("id", filter=reduce(operator.or_, [Q(challenge_id=cid, saved__gte=g) for cid, g in goals.items()])) \
+        if goals else Count("id", filter=Q(pk__in=[]))
+    for row in SaverSummary.objects.filter(challenge_id__in=by_id).values("challenge_id").annotate(
+        n=Count("id"), done=done
+    ).order_by():
+        cid, n = row["challenge_id"], row["n"]
+        counts["participants"] += n
+        if cid not in ended:
+            counts["active"] += n
+        elif cid in goals:
+            counts["completed"] += row["done"]
+            counts["failed"] += n - row["done"]
+
+    live_first = _live_first(watermark)
+    if live_first > today:
+        return counts
+    live: dict[tuple[int, int], Decimal] = {}
+    for r in sources.ledger_verified(first=live_first, last=today, tz=tz).filter(
+        challenge_id__in=by_id, user__isnull=False
+    ).values("user_id", "challenge_id").annotate(total=Sum("amount")):
+        live[(r["user_id"], r["challenge_id"])] = r["total"]
+    for user_id, raw in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=by_id).values_list(
+        "user_id", "properties__challenge_id"
+    ).distinct():
+        live.setdefault((user_id, int(raw)), ZERO)
+    if not live:
+        return counts
+    existing = {
+        (r["user_id"], r["challenge_id"]): r["saved"]
+        for r in SaverSummary.objects.filter(
+            challenge_id__in={c for _, c in live}, user_id__in={u for u, _ in live}
+        ).values("user_id", "challenge_id", "saved")
+    }
+    for key, extra in live.items():
+        cid = key[1]
+        goal = goals.get(cid)
+        if key in existing:
+            before, after = existing[key], existing[key] + extra
+            if goal is not None and (before >= goal) != (after >= goal):
+                step = 1 if after >= goal else -1
+                counts["completed"] += step
+                counts["failed"] -= step
+            continue
+        counts["participants"] += 1
+        if cid not in ended:
+            counts["active"] += 1
+        elif goal is not None:
+            counts["completed" if extra >= goal else "failed"] += 1
+    return counts
+
+
 def analytics_overview(*, challenge_id: int | None = None) -> dict:
     tz = sources.org_timezone()
     today = sources.local_today(tz)
     watermark = rollup_watermark()
-    all_time = Window(first=date(2000, 1, 1), last=today, tz=tz, watermark=watermark)
+    all_time = Window(first=EPOCH, last=today, tz=tz, watermark=watermark)
     totals = _totals(win=all_time, challenge_id=challenge_id)
     members = sources.members().count()
-    active_7 = _count(saver_user_ids(win=Window(today - timedelta(days=6), today, tz, watermark), challenge_id=challenge_id))
-    active_30 = _count(saver_user_ids(win=Window(today - timedelta(days=29), today, tz, watermark), challenge_id=challenge_id))
-    live_first = all_time.live[0] if all_time.live else today + timedelta(days=1)
-    parts = sources.participant_user_id_parts(challenge_id=challenge_id, live_first=live_first, today=today, tz=tz)
-    participating = parts[0].union(*parts[1:]).count() if len(parts) > 1 else parts[0].distinct().count()
-    outcomes = sources.participant_outcomes(challenge_id=challenge_id, today=today)
+    scope = {"today": today, "tz": tz, "watermark": watermark, "challenge_id": challenge_id}
+    active_7 = active_savers(days=7, **scope)
+    active_30 = active_savers(days=30, **scope)
+    participating = participants_count(**scope)
+    outcomes = challenge_outcomes(**scope)
     amount, count = totals["deposits_amount"], totals["deposits_count"]
     return {
         "total_saved": _decimal(amount),
@@ -399,8 +519,9 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
 
 def challenge_completion(*, challenge_id: int | None = None, today: date | None = None) -> dict:
     """Participants by outcome with completion and failure rates (shares of all participants)."""
-    today = today or sources.local_today(sources.org_timezone())
-    outcomes = sources.participant_outcomes(challenge_id=challenge_id, today=today)
+    tz = sources.org_timezone()
+    today = today or sources.local_today(tz)
+    outcomes = challenge_outcomes(challenge_id=challenge_id, today=today, tz=tz, watermark=rollup_watermark())
     return {
         **outcomes,
         "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),

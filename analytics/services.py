@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from analytics import selectors, sources
-from analytics.models import DailyRollup, Event, SaverDay
+from analytics.models import DailyRollup, Event, SaverDay, SaverSummary
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def event_record(*, type: str, user=None, properties: dict | None = None) -> Non
         logger.exception("analytics event not recorded", extra={"event_type": type, "schema": connection.schema_name})
 
 
-def rollup_days(*, first: date, last: date) -> int:
+def rollup_days(*, first: date, last: date, refresh_summary: bool = True) -> int:
     """(Re)write the rollups of local days first..last in the current schema, in one
     transaction: each day's rows are replaced, so re-running a day is harmless. Days from today
     on are live-only and never rolled. Returns the number of days written."""
@@ -54,7 +54,48 @@ def rollup_days(*, first: date, last: date) -> int:
             batch_size=2000,
         )
         SaverDay.objects.bulk_create([SaverDay(**row) for row in figures.saver_days], batch_size=5000)
+        if refresh_summary:
+            saver_summary_refresh()
     return (last - first).days + 1
+
+
+def saver_summary_refresh() -> None:
+    """Rebuild SaverSummary from SaverDay and the challenge_joined events up to the watermark."""
+    from accounts.models import User
+    from challenges.models import Challenge
+
+    watermark = selectors.rollup_watermark()
+    summary, saver_day, event = SaverSummary._meta.db_table, SaverDay._meta.db_table, Event._meta.db_table
+    columns = "(user_id, challenge_id, first_day, last_day, deposits_count, saved, in_challenge)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {summary}")
+        if watermark is None:
+            return
+        end = sources.day_start(watermark + timedelta(days=1), sources.org_timezone())
+        first_last = ("min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), "
+                      "sum(deposits_count), sum(amount), false")
+        cursor.execute(f"INSERT INTO {summary} {columns} SELECT user_id, challenge_id, {first_last} "
+                       f"FROM {saver_day} WHERE challenge_id IS NOT NULL GROUP BY user_id, challenge_id")
+        cursor.execute(f"INSERT INTO {summary} {columns} SELECT user_id, NULL, {first_last} "
+                       f"FROM {saver_day} GROUP BY user_id")
+        # Members who joined a challenge (challenge_joined events) but have not saved into it yet.
+        cursor.execute(
+            f"""INSERT INTO {summary} {columns}
+            SELECT DISTINCT e.user_id, c.id, NULL::date, NULL::date, 0, 0, false
+            FROM {event} e
+            JOIN {Challenge._meta.db_table} c ON e.properties->>'challenge_id' ~ '^[0-9]{{1,18}}$'
+                 AND c.id = (e.properties->>'challenge_id')::bigint
+            JOIN {User._meta.db_table} u ON u.id = e.user_id
+            WHERE e.type = 'challenge_joined' AND e.created_at < %s
+            ON CONFLICT (user_id, challenge_id) DO NOTHING""",
+            [end],
+        )
+        cursor.execute(
+            f"""INSERT INTO {summary} {columns}
+            SELECT DISTINCT user_id, NULL::bigint, NULL::date, NULL::date, 0, 0, true FROM {summary}
+            WHERE challenge_id IS NOT NULL
+            ON CONFLICT (user_id, challenge_id) DO UPDATE SET in_challenge = true"""
+        )
 
 
 def rollup_first_day() -> date | None:
@@ -81,8 +122,9 @@ def rollup_backfill(*, first: date | None = None, last: date | None = None, chun
     written, start = 0, first
     while start <= last:
         end = min(start + timedelta(days=chunk_days - 1), last)
-        written += rollup_days(first=start, last=end)
+        written += rollup_days(first=start, last=end, refresh_summary=False)
         start = end + timedelta(days=1)
+    saver_summary_refresh()
     return written
 
 

@@ -85,18 +85,6 @@ def ledger_first_day(*, tz: ZoneInfo) -> date | None:
     return first.astimezone(tz).date() if first else None
 
 
-def ledger_user_challenge_totals(*, challenge_ids: list[int]) -> dict[tuple[int, int], Decimal]:
-    from payments.models import Transaction
-
-    rows = (
-        Transaction.objects.filter(status=VERIFIED, challenge_id__in=challenge_ids, user__isnull=False)
-        .values("user_id", "challenge_id")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    return {(r["user_id"], r["challenge_id"]): r["total"] for r in rows}
-
-
 def ledger_for_member(*, user_id: int, first: date, last: date, tz: ZoneInfo) -> QuerySet:
     return ledger_verified(first=first, last=last, tz=tz).filter(user_id=user_id).select_related("challenge").order_by("at", "id")
 
@@ -147,82 +135,34 @@ def fixed_amount_goal(challenge) -> Decimal | None:
     return amount * periods
 
 
-def participant_outcomes(*, challenge_id: int | None, today: date) -> dict[str, int]:
-    """Counts of participants by outcome: participants, active, completed, failed.
-
-    With the gamification participant model, its status is the truth. Without it, participants
-    are members who saved into a challenge or joined one (challenge_joined events), and the
-    outcome of an ended fixed_amount challenge is derived from the ledger (saved >= amount x
-    periods); other types stay out of the rates until the participant model lands.
-    """
+def participant_status_counts(*, model, challenge_id: int | None) -> dict[str, int]:
+    """Participants by status from the gamification participant model (the truth once it lands)."""
     counts = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
-    model = participant_model()
-    if model is not None:
-        qs = model.objects.exclude(challenge__status="cancelled")
-        if challenge_id is not None:
-            qs = qs.filter(challenge_id=challenge_id)
-        for row in qs.values("status").annotate(n=Count("id")).order_by():
-            counts["participants"] += row["n"]
-            if row["status"] in counts:
-                counts[row["status"]] += row["n"]
-        return counts
-
-    from analytics.models import Event
-
-    chosen = challenges().exclude(status__in=["draft", "cancelled"])
+    qs = model.objects.exclude(challenge__status="cancelled")
     if challenge_id is not None:
-        chosen = chosen.filter(pk=challenge_id)
-    by_id = {c.pk: c for c in chosen}
-    if not by_id:
-        return counts
-    totals = ledger_user_challenge_totals(challenge_ids=list(by_id))
-    joined = (
-        Event.objects.filter(type="challenge_joined", user__isnull=False)
-        .values_list("user_id", "properties__challenge_id")
-        .distinct()
-    )
-    pairs = dict(totals)
-    for user_id, raw_challenge in joined:
-        try:
-            key = (user_id, int(raw_challenge))
-        except (TypeError, ValueError):
-            continue
-        if key[1] in by_id:
-            pairs.setdefault(key, Decimal("0"))
-    for (_user_id, cid), saved in pairs.items():
-        challenge = by_id[cid]
-        counts["participants"] += 1
-        ended = challenge.status == "completed" or challenge.end_date < today
-        if not ended:
-            counts["active"] += 1
-            continue
-        goal = fixed_amount_goal(challenge)
-        if goal is None:
-            continue
-        counts["completed" if saved >= goal else "failed"] += 1
+        qs = qs.filter(challenge_id=challenge_id)
+    for row in qs.values("status").annotate(n=Count("id")).order_by():
+        counts["participants"] += row["n"]
+        if row["status"] in counts:
+            counts[row["status"]] += row["n"]
     return counts
 
 
-def participant_user_id_parts(*, challenge_id: int | None, live_first: date, today: date, tz: ZoneInfo) -> list:
-    """Queries of user ids taking part in challenges (to be unioned): the participant model's
-    rows, or, without it, challenge savers (rolled and live) and challenge_joined events."""
-    from analytics.models import Event, SaverDay
-
-    model = participant_model()
-    if model is not None:
-        qs = model.objects.exclude(challenge__status="cancelled")
-        if challenge_id is not None:
-            qs = qs.filter(challenge_id=challenge_id)
-        return [qs.values_list("user_id")]
-    saved = SaverDay.objects.filter(challenge__isnull=False)
-    joins = Event.objects.filter(type="challenge_joined", user__isnull=False)
-    live = ledger_verified(first=live_first, last=today, tz=tz, challenge_id=challenge_id).filter(
-        challenge__isnull=False, user__isnull=False, amount__gt=0
-    )
+def participant_user_count(*, model, challenge_id: int | None) -> int:
+    qs = model.objects.exclude(challenge__status="cancelled")
     if challenge_id is not None:
-        saved = saved.filter(challenge_id=challenge_id)
-        joins = joins.filter(properties__challenge_id=challenge_id)
-    return [saved.values_list("user_id"), joins.values_list("user_id"), live.values_list("user_id")]
+        qs = qs.filter(challenge_id=challenge_id)
+    return qs.values("user_id").distinct().count()
+
+
+def challenge_joins(*, since: datetime, challenge_ids) -> QuerySet:
+    """challenge_joined events from `since`, for these challenges (ids in properties.challenge_id)."""
+    from analytics.models import Event
+
+    return Event.objects.filter(
+        type="challenge_joined", user__isnull=False, created_at__gte=since,
+        properties__challenge_id__in=list(challenge_ids),
+    ).order_by()
 
 
 def positive() -> Q:

@@ -30,6 +30,9 @@ def month_of_data(tenant, frozen_now, make_member, make_deposit, make_challenge,
     make_deposit(d, "12.50", at("2026-03-03"), challenge=march)
     make_deposit(a, 75, at("2026-03-16"), challenge=march)
     make_deposit(e, 10, at("2026-03-18", "09:00"))  # today: always live
+    make_deposit(b, 100, at("2026-03-18", "09:30"), challenge=weekly)  # today, late: b now reaches the goal
+    make_deposit(d, 5, at("2026-03-18", "10:00"), challenge=march)  # today, an existing participant
+    make_event("challenge_joined", e, at("2026-03-18", "08:00"), challenge_id=march.pk)  # a new one today
     make_deposit(c, 999, at("2026-03-10"), status="failed")
     make_event("challenge_joined", d, at("2026-03-02"), challenge_id=march.pk)
     make_event("notification_opened", a, at("2026-03-16", "07:00"))
@@ -70,7 +73,9 @@ def test_backfill_equals_live_computation(month_of_data):
     assert DailyRollup.objects.filter(challenge__isnull=True).count() == (date(2026, 3, 17) - date(2026, 1, 5)).days + 1
     for cid, expected in live.items():
         assert _reports(cid) == expected, cid
-    assert live[None]["overview"]["total_saved"] == "547.50"
+    assert live[None]["overview"]["total_saved"] == "652.50"
+    assert live[weekly.pk]["overview"]["completion_rate"] == 1.0  # b's late deposit completes
+    assert live[march.pk]["overview"]["challenge_participants"] == 3  # d, a and e (joined today)
 
 
 def tenant_of():
