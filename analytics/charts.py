@@ -35,14 +35,18 @@ def bar_chart(points: list[tuple[str, float | int | Decimal]], *, title: str, de
     bar_w = max(step * 0.75, 1.0)
     label_every = max(1, round(n / 8))
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="ct{uid} cd{uid}" '
-        f'preserveAspectRatio="xMidYMid meet" width="100%">',
+        (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="ct{uid} cd{uid}" '
+            f'preserveAspectRatio="xMidYMid meet" width="100%">'
+        ),
         f'<title id="ct{uid}">{escape(title)}</title><desc id="cd{uid}">{escape(description)}</desc>',
     ]
     for frac in (0, 0.5, 1):
         y = PAD_TOP + plot_h * (1 - frac)
         parts.append(f'<line x1="{PAD_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" class="grid" stroke="#ddd"/>')
-        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{_fmt(top * frac)}</text>')
+        parts.append(
+            f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{_fmt(top * frac)}</text>'
+        )
     for i, (label, value) in enumerate(points):
         h = plot_h * float(value) / top
         x = PAD_LEFT + i * step + (step - bar_w) / 2
@@ -53,7 +57,8 @@ def bar_chart(points: list[tuple[str, float | int | Decimal]], *, title: str, de
         )
         if i % label_every == 0:
             parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11">{escape(label)}</text>'
+                f'<text x="{x + bar_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11">'
+                f"{escape(label)}</text>"
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))
@@ -72,8 +77,10 @@ def stacked_bar(parts_in: list[tuple[str, int, str]], *, title: str) -> SafeStri
     for label, value, colour in parts_in:
         w = width * value / total
         if w > 0:
-            out.append(f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="32" fill="{escape(colour)}">'
-                       f"<title>{escape(label)}: {value}</title></rect>")
+            out.append(
+                f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="32" fill="{escape(colour)}">'
+                f"<title>{escape(label)}: {value}</title></rect>"
+            )
         x += w
     out.append("</svg>")
     return mark_safe("".join(out))

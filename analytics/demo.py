@@ -20,8 +20,14 @@ def seed(organization, members) -> None:
                 when = now - timedelta(days=7 * week + i % 3, hours=2 + i)
                 events.append(Event(type=Event.Type.LOGIN, user=member, created_at=when, properties={"demo": True}))
                 if (i + week) % 2 == 0:
-                    events.append(Event(type=Event.Type.NOTIFICATION_OPENED, user=member,
-                                        created_at=when - timedelta(hours=1), properties={"demo": True}))
+                    events.append(
+                        Event(
+                            type=Event.Type.NOTIFICATION_OPENED,
+                            user=member,
+                            created_at=when - timedelta(hours=1),
+                            properties={"demo": True},
+                        )
+                    )
         Event.objects.bulk_create(events)
     rollup_backfill()
     organization_stats_publish()

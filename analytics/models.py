@@ -29,7 +29,11 @@ class Event(models.Model):
     # No database constraint: a deferred FK check could fail the caller's commit, and recording
     # an event must never break the action that caused it.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="analytics_events",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="analytics_events",
         db_constraint=False,
     )
     properties = models.JSONField(default=dict, blank=True)
@@ -126,7 +130,9 @@ class SaverSummary(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "challenge"], nulls_distinct=False, name="saversummary_one_per_scope"),
+            models.UniqueConstraint(
+                fields=["user", "challenge"], nulls_distinct=False, name="saversummary_one_per_scope"
+            ),
         ]
         indexes = [models.Index(fields=["challenge", "last_day"], name="saversummary_scope_last")]
 

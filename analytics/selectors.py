@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import operator
 from collections import defaultdict
-from functools import reduce
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -25,8 +25,15 @@ from analytics.models import DailyRollup, Event, SaverDay, SaverSummary
 
 ZERO = Decimal("0.00")
 DAY_FIELDS = [
-    "deposits_count", "deposits_amount", "savers", "new_members", "members_total", "logins",
-    "challenge_joins", "notifications_opened", "notification_conversions",
+    "deposits_count",
+    "deposits_amount",
+    "savers",
+    "new_members",
+    "members_total",
+    "logins",
+    "challenge_joins",
+    "notifications_opened",
+    "notification_conversions",
 ]
 CONVERSION_WINDOW = timedelta(hours=24)
 EPOCH = date(2000, 1, 1)
@@ -66,15 +73,24 @@ def day_figures(*, first: date, last: date, tz: ZoneInfo) -> DayFigures:
         n=Count("id", filter=positive), total=Sum("amount"), savers=Count("user_id", filter=positive, distinct=True)
     ):
         out.row(r["day"], None).update(deposits_count=r["n"], deposits_amount=r["total"] or ZERO, savers=r["savers"])
-    for r in ledger.filter(challenge__isnull=False).values("day", "challenge_id").annotate(
-        n=Count("id", filter=positive), total=Sum("amount"), savers=Count("user_id", filter=positive, distinct=True)
+    for r in (
+        ledger.filter(challenge__isnull=False)
+        .values("day", "challenge_id")
+        .annotate(
+            n=Count("id", filter=positive), total=Sum("amount"), savers=Count("user_id", filter=positive, distinct=True)
+        )
     ):
         out.row(r["day"], r["challenge_id"]).update(
             deposits_count=r["n"], deposits_amount=r["total"] or ZERO, savers=r["savers"]
         )
     out.saver_days = [
-        {"day": r["day"], "user_id": r["user_id"], "challenge_id": r["challenge_id"], "deposits_count": r["n"],
-         "amount": r["total"]}
+        {
+            "day": r["day"],
+            "user_id": r["user_id"],
+            "challenge_id": r["challenge_id"],
+            "deposits_count": r["n"],
+            "amount": r["total"],
+        }
         for r in ledger.filter(user__isnull=False)
         .values("day", "user_id", "challenge_id")
         .annotate(n=Count("id", filter=positive), total=Sum("amount"))
@@ -84,8 +100,11 @@ def day_figures(*, first: date, last: date, tz: ZoneInfo) -> DayFigures:
     running = members.filter(date_joined__lt=start).count()
     joined = dict(
         members.filter(date_joined__gte=start, date_joined__lt=end)
-        .annotate(day=TruncDate("date_joined", tzinfo=tz)).values("day").annotate(n=Count("id"))
-        .values_list("day", "n").order_by()
+        .annotate(day=TruncDate("date_joined", tzinfo=tz))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+        .order_by()
     )
     day = first
     while day <= last:
@@ -93,14 +112,18 @@ def day_figures(*, first: date, last: date, tz: ZoneInfo) -> DayFigures:
         out.row(day, None).update(new_members=joined.get(day, 0), members_total=running)
         day += timedelta(days=1)
 
-    events = Event.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
-        day=TruncDate("created_at", tzinfo=tz)
-    ).order_by()
+    events = (
+        Event.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .order_by()
+    )
     for r in events.filter(type=Event.Type.LOGIN).values("day").annotate(n=Count("id")):
         out.row(r["day"], None)["logins"] = r["n"]
     known_challenges = set(sources.challenges().values_list("pk", flat=True))
-    for r in events.filter(type=Event.Type.CHALLENGE_JOINED).values("day", "properties__challenge_id").annotate(
-        n=Count("id")
+    for r in (
+        events.filter(type=Event.Type.CHALLENGE_JOINED)
+        .values("day", "properties__challenge_id")
+        .annotate(n=Count("id"))
     ):
         out.row(r["day"], None)["challenge_joins"] += r["n"]
         try:
@@ -110,8 +133,10 @@ def day_figures(*, first: date, last: date, tz: ZoneInfo) -> DayFigures:
         if cid in known_challenges:
             out.row(r["day"], cid)["challenge_joins"] += r["n"]
     deposited_after = Event.objects.filter(
-        type=Event.Type.DEPOSIT_VERIFIED, user_id=OuterRef("user_id"),
-        created_at__gt=OuterRef("created_at"), created_at__lte=OuterRef("created_at") + CONVERSION_WINDOW,
+        type=Event.Type.DEPOSIT_VERIFIED,
+        user_id=OuterRef("user_id"),
+        created_at__gt=OuterRef("created_at"),
+        created_at__lte=OuterRef("created_at") + CONVERSION_WINDOW,
     )
     for r in (
         events.filter(type=Event.Type.NOTIFICATION_OPENED)
@@ -162,7 +187,9 @@ def daily_series(*, win: Window, challenge_id: int | None = None) -> list[dict]:
     """One dict per day of the window (DAY_FIELDS plus `day`), zeros on quiet days."""
     by_day: dict[date, dict] = {}
     if win.rolled:
-        for r in DailyRollup.objects.filter(day__range=win.rolled, challenge_id=challenge_id).values("day", *DAY_FIELDS):
+        for r in DailyRollup.objects.filter(day__range=win.rolled, challenge_id=challenge_id).values(
+            "day", *DAY_FIELDS
+        ):
             by_day[r["day"]] = r
     if win.live:
         live = day_figures(first=win.live[0], last=win.live[1], tz=win.tz)
@@ -185,9 +212,9 @@ def _totals(*, win: Window, challenge_id: int | None) -> dict:
         )
         count, amount = agg["n"] or 0, agg["amount"] or ZERO
     if win.live:
-        agg = sources.ledger_verified(first=win.live[0], last=win.live[1], tz=win.tz, challenge_id=challenge_id).aggregate(
-            n=Count("id", filter=sources.positive()), total=Sum("amount")
-        )
+        agg = sources.ledger_verified(
+            first=win.live[0], last=win.live[1], tz=win.tz, challenge_id=challenge_id
+        ).aggregate(n=Count("id", filter=sources.positive()), total=Sum("amount"))
         count, amount = count + (agg["n"] or 0), amount + (agg["total"] or ZERO)
     return {"deposits_count": count, "deposits_amount": amount}
 
@@ -247,43 +274,62 @@ def _summary_scope(challenge_id: int | None):
     return SaverSummary.objects.filter(challenge_id=challenge_id)  # None: the all-deposits rows
 
 
-def active_savers(*, days: int, today: date, tz: ZoneInfo, watermark: date | None,
-                  challenge_id: int | None = None) -> int:
-    """Members with a verified deposit in the last `days` local days (today included): those whose
-    last rolled deposit is in the window, plus today's (live) savers not among them."""
-    start = today - timedelta(days=days - 1)
-    counted = _summary_scope(challenge_id).filter(last_day__gte=start)
-    rolled = counted.count() if watermark is not None and watermark >= start else 0
-    live_first = max(start, _live_first(watermark))
-    if live_first > today:
-        return rolled
-    live = sources.ledger_verified(first=live_first, last=today, tz=tz, challenge_id=challenge_id).filter(
-        sources.positive(), user__isnull=False
+def _rolled_outcomes(*, by_id: dict, ended: set, goals: dict) -> dict:
+    """Participants by outcome from SaverSummary (days up to the watermark)."""
+    outcomes = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
+    if not by_id:
+        return outcomes
+    done = (
+        Count("id", filter=reduce(operator.or_, [Q(challenge_id=cid, saved__gte=g) for cid, g in goals.items()]))
+        if goals
+        else Count("id", filter=Q(pk__in=[]))
     )
-    if rolled:
-        live = live.exclude(user_id__in=counted.values("user_id"))
-    return rolled + live.values("user_id").distinct().count()
+    for row in (
+        SaverSummary.objects.filter(challenge_id__in=by_id)
+        .values("challenge_id")
+        .annotate(n=Count("id"), done=done)
+        .order_by()
+    ):
+        outcomes["participants"] += row["n"]
+        if row["challenge_id"] not in ended:
+            outcomes["active"] += row["n"]
+        elif row["challenge_id"] in goals:
+            outcomes["completed"] += row["done"]
+            outcomes["failed"] += row["n"] - row["done"]
+    return outcomes
 
 
-def participants_count(*, today: date, tz: ZoneInfo, watermark: date | None, challenge_id: int | None = None) -> int:
-    """Members taking part in a challenge (or in this one)."""
-    model = sources.participant_model()
-    if model is not None:
-        return sources.participant_user_count(model=model, challenge_id=challenge_id)
-    counted = (SaverSummary.objects.filter(challenge_id=challenge_id) if challenge_id is not None
-               else SaverSummary.objects.filter(challenge__isnull=True, in_challenge=True))
-    rolled = counted.count()
-    live_first = _live_first(watermark)
-    if live_first > today:
-        return rolled
-    ids = [challenge_id] if challenge_id is not None else list(sources.challenges().values_list("pk", flat=True))
-    deposits = sources.ledger_verified(first=live_first, last=today, tz=tz, challenge_id=challenge_id).filter(
-        challenge__isnull=False, user__isnull=False)
-    joins = sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=ids)
-    if rolled:
-        deposits = deposits.exclude(user_id__in=counted.values("user_id"))
-        joins = joins.exclude(user_id__in=counted.values("user_id"))
-    return rolled + deposits.values_list("user_id").union(joins.values_list("user_id")).count()
+def _apply_live_pairs(outcomes: dict, *, pairs: dict, saved_before: dict, ended: set, goals: dict) -> dict:
+    """Add today's (user, challenge) savings to rolled outcomes: new pairs are new participants;
+    a known pair may cross its goal."""
+    outcomes = dict(outcomes)
+    for (u, c), extra in pairs.items():
+        goal = goals.get(c)
+        if (u, c) in saved_before:
+            before = saved_before[(u, c)]
+            if goal is not None and (before >= goal) != (before + extra >= goal):
+                step = 1 if before + extra >= goal else -1
+                outcomes["completed"] += step
+                outcomes["failed"] -= step
+            continue
+        outcomes["participants"] += 1
+        if c not in ended:
+            outcomes["active"] += 1
+        elif goal is not None:
+            outcomes["completed" if extra >= goal else "failed"] += 1
+    return outcomes
+
+
+def _live_pairs(*, rows, joins, by_id: dict) -> dict[tuple[int, int], Decimal]:
+    """(user, challenge) -> KES saved in the live rows, for challenges in scope (joins count as 0)."""
+    pairs: dict[tuple[int, int], Decimal] = {}
+    for _day, u, c, a in rows:
+        if u and c in by_id:
+            pairs[(u, c)] = pairs.get((u, c), ZERO) + a
+    for u, c in joins:
+        if c in by_id:
+            pairs.setdefault((u, c), ZERO)
+    return pairs
 
 
 def challenge_outcomes(*, challenge_id: int | None, today: date, tz: ZoneInfo, watermark: date | None) -> dict:
@@ -297,102 +343,79 @@ def challenge_outcomes(*, challenge_id: int | None, today: date, tz: ZoneInfo, w
     model = sources.participant_model()
     if model is not None:
         return sources.participant_status_counts(model=model, challenge_id=challenge_id)
-    counts = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
-    chosen = sources.challenges().exclude(status__in=["draft", "cancelled"])
-    if challenge_id is not None:
-        chosen = chosen.filter(pk=challenge_id)
-    by_id = {c.pk: c for c in chosen}
-    if not by_id:
-        return counts
-    ended = {cid for cid, c in by_id.items() if c.status == "completed" or c.end_date < today}
-    goals = {cid: goal for cid in ended if (goal := sources.fixed_amount_goal(by_id[cid])) is not None}
-    done = Count("id", filter=reduce(operator.or_, [Q(challenge_id=cid, saved__gte=g) for cid, g in goals.items()])) \
-        if goals else Count("id", filter=Q(pk__in=[]))
-    for row in SaverSummary.objects.filter(challenge_id__in=by_id).values("challenge_id").annotate(
-        n=Count("id"), done=done
-    ).order_by():
-        cid, n = row["challenge_id"], row["n"]
-        counts["participants"] += n
-        if cid not in ended:
-            counts["active"] += n
-        elif cid in goals:
-            counts["completed"] += row["done"]
-            counts["failed"] += n - row["done"]
-
+    by_id, ended, goals, _all = _challenge_rules(challenge_id=challenge_id, today=today)
+    outcomes = _rolled_outcomes(by_id=by_id, ended=ended, goals=goals)
     live_first = _live_first(watermark)
-    if live_first > today:
-        return counts
-    live: dict[tuple[int, int], Decimal] = {}
-    for r in sources.ledger_verified(first=live_first, last=today, tz=tz).filter(
-        challenge_id__in=by_id, user__isnull=False
-    ).values("user_id", "challenge_id").annotate(total=Sum("amount")):
-        live[(r["user_id"], r["challenge_id"])] = r["total"]
-    for user_id, raw in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=by_id).values_list(
-        "user_id", "properties__challenge_id"
-    ).distinct():
-        live.setdefault((user_id, int(raw)), ZERO)
-    if not live:
-        return counts
-    existing = {
-        (r["user_id"], r["challenge_id"]): r["saved"]
-        for r in SaverSummary.objects.filter(
-            challenge_id__in={c for _, c in live}, user_id__in={u for u, _ in live}
-        ).values("user_id", "challenge_id", "saved")
+    if live_first > today or not by_id:
+        return outcomes
+    rows = (
+        sources.ledger_verified(first=live_first, last=today, tz=tz)
+        .filter(challenge_id__in=by_id, user__isnull=False)
+        .values_list("day", "user_id", "challenge_id", "amount")
+    )
+    joins = {
+        (u, int(c))
+        for u, c in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=list(by_id))
+        .values_list("user_id", "properties__challenge_id")
+        .distinct()
     }
-    for key, extra in live.items():
-        cid = key[1]
-        goal = goals.get(cid)
-        if key in existing:
-            before, after = existing[key], existing[key] + extra
-            if goal is not None and (before >= goal) != (after >= goal):
-                step = 1 if after >= goal else -1
-                counts["completed"] += step
-                counts["failed"] -= step
-            continue
-        counts["participants"] += 1
-        if cid not in ended:
-            counts["active"] += 1
-        elif goal is not None:
-            counts["completed" if extra >= goal else "failed"] += 1
-    return counts
+    pairs = _live_pairs(rows=rows, joins=joins, by_id=by_id)
+    saved_before = (
+        {
+            (r["user_id"], r["challenge_id"]): r["saved"]
+            for r in SaverSummary.objects.filter(
+                challenge_id__in={c for _, c in pairs}, user_id__in={u for u, _ in pairs}
+            ).values("user_id", "challenge_id", "saved")
+        }
+        if pairs
+        else {}
+    )
+    return _apply_live_pairs(outcomes, pairs=pairs, saved_before=saved_before, ended=ended, goals=goals)
 
 
 def _challenge_rules(*, challenge_id: int | None, today: date) -> tuple[dict, set, dict, list]:
     """(challenges in scope by id, ids of ended ones, goals of ended fixed_amount ones, all ids)."""
     every = list(sources.challenges().only("id", "type", "target", "duration_days", "status", "end_date"))
-    by_id = {c.pk: c for c in every if c.status not in ("draft", "cancelled")
-             and (challenge_id is None or c.pk == challenge_id)}
+    by_id = {
+        c.pk: c
+        for c in every
+        if c.status not in ("draft", "cancelled") and (challenge_id is None or c.pk == challenge_id)
+    }
     ended = {cid for cid, c in by_id.items() if c.status == "completed" or c.end_date < today}
     goals = {cid: goal for cid in ended if (goal := sources.fixed_amount_goal(by_id[cid])) is not None}
     return by_id, ended, goals, [c.pk for c in every]
 
 
-def _rolled_overview(*, challenge_id: int | None, today: date, watermark: date, by_id: dict, ended: set,
-                     goals: dict) -> dict:
+def _rolled_overview(
+    *, challenge_id: int | None, today: date, watermark: date, by_id: dict, ended: set, goals: dict
+) -> dict:
     """The rolled-up part of the overview (days up to the watermark). It only changes when the
     rollup runs, so it is cached under the rollup version."""
     totals = DailyRollup.objects.filter(day__lte=watermark, challenge_id=challenge_id).aggregate(
-        n=Sum("deposits_count"), amount=Sum("deposits_amount"))
+        n=Sum("deposits_count"), amount=Sum("deposits_amount")
+    )
     scope = _summary_scope(challenge_id)
-    active = {days: (scope.filter(last_day__gte=today - timedelta(days=days - 1)).count()
-                     if watermark >= today - timedelta(days=days - 1) else 0) for days in (7, 30)}
-    participants = (scope.count() if challenge_id is not None
-                    else SaverSummary.objects.filter(challenge__isnull=True, in_challenge=True).count())
-    outcomes = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
-    done = Count("id", filter=reduce(operator.or_, [Q(challenge_id=cid, saved__gte=g) for cid, g in goals.items()])) \
-        if goals else Count("id", filter=Q(pk__in=[]))
-    if by_id:
-        for row in SaverSummary.objects.filter(challenge_id__in=by_id).values("challenge_id").annotate(
-            n=Count("id"), done=done
-        ).order_by():
-            outcomes["participants"] += row["n"]
-            if row["challenge_id"] not in ended:
-                outcomes["active"] += row["n"]
-            elif row["challenge_id"] in goals:
-                outcomes["completed"] += row["done"]
-                outcomes["failed"] += row["n"] - row["done"]
-    return {"deposits_count": totals["n"] or 0, "deposits_amount": totals["amount"] or ZERO, "active": active,
-            "participants": participants, "outcomes": outcomes}
+    active = {
+        days: (
+            scope.filter(last_day__gte=today - timedelta(days=days - 1)).count()
+            if watermark >= today - timedelta(days=days - 1)
+            else 0
+        )
+        for days in (7, 30)
+    }
+    participants = (
+        scope.count()
+        if challenge_id is not None
+        else SaverSummary.objects.filter(challenge__isnull=True, in_challenge=True).count()
+    )
+    outcomes = _rolled_outcomes(by_id=by_id, ended=ended, goals=goals)
+    return {
+        "deposits_count": totals["n"] or 0,
+        "deposits_amount": totals["amount"] or ZERO,
+        "active": active,
+        "participants": participants,
+        "outcomes": outcomes,
+    }
 
 
 def analytics_overview(*, challenge_id: int | None = None) -> dict:
@@ -408,18 +431,25 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
     model = sources.participant_model()
     by_id, ended, goals, all_ids = _challenge_rules(challenge_id=challenge_id, today=today)
 
-    rolled = {"deposits_count": 0, "deposits_amount": ZERO, "active": {7: 0, 30: 0}, "participants": 0,
-              "outcomes": {"participants": 0, "active": 0, "completed": 0, "failed": 0}}
+    rolled = {
+        "deposits_count": 0,
+        "deposits_amount": ZERO,
+        "active": {7: 0, 30: 0},
+        "participants": 0,
+        "outcomes": {"participants": 0, "active": 0, "completed": 0, "failed": 0},
+    }
     if watermark is not None:
         rules = sorted((cid, c.status, c.end_date.isoformat(), str(goals.get(cid))) for cid, c in by_id.items())
-        key = f"analytics:overview:{state['version'].timestamp()}:{today}:{challenge_id}:{hashlib.md5(str(rules).encode()).hexdigest()}"
+        rules_digest = hashlib.md5(str(rules).encode()).hexdigest()
+        key = f"analytics:overview:{state['version'].timestamp()}:{today}:{challenge_id}:{rules_digest}"
         try:
             cached = cache.get(key)
         except Exception:  # Redis down: compute without the cache
             cached = None
         if cached is None:
-            cached = _rolled_overview(challenge_id=challenge_id, today=today, watermark=watermark, by_id=by_id,
-                                      ended=ended, goals=goals)
+            cached = _rolled_overview(
+                challenge_id=challenge_id, today=today, watermark=watermark, by_id=by_id, ended=ended, goals=goals
+            )
             try:
                 cache.set(key, cached, 6 * 3600)
             except Exception:
@@ -431,12 +461,18 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
     rows = []
     joins: set[tuple[int, int]] = set()
     if live_first <= today:
-        rows = list(sources.ledger_verified(first=live_first, last=today, tz=tz).values_list(
-            "day", "user_id", "challenge_id", "amount"))
+        rows = list(
+            sources.ledger_verified(first=live_first, last=today, tz=tz).values_list(
+                "day", "user_id", "challenge_id", "amount"
+            )
+        )
         known = list(by_id) if challenge_id is not None else all_ids
-        joins = {(u, int(c)) for u, c in sources.challenge_joins(
-            since=sources.day_start(live_first, tz), challenge_ids=known).values_list(
-            "user_id", "properties__challenge_id").distinct()}
+        joins = {
+            (u, int(c))
+            for u, c in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=known)
+            .values_list("user_id", "properties__challenge_id")
+            .distinct()
+        }
     scoped = [r for r in rows if challenge_id is None or r[2] == challenge_id]
     users = {r[1] for r in rows if r[1]} | {u for u, _ in joins}
     summary: dict[tuple[int, int | None], tuple] = {}
@@ -450,13 +486,17 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
         fetched = []
         # Two small index-nested-loop queries: as one UNION the planner goes parallel, ~20x slower.
         with connection.cursor() as cursor:
-            cursor.execute(select + "JOIN unnest(%s::bigint[]) AS u(id) ON s.user_id = u.id AND s.challenge_id IS NULL",
-                           [list(users)])
+            cursor.execute(
+                select + "JOIN unnest(%s::bigint[]) AS u(id) ON s.user_id = u.id AND s.challenge_id IS NULL",
+                [list(users)],
+            )
             fetched += cursor.fetchall()
             if pairs_wanted:
-                cursor.execute(select + "JOIN unnest(%s::bigint[], %s::bigint[]) AS p(u, c) "
-                               "ON s.user_id = p.u AND s.challenge_id = p.c",
-                               [[u for u, _ in pairs_wanted], [c for _, c in pairs_wanted]])
+                cursor.execute(
+                    select + "JOIN unnest(%s::bigint[], %s::bigint[]) AS p(u, c) "
+                    "ON s.user_id = p.u AND s.challenge_id = p.c",
+                    [[u for u, _ in pairs_wanted], [c for _, c in pairs_wanted]],
+                )
                 fetched += cursor.fetchall()
         for u, c, last_day, saved, in_challenge in fetched:
             summary[(u, c)] = (last_day, saved, in_challenge)
@@ -481,29 +521,13 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
         else:
             already = {u for u in new_users if (u, challenge_id) in summary}
         participating = rolled["participants"] + len(new_users - already)
-        outcomes = dict(rolled["outcomes"])
-        pairs: dict[tuple[int, int], Decimal] = {}
-        for _day, u, c, a in rows:
-            if u and c in by_id:
-                pairs[(u, c)] = pairs.get((u, c), ZERO) + a
-        for u, c in joins:
-            if c in by_id:
-                pairs.setdefault((u, c), ZERO)
-        for (u, c), extra in pairs.items():
-            goal = goals.get(c)
-            if (u, c) in summary:
-                before = summary[(u, c)][1]
-                after = before + extra
-                if goal is not None and (before >= goal) != (after >= goal):
-                    step = 1 if after >= goal else -1
-                    outcomes["completed"] += step
-                    outcomes["failed"] -= step
-                continue
-            outcomes["participants"] += 1
-            if c not in ended:
-                outcomes["active"] += 1
-            elif goal is not None:
-                outcomes["completed" if extra >= goal else "failed"] += 1
+        outcomes = _apply_live_pairs(
+            rolled["outcomes"],
+            pairs=_live_pairs(rows=rows, joins=joins, by_id=by_id),
+            saved_before={key: value[1] for key, value in summary.items() if key[1] is not None},
+            ended=ended,
+            goals=goals,
+        )
 
     return {
         "total_saved": _decimal(amount),
@@ -529,8 +553,9 @@ def _period_start(day: date, granularity: str) -> date:
     return day
 
 
-def analytics_savings_trends(*, first: date | None, last: date | None, challenge_id: int | None = None,
-                             granularity: str = "day") -> dict:
+def analytics_savings_trends(
+    *, first: date | None, last: date | None, challenge_id: int | None = None, granularity: str = "day"
+) -> dict:
     """Saved per day/week/month (weeks are ISO weeks in the org's time zone)."""
     tz = sources.org_timezone()
     today = sources.local_today(tz)
@@ -557,15 +582,24 @@ def analytics_savings_trends(*, first: date | None, last: date | None, challenge
                 if period in periods:
                     periods[period]["savers"] = savers
     series = [
-        {"period": p.isoformat(), "deposits_count": b["deposits_count"], "amount": _decimal(b["amount"]),
-         "savers": b["savers"], "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0)}
+        {
+            "period": p.isoformat(),
+            "deposits_count": b["deposits_count"],
+            "amount": _decimal(b["amount"]),
+            "savers": b["savers"],
+            "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0),
+        }
         for p, b in sorted(periods.items())
     ]
     total_amount = sum((b["amount"] for b in periods.values()), ZERO)
     total_count = sum(b["deposits_count"] for b in periods.values())
     return {
-        "from": first.isoformat(), "to": last.isoformat(), "challenge": challenge_id, "granularity": granularity,
-        "total_saved": _decimal(total_amount), "deposits_count": total_count,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "challenge": challenge_id,
+        "granularity": granularity,
+        "total_saved": _decimal(total_amount),
+        "deposits_count": total_count,
         "savers": _count(saver_user_ids(win=win, challenge_id=challenge_id)),
         "series": series,
     }
@@ -615,8 +649,8 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
     end = sources.day_start(win.last + timedelta(days=1), win.tz)
     cohort_sizes: dict[date, int] = defaultdict(int)
     member_cohort: dict[int, date] = {}
-    for user_id, joined in sources.members().filter(date_joined__gte=start, date_joined__lt=end).values_list(
-        "id", "date_joined"
+    for user_id, joined in (
+        sources.members().filter(date_joined__gte=start, date_joined__lt=end).values_list("id", "date_joined")
     ):
         cohort = sources.week_start(joined.astimezone(win.tz).date())
         member_cohort[user_id] = cohort
@@ -629,8 +663,7 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
         sql, params = query
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT DISTINCT s.user_id, date_trunc('week', s.day)::date FROM ({sql}) s "
-                f"WHERE s.user_id = ANY(%s)",
+                f"SELECT DISTINCT s.user_id, date_trunc('week', s.day)::date FROM ({sql}) s WHERE s.user_id = ANY(%s)",
                 [*params, list(member_cohort)],
             )
             for user_id, wk in cursor.fetchall():
@@ -643,13 +676,16 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
     for cohort in sorted(cohort_sizes):
         size = cohort_sizes[cohort]
         weeks_seen = min((last_week - cohort).days // 7, MAX_COHORT_WEEKS)
-        out.append({
-            "cohort": cohort.isoformat(), "members": size,
-            "retention": [
-                {"week": n, "savers": active[cohort].get(n, 0), "rate": _rate(active[cohort].get(n, 0), size)}
-                for n in range(weeks_seen + 1)
-            ],
-        })
+        out.append(
+            {
+                "cohort": cohort.isoformat(),
+                "members": size,
+                "retention": [
+                    {"week": n, "savers": active[cohort].get(n, 0), "rate": _rate(active[cohort].get(n, 0), size)}
+                    for n in range(weeks_seen + 1)
+                ],
+            }
+        )
     return out
 
 
@@ -679,7 +715,9 @@ def analytics_engagement(*, first: date | None, last: date | None, challenge_id:
     for row in daily_series(win=win, challenge_id=challenge_id):
         joins += row["challenge_joins"]
     return {
-        "from": first.isoformat(), "to": last.isoformat(), "challenge": challenge_id,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "challenge": challenge_id,
         "completion": challenge_completion(challenge_id=challenge_id, today=today),
         "streaks": streak_distribution(win=win, challenge_id=challenge_id),
         "retention_cohorts": retention_cohorts(win=win, challenge_id=challenge_id),
@@ -698,14 +736,28 @@ def member_statement(*, user, year: int, month: int) -> dict:
     first = date(year, month, 1)
     last = date(year, month, monthrange(year, month)[1])
     rows = list(sources.ledger_for_member(user_id=user.pk, first=first, last=last, tz=tz))
-    before = sources.ledger_verified(first=date(2000, 1, 1), last=first - timedelta(days=1), tz=tz).filter(
-        user_id=user.pk
-    ).aggregate(total=Sum("amount"))["total"] or ZERO
+    before = (
+        sources.ledger_verified(first=date(2000, 1, 1), last=first - timedelta(days=1), tz=tz)
+        .filter(user_id=user.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
     saved = sum((r.amount for r in rows), ZERO)
     return {
-        "member": user, "first": first, "last": last, "opening_balance": before, "saved": saved,
+        "member": user,
+        "first": first,
+        "last": last,
+        "opening_balance": before,
+        "saved": saved,
         "closing_balance": before + saved,
-        "rows": [{"at": r.at.astimezone(tz), "amount": r.amount, "receipt": r.mpesa_receipt or r.transaction_id or "",
-                  "challenge": r.challenge.name if r.challenge_id else ""} for r in rows],
+        "rows": [
+            {
+                "at": r.at.astimezone(tz),
+                "amount": r.amount,
+                "receipt": r.mpesa_receipt or r.transaction_id or "",
+                "challenge": r.challenge.name if r.challenge_id else "",
+            }
+            for r in rows
+        ],
         "deposits_count": sum(1 for r in rows if r.amount > 0),
     }

@@ -50,7 +50,10 @@ def rollup_days(*, first: date, last: date, refresh_summary: bool = True) -> int
         DailyRollup.objects.filter(day__range=(first, last)).delete()
         SaverDay.objects.filter(day__range=(first, last)).delete()
         DailyRollup.objects.bulk_create(
-            [DailyRollup(day=day, challenge_id=cid, computed_at=now, **row) for (day, cid), row in figures.days.items()],
+            [
+                DailyRollup(day=day, challenge_id=cid, computed_at=now, **row)
+                for (day, cid), row in figures.days.items()
+            ],
             batch_size=2000,
         )
         SaverDay.objects.bulk_create([SaverDay(**row) for row in figures.saver_days], batch_size=5000)
@@ -72,12 +75,17 @@ def saver_summary_refresh() -> None:
         if watermark is None:
             return
         end = sources.day_start(watermark + timedelta(days=1), sources.org_timezone())
-        first_last = ("min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), "
-                      "sum(deposits_count), sum(amount), false")
-        cursor.execute(f"INSERT INTO {summary} {columns} SELECT user_id, challenge_id, {first_last} "
-                       f"FROM {saver_day} WHERE challenge_id IS NOT NULL GROUP BY user_id, challenge_id")
-        cursor.execute(f"INSERT INTO {summary} {columns} SELECT user_id, NULL, {first_last} "
-                       f"FROM {saver_day} GROUP BY user_id")
+        first_last = (
+            "min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), "
+            "sum(deposits_count), sum(amount), false"
+        )
+        cursor.execute(
+            f"INSERT INTO {summary} {columns} SELECT user_id, challenge_id, {first_last} "
+            f"FROM {saver_day} WHERE challenge_id IS NOT NULL GROUP BY user_id, challenge_id"
+        )
+        cursor.execute(
+            f"INSERT INTO {summary} {columns} SELECT user_id, NULL, {first_last} FROM {saver_day} GROUP BY user_id"
+        )
         # Members who joined a challenge (challenge_joined events) but have not saved into it yet.
         cursor.execute(
             f"""INSERT INTO {summary} {columns}
@@ -96,6 +104,8 @@ def saver_summary_refresh() -> None:
             WHERE challenge_id IS NOT NULL
             ON CONFLICT (user_id, challenge_id) DO UPDATE SET in_challenge = true"""
         )
+        # Fresh statistics: the table was just rewritten and the overview plans on it.
+        cursor.execute(f"ANALYZE {summary}")
 
 
 def rollup_first_day() -> date | None:
@@ -117,7 +127,9 @@ def rollup_backfill(*, first: date | None = None, last: date | None = None, chun
     last = min(last or yesterday, yesterday)
     if origin is None:
         origin = last
-    if first is None or (first > origin and not DailyRollup.objects.filter(challenge__isnull=True, day__lt=first).exists()):
+    if first is None or (
+        first > origin and not DailyRollup.objects.filter(challenge__isnull=True, day__lt=first).exists()
+    ):
         first = min(first or origin, origin)
     written, start = 0, first
     while start <= last:
@@ -156,7 +168,12 @@ def organization_stats_compute() -> dict:
         return rolled.filter(day__range=(first, last)).aggregate(s=Sum("deposits_amount"))["s"] or 0
 
     def savers_since(first):
-        return SaverDay.objects.filter(day__range=(first, watermark), deposits_count__gt=0).values("user_id").distinct().count()
+        return (
+            SaverDay.objects.filter(day__range=(first, watermark), deposits_count__gt=0)
+            .values("user_id")
+            .distinct()
+            .count()
+        )
 
     def members_on(day):
         row = rolled.filter(day__lte=day).order_by("-day").values_list("members_total", flat=True).first()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 
 # A ledger row's created_at is never much earlier than its TransTime; this margin lets the
@@ -86,7 +86,12 @@ def ledger_first_day(*, tz: ZoneInfo) -> date | None:
 
 
 def ledger_for_member(*, user_id: int, first: date, last: date, tz: ZoneInfo) -> QuerySet:
-    return ledger_verified(first=first, last=last, tz=tz).filter(user_id=user_id).select_related("challenge").order_by("at", "id")
+    return (
+        ledger_verified(first=first, last=last, tz=tz)
+        .filter(user_id=user_id)
+        .select_related("challenge")
+        .order_by("at", "id")
+    )
 
 
 # --- members (accounts) -----------------------------------------------------------------------
@@ -160,7 +165,9 @@ def challenge_joins(*, since: datetime, challenge_ids) -> QuerySet:
     from analytics.models import Event
 
     return Event.objects.filter(
-        type="challenge_joined", user__isnull=False, created_at__gte=since,
+        type="challenge_joined",
+        user__isnull=False,
+        created_at__gte=since,
         properties__challenge_id__in=list(challenge_ids),
     ).order_by()
 

@@ -27,8 +27,13 @@ def rollup_dispatch() -> int:
 
 
 @shared_task(
-    name="analytics.rollup_tenant", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
-    max_retries=5, soft_time_limit=1500, time_limit=1800,
+    name="analytics.rollup_tenant",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=1500,
+    time_limit=1800,
 )
 def rollup_tenant() -> dict:
     """Roll up the current tenant's days (idempotent: re-running replaces them) and publish its

@@ -16,7 +16,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,14 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "savegame.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django_tenants.utils import schema_context  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -41,7 +41,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def load(members: int, deposits: int, seed: int = 7) -> None:
-    from accounts.models import User, new_account_code
+    from accounts.models import User
     from analytics.models import Event
     from analytics.sources import org_timezone
     from challenges.models import Challenge
@@ -52,8 +52,14 @@ def load(members: int, deposits: int, seed: int = 7) -> None:
     now = datetime.now(tz)
     year_ago = now - timedelta(days=365)
     users = [
-        User(phone_number=f"+2547{i:08d}", name=f"Member {i}", role="member", account_code=f"B{i:07d}"[:12],
-             date_joined=year_ago + timedelta(seconds=rng.randrange(365 * 86400)), password="!")
+        User(
+            phone_number=f"+2547{i:08d}",
+            name=f"Member {i}",
+            role="member",
+            account_code=f"B{i:07d}"[:12],
+            date_joined=year_ago + timedelta(seconds=rng.randrange(365 * 86400)),
+            password="!",
+        )
         for i in range(members)
     ]
     User.objects.bulk_create(users, batch_size=2000)
@@ -62,9 +68,18 @@ def load(members: int, deposits: int, seed: int = 7) -> None:
     challenges = []
     for m in range(12):
         start = (year_ago + timedelta(days=30 * m)).date()
-        challenges.append(Challenge(name=f"Month {m}", type="fixed_amount", target={"amount": 500, "frequency": "weekly"},
-                                    duration_days=28, start_date=start, end_date=start + timedelta(days=27),
-                                    status="completed" if m < 11 else "active", code=f"B{m:03d}"))
+        challenges.append(
+            Challenge(
+                name=f"Month {m}",
+                type="fixed_amount",
+                target={"amount": 500, "frequency": "weekly"},
+                duration_days=28,
+                start_date=start,
+                end_date=start + timedelta(days=27),
+                status="completed" if m < 11 else "active",
+                code=f"B{m:03d}",
+            )
+        )
     Challenge.objects.bulk_create(challenges)
     challenge_ids = list(Challenge.objects.values_list("id", flat=True))
     span = (now - year_ago).total_seconds()
@@ -73,11 +88,18 @@ def load(members: int, deposits: int, seed: int = 7) -> None:
         uid = rng.choice(user_ids)
         start = max(joined[uid], year_ago)
         at = start + timedelta(seconds=rng.randrange(max(int((now - start).total_seconds()), 1)))
-        rows.append(Transaction(
-            user_id=uid, challenge_id=rng.choice(challenge_ids) if rng.random() < 0.6 else None,
-            amount=Decimal(rng.choice([50, 100, 200, 250, 500, 1000, 1500])), status="verified", source="c2b",
-            transaction_id=f"BN{i:08d}", mpesa_receipt=f"BN{i:08d}", transacted_at=at,
-        ))
+        rows.append(
+            Transaction(
+                user_id=uid,
+                challenge_id=rng.choice(challenge_ids) if rng.random() < 0.6 else None,
+                amount=Decimal(rng.choice([50, 100, 200, 250, 500, 1000, 1500])),
+                status="verified",
+                source="c2b",
+                transaction_id=f"BN{i:08d}",
+                mpesa_receipt=f"BN{i:08d}",
+                transacted_at=at,
+            )
+        )
         if len(rows) == 5000:
             Transaction.objects.bulk_create(rows)
             rows = []
@@ -85,9 +107,12 @@ def load(members: int, deposits: int, seed: int = 7) -> None:
     with connection.cursor() as cursor:
         cursor.execute("UPDATE payments_transaction SET created_at = transacted_at + interval '20 seconds'")
     events = [
-        Event(type=rng.choice(["login", "notification_opened", "deposit_verified", "challenge_joined"]),
-              user_id=rng.choice(user_ids), created_at=year_ago + timedelta(seconds=rng.randrange(int(span))),
-              properties={"challenge_id": rng.choice(challenge_ids)})
+        Event(
+            type=rng.choice(["login", "notification_opened", "deposit_verified", "challenge_joined"]),
+            user_id=rng.choice(user_ids),
+            created_at=year_ago + timedelta(seconds=rng.randrange(int(span))),
+            properties={"challenge_id": rng.choice(challenge_ids)},
+        )
         for _ in range(deposits // 5)
     ]
     Event.objects.bulk_create(events, batch_size=5000)
@@ -104,8 +129,13 @@ def measure(client: APIClient, path: str, n: int) -> dict:
         response = client.get(path)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.content[:200]
-    return {"n": n, "p50": statistics.median(times), "p95": percentile(times, 95), "p99": percentile(times, 99),
-            "max": max(times)}
+    return {
+        "n": n,
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+        "p99": percentile(times, 99),
+        "max": max(times),
+    }
 
 
 def main() -> int:
@@ -127,8 +157,9 @@ def main() -> int:
     if args.reuse:
         org, args.keep = Organization.objects.get(slug=args.reuse), True
     else:
-        org = organization_create(slug=f"bench-{os.getpid()}", name="Bench analytics", type="sacco",
-                                  admin_phone="+254799999999")
+        org = organization_create(
+            slug=f"bench-{os.getpid()}", name="Bench analytics", type="sacco", admin_phone="+254799999999"
+        )
     host = f"{org.slug}.{settings.BASE_DOMAIN}"
     try:
         results = {}
@@ -136,23 +167,28 @@ def main() -> int:
             with schema_context(org.schema_name):
                 started = time.perf_counter()
                 load(args.members, args.deposits)
-                print(f"loaded {args.members} members, {args.deposits} deposits in {time.perf_counter() - started:.1f}s")
+                print(
+                    f"loaded {args.members} members, {args.deposits} deposits in {time.perf_counter() - started:.1f}s"
+                )
         with schema_context(org.schema_name):
             admin = User.objects.get(role="org_admin")
         client = APIClient(HTTP_HOST=host)
         client.force_authenticate(admin)
         if not args.reuse:
-            results["overview (live only, no rollups)"] = measure(client, "/api/v1/analytics/overview",
-                                                                  max(args.requests // 3, 20))
+            results["overview (live only, no rollups)"] = measure(
+                client, "/api/v1/analytics/overview", max(args.requests // 3, 20)
+            )
         with schema_context(org.schema_name):
             started = time.perf_counter()
             days = rollup_backfill()
             organization_stats_publish()
             print(f"rollup backfill: {days} days in {time.perf_counter() - started:.1f}s")
         results["overview (rollups + live today)"] = measure(client, "/api/v1/analytics/overview", args.requests)
-        results["savings-trends (90 days, weekly)"] = measure(client, "/api/v1/analytics/savings-trends?granularity=week", 50)
+        results["savings-trends (90 days, weekly)"] = measure(
+            client, "/api/v1/analytics/savings-trends?granularity=week", 50
+        )
         results["engagement (90 days)"] = measure(client, "/api/v1/analytics/engagement", 30)
-        print(f"\n| endpoint | requests | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|")
+        print("\n| endpoint | requests | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|")
         for name, r in results.items():
             print(f"| {name} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.1f} |")
         target = results["overview (rollups + live today)"]["p99"]

@@ -17,7 +17,9 @@ class ReportQuerySerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False, help_text="First day (YYYY-MM-DD); default 90 days back.")
+        fields["from"] = serializers.DateField(
+            required=False, help_text="First day (YYYY-MM-DD); default 90 days back."
+        )
         return fields
 
     def validate_challenge(self, value):

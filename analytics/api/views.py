@@ -42,17 +42,22 @@ class SavingsTrendsView(AnalyticsView):
 
     @extend_schema(
         parameters=[*RANGE_PARAMS, OpenApiParameter("granularity", str, enum=["day", "week", "month"])],
-        responses=s.TrendsSerializer, tags=["analytics"],
+        responses=s.TrendsSerializer,
+        tags=["analytics"],
     )
     def get(self, request):
         p = self.params(request)
-        return Response(selectors.analytics_savings_trends(
-            first=p.get("from"), last=p.get("to"), challenge_id=p.get("challenge"), granularity=p["granularity"]))
+        return Response(
+            selectors.analytics_savings_trends(
+                first=p.get("from"), last=p.get("to"), challenge_id=p.get("challenge"), granularity=p["granularity"]
+            )
+        )
 
 
 class EngagementView(AnalyticsView):
     @extend_schema(parameters=RANGE_PARAMS, responses=s.EngagementSerializer, tags=["analytics"])
     def get(self, request):
         p = self.params(request)
-        return Response(selectors.analytics_engagement(first=p.get("from"), last=p.get("to"),
-                                                       challenge_id=p.get("challenge")))
+        return Response(
+            selectors.analytics_engagement(first=p.get("from"), last=p.get("to"), challenge_id=p.get("challenge"))
+        )

@@ -17,9 +17,20 @@ def _pct(value) -> str:
 @admin.register(OrganizationStats)
 class OrganizationStatsAdmin(admin.ModelAdmin):
     change_list_template = "admin/platform_analytics/organizationstats/change_list.html"
-    list_display = ["organization", "tier", "status", "members", "member_growth", "active_savers_7d",
-                    "active_savers_30d", "kes_saved", "saved_30d", "savings_growth", "last_activity_on",
-                    "rolled_up_through"]
+    list_display = [
+        "organization",
+        "tier",
+        "status",
+        "members",
+        "member_growth",
+        "active_savers_7d",
+        "active_savers_30d",
+        "kes_saved",
+        "saved_30d",
+        "savings_growth",
+        "last_activity_on",
+        "rolled_up_through",
+    ]
     list_filter = ["organization__subscription_tier", "organization__subscription_status"]
     search_fields = ["organization__name", "organization__slug"]
     list_select_related = ["organization"]
@@ -56,7 +67,10 @@ class OrganizationStatsAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         totals = platform_summary()["totals"]
-        extra_context = {**(extra_context or {}), "platform_totals": totals,
-                         "member_growth": _pct(totals["member_growth_30d"]),
-                         "savings_growth": _pct(totals["savings_growth_30d"])}
+        extra_context = {
+            **(extra_context or {}),
+            "platform_totals": totals,
+            "member_growth": _pct(totals["member_growth_30d"]),
+            "savings_growth": _pct(totals["savings_growth_30d"]),
+        }
         return super().changelist_view(request, extra_context=extra_context)

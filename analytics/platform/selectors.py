@@ -10,8 +10,16 @@ from django_tenants.utils import schema_context
 
 from analytics.platform.models import OrganizationStats
 
-TOTAL_FIELDS = ["members", "members_30d_ago", "active_savers_7d", "active_savers_30d", "deposits_count",
-                "total_saved", "saved_30d", "saved_prev_30d"]
+TOTAL_FIELDS = [
+    "members",
+    "members_30d_ago",
+    "active_savers_7d",
+    "active_savers_30d",
+    "deposits_count",
+    "total_saved",
+    "saved_30d",
+    "saved_prev_30d",
+]
 
 
 def platform_summary() -> dict:

@@ -33,7 +33,9 @@ def make_member():
     from accounts.factories import UserFactory
 
     def make(joined: str = "2026-01-05", **extra):
-        return UserFactory(phone_number=f"+2547{next(_phones) + 30_000_000:08d}", date_joined=at(joined, "09:00"), **extra)
+        return UserFactory(
+            phone_number=f"+2547{next(_phones) + 30_000_000:08d}", date_joined=at(joined, "09:00"), **extra
+        )
 
     return make
 
@@ -45,8 +47,14 @@ def make_deposit():
     def make(user, amount, when: datetime, *, challenge=None, status="verified", created_at: datetime | None = None):
         n = next(_receipts)
         tx = Transaction.objects.create(
-            user=user, challenge=challenge, amount=Decimal(str(amount)), status=status, source="c2b",
-            transaction_id=f"TST{n:07d}", mpesa_receipt=f"TST{n:07d}", transacted_at=when,
+            user=user,
+            challenge=challenge,
+            amount=Decimal(str(amount)),
+            status=status,
+            source="c2b",
+            transaction_id=f"TST{n:07d}",
+            mpesa_receipt=f"TST{n:07d}",
+            transacted_at=when,
         )
         # created_at is auto_now_add; set it to when the callback "arrived".
         Transaction.objects.filter(pk=tx.pk).update(created_at=created_at or when)
@@ -61,8 +69,12 @@ def make_challenge():
 
     def make(*, name="Save weekly", type="fixed_amount", target=None, start="2026-02-02", days=14, status="active"):
         return Challenge.objects.create(
-            name=name, type=type, target=target or {"amount": 100, "frequency": "weekly"}, duration_days=days,
-            start_date=date.fromisoformat(start), status=status,
+            name=name,
+            type=type,
+            target=target or {"amount": 100, "frequency": "weekly"},
+            duration_days=days,
+            start_date=date.fromisoformat(start),
+            status=status,
         )
 
     return make

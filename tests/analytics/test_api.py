@@ -50,7 +50,9 @@ def test_only_org_admins_may_read(data, api_client_for, org):
 
 def test_trends_and_engagement_take_range_and_challenge(data, admin_api):
     cid = data["challenge"].pk
-    trends = admin_api.get(f"/api/v1/analytics/savings-trends?from=2026-02-01&to=2026-03-18&granularity=month&challenge={cid}")
+    trends = admin_api.get(
+        f"/api/v1/analytics/savings-trends?from=2026-02-01&to=2026-03-18&granularity=month&challenge={cid}"
+    )
     assert trends.status_code == 200, trends.content
     body = trends.json()
     assert [(p["period"], p["amount"]) for p in body["series"]] == [("2026-02-01", "200.00"), ("2026-03-01", "0.00")]
@@ -64,13 +66,16 @@ def test_trends_and_engagement_take_range_and_challenge(data, admin_api):
     assert {"streaks", "retention_cohorts", "notifications"} <= set(body)
 
 
-@pytest.mark.parametrize("query, field", [
-    ("from=2026-03-10&to=2026-03-01", "from"),
-    ("from=yesterday", "from"),
-    ("challenge=999999", "challenge"),
-    ("granularity=year", "granularity"),
-    ("from=2019-01-01&to=2026-03-01", "from"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2026-03-10&to=2026-03-01", "from"),
+        ("from=yesterday", "from"),
+        ("challenge=999999", "challenge"),
+        ("granularity=year", "granularity"),
+        ("from=2019-01-01&to=2026-03-01", "from"),
+    ],
+)
 def test_bad_parameters_get_a_400_naming_the_field(data, admin_api, query, field):
     response = admin_api.get(f"/api/v1/analytics/savings-trends?{query}")
     assert response.status_code == 400
@@ -101,7 +106,9 @@ def test_openapi_schema_documents_the_analytics_endpoints(tenant):
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     paths = schema["paths"]
-    assert {"/api/v1/analytics/overview", "/api/v1/analytics/savings-trends", "/api/v1/analytics/engagement"} <= set(paths)
+    assert {"/api/v1/analytics/overview", "/api/v1/analytics/savings-trends", "/api/v1/analytics/engagement"} <= set(
+        paths
+    )
     params = {p["name"] for p in paths["/api/v1/analytics/engagement"]["get"]["parameters"]}
     assert {"from", "to", "challenge"} <= params
     text = json.dumps(schema["components"], default=str)
@@ -138,8 +145,13 @@ def test_manage_analytics_filters_and_renders_every_report(data, admin_web):
     response = admin_web.get(f"/manage/analytics/?start=2026-02-01&end=2026-03-18&granularity=week&challenge={cid}")
     assert response.status_code == 200
     html = response.content.decode()
-    for heading in ("Savings from 2026-02-01 to 2026-03-18", "Challenge completion", "Saving streaks",
-                    "Weekly retention cohorts", "Notifications that led to a deposit"):
+    for heading in (
+        "Savings from 2026-02-01 to 2026-03-18",
+        "Challenge completion",
+        "Saving streaks",
+        "Weekly retention cohorts",
+        "Notifications that led to a deposit",
+    ):
         assert heading in html
     assert "KES 200.00 in 1 deposits by 1 savers." in html
     bad = admin_web.get("/manage/analytics/?start=2026-03-10&end=2026-03-01")
@@ -150,13 +162,18 @@ def test_csv_export_per_report(data, admin_web):
     import csv
     import io
 
-    trends = admin_web.get("/manage/analytics/export/savings-trends.csv?start=2026-03-16&end=2026-03-18&granularity=day")
+    trends = admin_web.get(
+        "/manage/analytics/export/savings-trends.csv?start=2026-03-16&end=2026-03-18&granularity=day"
+    )
     assert trends.status_code == 200 and trends["Content-Type"].startswith("text/csv")
     assert "attachment" in trends["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(trends.content.decode())))
-    assert rows == [["period", "deposits_count", "amount", "savers", "average_deposit"],
-                    ["2026-03-16", "0", "0.00", "0", "0.00"], ["2026-03-17", "1", "49.50", "1", "49.50"],
-                    ["2026-03-18", "0", "0.00", "0", "0.00"]]
+    assert rows == [
+        ["period", "deposits_count", "amount", "savers", "average_deposit"],
+        ["2026-03-16", "0", "0.00", "0", "0.00"],
+        ["2026-03-17", "1", "49.50", "1", "49.50"],
+        ["2026-03-18", "0", "0.00", "0", "0.00"],
+    ]
     overview = dict(csv.reader(io.StringIO(admin_web.get("/manage/analytics/export/overview.csv").content.decode())))
     assert overview["total_saved"] == "249.50"
     for report in ("completion", "streaks", "retention", "conversion"):
@@ -167,7 +184,7 @@ def test_csv_export_per_report(data, admin_web):
 
 def test_monthly_statement_for_a_member(data, admin_web, client_for, org, make_deposit):
     a, b = data["members"]
-    make_deposit(a, 300, at("2026-03-01", "00:15"))   # Feb 28 21:15 UTC: a March deposit in Nairobi
+    make_deposit(a, 300, at("2026-03-01", "00:15"))  # Feb 28 21:15 UTC: a March deposit in Nairobi
     make_deposit(a, 999, at("2026-03-05"), status="failed")
     response = admin_web.get(f"/manage/members/{a.pk}/statement/?month=2026-03")
     assert response.status_code == 200
@@ -187,4 +204,4 @@ def test_statement_totals_are_decimal_exact(data):
 
     a, _ = data["members"]
     got = member_statement(user=a, year=2026, month=2)
-    assert got["saved"] == Decimal("200.00") and got["opening_balance"] == Decimal("0") and got["deposits_count"] == 1
+    assert got["saved"] == Decimal("200.00") and got["opening_balance"] == Decimal(0) and got["deposits_count"] == 1

@@ -3,6 +3,7 @@ the organizations' rollups."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -46,18 +47,27 @@ def _reports(challenge_id=None):
     overview.pop("rolled_up_through")
     return {
         "overview": overview,
-        "trends": [selectors.analytics_savings_trends(first=date(2026, 1, 1), last=date(2026, 3, 18), granularity=g,
-                                                      challenge_id=challenge_id) for g in ("day", "week", "month")],
-        "engagement": selectors.analytics_engagement(first=date(2026, 1, 1), last=date(2026, 3, 18),
-                                                     challenge_id=challenge_id),
+        "trends": [
+            selectors.analytics_savings_trends(
+                first=date(2026, 1, 1), last=date(2026, 3, 18), granularity=g, challenge_id=challenge_id
+            )
+            for g in ("day", "week", "month")
+        ],
+        "engagement": selectors.analytics_engagement(
+            first=date(2026, 1, 1), last=date(2026, 3, 18), challenge_id=challenge_id
+        ),
     }
 
 
 def _snapshot():
-    rollups = list(DailyRollup.objects.order_by("day", "challenge_id").values(
-        "day", "challenge_id", *selectors.DAY_FIELDS))
-    saver_days = list(SaverDay.objects.order_by("day", "user_id", "challenge_id").values(
-        "day", "user_id", "challenge_id", "deposits_count", "amount"))
+    rollups = list(
+        DailyRollup.objects.order_by("day", "challenge_id").values("day", "challenge_id", *selectors.DAY_FIELDS)
+    )
+    saver_days = list(
+        SaverDay.objects.order_by("day", "user_id", "challenge_id").values(
+            "day", "user_id", "challenge_id", "deposits_count", "amount"
+        )
+    )
     return rollups, saver_days
 
 
@@ -66,7 +76,7 @@ def test_backfill_equals_live_computation(month_of_data):
     live = {cid: _reports(cid) for cid in (None, weekly.pk, march.pk)}
     assert selectors.rollup_watermark() is None
 
-    call_command("analytics_backfill", "--org", "alpha", stdout=open("/dev/null", "w"))
+    call_command("analytics_backfill", "--org", "alpha", stdout=io.StringIO())
     connection.set_tenant(tenant_of())
 
     assert selectors.rollup_watermark() == date(2026, 3, 17)
@@ -116,13 +126,14 @@ def test_nightly_job_rolls_since_the_watermark_and_rerolls_recent_days(month_of_
     assert DailyRollup.objects.filter(challenge__isnull=True).count() == (date(2026, 3, 17) - date(2026, 1, 5)).days + 1
 
 
-def test_platform_totals_equal_the_sum_of_org_rollups(db, org, other_org, frozen_now, make_member, make_deposit,
-                                                      client_for):
+def test_platform_totals_equal_the_sum_of_org_rollups(
+    db, org, other_org, frozen_now, make_member, make_deposit, client_for
+):
     from accounts.models import User
     from analytics.platform.models import OrganizationStats
     from analytics.platform.selectors import platform_summary
 
-    expected_saved = Decimal("0")
+    expected_saved = Decimal(0)
     for organization, amounts in ((org, ["100.00", "20.25"]), (other_org, ["300.00"])):
         connection.set_tenant(organization)
         for amount in amounts:
