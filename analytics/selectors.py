@@ -708,11 +708,12 @@ def analytics_engagement(*, first: date | None, last: date | None, challenge_id:
     first = first or last - timedelta(days=89)
     win = window(first=first, last=last, tz=tz)
     opened = converted = logins = joins = 0
-    for row in daily_series(win=win, challenge_id=None):
+    org_days = daily_series(win=win, challenge_id=None)
+    for row in org_days:
         opened += row["notifications_opened"]
         converted += row["notification_conversions"]
         logins += row["logins"]
-    for row in daily_series(win=win, challenge_id=challenge_id):
+    for row in org_days if challenge_id is None else daily_series(win=win, challenge_id=challenge_id):
         joins += row["challenge_joins"]
     return {
         "from": first.isoformat(),

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -160,6 +161,8 @@ def manage_analytics(request):
             ),
             "completion_chart": _completion_chart(engagement["completion"]),
             "conversion_pct": _pct(engagement["notifications"]["conversion_rate"]),
+            "completion_pct": _pct(engagement["completion"]["completion_rate"]),
+            "failure_pct": _pct(engagement["completion"]["failure_rate"]),
         },
     )
 
@@ -230,11 +233,12 @@ def _statement(request, user):
     if form.is_valid() and form.cleaned_data.get("month"):
         year, month = (int(x) for x in form.cleaned_data["month"].split("-"))
     statement = selectors.member_statement(user=user, year=year, month=month)
-    return render(
-        request,
-        "analytics/statement.html",
-        {"form": form, "statement": statement, "today": today, "month_value": f"{year:04d}-{month:02d}"},
-    )
+    with timezone.override(tz):  # times on the statement are the organization's local times
+        return render(
+            request,
+            "analytics/statement.html",
+            {"form": form, "statement": statement, "today": today, "month_value": f"{year:04d}-{month:02d}"},
+        )
 
 
 @org_admin_required
