@@ -663,7 +663,8 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
         sql, params = query
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT DISTINCT s.user_id, date_trunc('week', s.day)::date FROM ({sql}) s WHERE s.user_id = ANY(%s)",
+                f"SELECT DISTINCT s.user_id, date_trunc('week', s.day)::date FROM ({sql}) s "
+                f"JOIN unnest(%s::bigint[]) AS m(id) ON m.id = s.user_id",
                 [*params, list(member_cohort)],
             )
             for user_id, wk in cursor.fetchall():
