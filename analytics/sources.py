@@ -157,7 +157,7 @@ def participant_user_count(*, model, challenge_id: int | None) -> int:
     qs = model.objects.exclude(challenge__status="cancelled")
     if challenge_id is not None:
         qs = qs.filter(challenge_id=challenge_id)
-    return qs.values("user_id").distinct().count()
+    return qs.order_by().values("user_id").distinct().count()
 
 
 def challenge_joins(*, since: datetime, challenge_ids) -> QuerySet:

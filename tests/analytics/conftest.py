@@ -22,6 +22,13 @@ def at(day: str, clock: str = "12:00") -> datetime:
     return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=NAIROBI)
 
 
+@pytest.fixture(autouse=True)
+def ledger_derived_outcomes(settings):
+    """These tests build outcomes from the ledger and events; the participant-model path has its
+    own test (tests/analytics/test_participants.py)."""
+    settings.ANALYTICS_PARTICIPANT_MODEL = "analytics.NoParticipantModel"
+
+
 @pytest.fixture
 def frozen_now():
     with time_machine.travel(NOW, tick=False):
