@@ -30,8 +30,13 @@ def event_record(*, type: str, user=None, properties: dict | None = None) -> Non
         if type not in EVENT_TYPES:
             logger.warning("unknown analytics event type", extra={"event_type": type})
         user_id = getattr(user, "pk", None) if user is not None else None
+        properties = dict(properties or {})
+        # Readers use properties.challenge_id (an int); callers may say "challenge".
+        challenge = properties.get("challenge_id", properties.get("challenge"))
+        if challenge is not None and str(challenge).isdigit():
+            properties["challenge_id"] = int(challenge)
         with transaction.atomic():
-            Event.objects.create(type=str(type)[:40], user_id=user_id, properties=dict(properties or {}))
+            Event.objects.create(type=str(type)[:40], user_id=user_id, properties=properties)
     except Exception:
         logger.exception("analytics event not recorded", extra={"event_type": type, "schema": connection.schema_name})
 

@@ -17,6 +17,9 @@ def test_event_record_stores_type_user_and_properties(tenant, make_member):
     assert (event.type, event.user_id, event.properties) == ("challenge_joined", user.pk, {"challenge_id": 7})
     event_record(type="login")
     assert Event.objects.filter(type="login", user__isnull=True).count() == 1
+    # Gamification says "challenge": the challenge id is stored where the metrics read it.
+    event_record(type="challenge_joined", user=user, properties={"challenge": 9, "type": "streak"})
+    assert Event.objects.filter(properties__challenge_id=9, properties__challenge=9).count() == 1
 
 
 def test_event_record_never_raises_nor_breaks_the_callers_transaction(tenant, make_member, caplog):
