@@ -21,7 +21,10 @@ from django.db.models.functions import Coalesce, TruncDate
 # A ledger row's created_at is never much earlier than its TransTime; this margin lets the
 # (status, created_at) index narrow a scan by effective time.
 CREATED_AT_MARGIN = timedelta(days=1)
-VERIFIED = "verified"
+# Money that reached the ledger: verified rows, plus deposits later marked "reversed". A reversal
+# is its own verified row with a negative amount on the day it happened, so the original keeps
+# its day and the two net out (rolled days never need rewriting for a reversal).
+SAVED_STATUSES = ("verified", "reversed")
 
 
 # --- time -------------------------------------------------------------------------------------
@@ -62,7 +65,7 @@ def ledger_verified(*, first: date, last: date, tz: ZoneInfo, challenge_id: int 
 
     start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
     qs = (
-        Transaction.objects.filter(status=VERIFIED, created_at__gte=start - CREATED_AT_MARGIN)
+        Transaction.objects.filter(status__in=SAVED_STATUSES, created_at__gte=start - CREATED_AT_MARGIN)
         .annotate(at=Coalesce("transacted_at", "created_at"))
         .filter(at__gte=start, at__lt=end)
         .annotate(day=TruncDate("at", tzinfo=tz))
@@ -76,7 +79,7 @@ def ledger_first_day(*, tz: ZoneInfo) -> date | None:
     from payments.models import Transaction
 
     first = (
-        Transaction.objects.filter(status=VERIFIED)
+        Transaction.objects.filter(status__in=SAVED_STATUSES)
         .annotate(at=Coalesce("transacted_at", "created_at"))
         .order_by("at")
         .values_list("at", flat=True)

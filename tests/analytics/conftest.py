@@ -51,14 +51,16 @@ def make_member():
 def make_deposit():
     from payments.models import Transaction
 
-    def make(user, amount, when: datetime, *, challenge=None, status="verified", created_at: datetime | None = None):
+    def make(user, amount, when: datetime, *, challenge=None, status="verified", created_at: datetime | None = None,
+             source="c2b", reverses=None):
         n = next(_receipts)
         tx = Transaction.objects.create(
             user=user,
             challenge=challenge,
             amount=Decimal(str(amount)),
             status=status,
-            source="c2b",
+            source=source,
+            reverses=reverses,
             transaction_id=f"TST{n:07d}",
             mpesa_receipt=f"TST{n:07d}",
             transacted_at=when,

@@ -160,3 +160,20 @@ def test_notification_to_deposit_conversion(tenant, frozen_now, make_member, mak
     got = selectors.analytics_engagement(first=date(2026, 3, 1), last=date(2026, 3, 18))
     assert got["notifications"] == {"opened": 3, "converted": 1, "conversion_rate": 0.3333}
     assert got["logins"] == 1
+
+
+def test_a_reversal_nets_out_on_its_own_day(tenant, frozen_now, make_member, make_deposit):
+    # payments.transaction_reverse: the original is marked "reversed" and a verified row with the
+    # negative amount is added when the reversal happens.
+    saver = make_member()
+    original = make_deposit(saver, 100, at("2026-03-02"))
+    make_deposit(saver, 40, at("2026-03-03"))
+    original.status = "reversed"
+    original.save(update_fields=["status"])
+    make_deposit(saver, -100, at("2026-03-09"), source="reversal", reverses=original)
+
+    assert selectors.analytics_overview()["total_saved"] == "40.00"
+    daily = selectors.analytics_savings_trends(first=date(2026, 3, 2), last=date(2026, 3, 9), granularity="day")
+    amounts = {p["period"]: p["amount"] for p in daily["series"]}
+    assert (amounts["2026-03-02"], amounts["2026-03-03"], amounts["2026-03-09"]) == ("100.00", "40.00", "-100.00")
+    assert daily["total_saved"] == "40.00"

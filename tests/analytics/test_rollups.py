@@ -27,7 +27,10 @@ def month_of_data(tenant, frozen_now, make_member, make_deposit, make_challenge,
     make_deposit(a, 250, at("2026-02-05"), challenge=weekly)
     make_deposit(b, 100, at("2026-02-06"), challenge=weekly)
     make_deposit(a, 40, at("2026-02-15", "23:30"))
-    make_deposit(c, 60, at("2026-02-16", "00:30"))
+    c_deposit = make_deposit(c, 60, at("2026-02-16", "00:30"))
+    c_deposit.status = "reversed"  # reversed on 2026-03-05 (payments.transaction_reverse)
+    c_deposit.save(update_fields=["status"])
+    make_deposit(c, -60, at("2026-03-05"), source="reversal", reverses=c_deposit)
     make_deposit(d, "12.50", at("2026-03-03"), challenge=march)
     make_deposit(a, 75, at("2026-03-16"), challenge=march)
     make_deposit(e, 10, at("2026-03-18", "09:00"))  # today: always live
@@ -83,7 +86,7 @@ def test_backfill_equals_live_computation(month_of_data):
     assert DailyRollup.objects.filter(challenge__isnull=True).count() == (date(2026, 3, 17) - date(2026, 1, 5)).days + 1
     for cid, expected in live.items():
         assert _reports(cid) == expected, cid
-    assert live[None]["overview"]["total_saved"] == "652.50"
+    assert live[None]["overview"]["total_saved"] == "592.50"
     assert live[weekly.pk]["overview"]["completion_rate"] == 1.0  # b's late deposit completes
     assert live[march.pk]["overview"]["challenge_participants"] == 3  # d, a and e (joined today)
 
@@ -180,5 +183,5 @@ def test_tenant_task_rolls_up_and_publishes(month_of_data):
     with schema_context("public"):
         stats = OrganizationStats.objects.get(organization__slug="alpha")
     assert stats.rolled_up_through == date(2026, 3, 17)
-    assert stats.total_saved == Decimal("537.50")  # today's 10 KES is not a complete day yet
+    assert stats.total_saved == Decimal("477.50")  # today's deposits are not a complete day yet
     assert (stats.members, stats.active_savers_30d, stats.deposits_count) == (5, 3, 6)
