@@ -154,8 +154,14 @@ def rollup_nightly() -> int:
     if watermark is None:
         written = rollup_backfill()
     else:
+        last_run = DailyRollup.objects.aggregate(last=Max("computed_at"))["last"]
         first = min(watermark + timedelta(days=1), yesterday - timedelta(days=settings.ANALYTICS_REROLL_DAYS - 1))
-        written = rollup_backfill(first=first, last=yesterday)
+        # Older days whose ledger rows changed since the last run are rolled again too.
+        stale = sorted(d for d in sources.ledger_days_changed_since(since=last_run, tz=tz) if d < first)
+        written = 0
+        for day in stale:
+            written += rollup_days(first=day, last=day, refresh_summary=False)
+        written += rollup_backfill(first=first, last=yesterday)
     organization_stats_publish()
     return written
 

@@ -88,6 +88,20 @@ def ledger_first_day(*, tz: ZoneInfo) -> date | None:
     return first.astimezone(tz).date() if first else None
 
 
+def ledger_days_changed_since(*, since: datetime, tz: ZoneInfo) -> set[date]:
+    """Local days of ledger rows changed since `since` (e.g. an unmatched payment assigned to a
+    member, a late callback): the days whose rollups are out of date."""
+    from payments.models import Transaction
+
+    return set(
+        Transaction.objects.filter(updated_at__gte=since)
+        .annotate(day=TruncDate(Coalesce("transacted_at", "created_at"), tzinfo=tz))
+        .values_list("day", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
 def ledger_for_member(*, user_id: int, first: date, last: date, tz: ZoneInfo) -> QuerySet:
     return (
         ledger_verified(first=first, last=last, tz=tz)

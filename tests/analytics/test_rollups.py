@@ -42,7 +42,9 @@ def month_of_data(tenant, frozen_now, make_member, make_deposit, make_challenge,
     make_event("notification_opened", a, at("2026-03-16", "07:00"))
     make_event("deposit_verified", a, at("2026-03-16", "12:00"))
     make_event("login", b, at("2026-03-01"))
-    return {"challenges": (weekly, march), "members": members}
+    from analytics.sources import org_timezone
+
+    return {"challenges": (weekly, march), "members": members, "tz": org_timezone()}
 
 
 def _reports(challenge_id=None):
@@ -127,6 +129,27 @@ def test_nightly_job_rolls_since_the_watermark_and_rerolls_recent_days(month_of_
     services.rollup_nightly()
     assert selectors.rollup_watermark() == date(2026, 3, 17)
     assert DailyRollup.objects.filter(challenge__isnull=True).count() == (date(2026, 3, 17) - date(2026, 1, 5)).days + 1
+
+
+def test_nightly_job_rerolls_old_days_whose_ledger_rows_changed(month_of_data, make_deposit):
+    import time_machine
+
+    from tests.analytics.conftest import NOW
+
+    services.rollup_backfill()
+    a = month_of_data["members"][0]
+    # An unmatched payment from 2026-02-10 is assigned to a member during the day of 2026-03-18.
+    with time_machine.travel(NOW.replace(hour=13), tick=False):
+        tx = make_deposit(None, 33, at("2026-02-10"), status="unmatched")
+        tx.refresh_from_db()
+        tx.user, tx.status = a, "verified"
+        tx.save(update_fields=["user", "status", "updated_at"])
+    with time_machine.travel(NOW.replace(day=19, hour=0, minute=20), tick=False):
+        services.rollup_nightly()
+        live_now = selectors.day_figures(first=date(2026, 2, 10), last=date(2026, 2, 10), tz=month_of_data["tz"])
+    day = DailyRollup.objects.get(day=date(2026, 2, 10), challenge__isnull=True)
+    assert (day.deposits_count, day.deposits_amount) == (1, Decimal("33.00"))
+    assert live_now.days[(date(2026, 2, 10), None)]["deposits_amount"] == Decimal("33.00")
 
 
 def test_platform_totals_equal_the_sum_of_org_rollups(
