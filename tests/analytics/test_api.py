@@ -82,6 +82,14 @@ def test_bad_parameters_get_a_400_naming_the_field(data, admin_api, query, field
     assert field in response.json()
 
 
+def test_overview_takes_a_challenge_filter(data, admin_api):
+    cid = data["challenge"].pk
+    body = admin_api.get(f"/api/v1/analytics/overview?challenge={cid}").json()
+    assert (body["total_saved"], body["deposits_count"], body["challenge_participants"]) == ("200.00", 1, 1)
+    bad = admin_api.get("/api/v1/analytics/overview?challenge=999999")
+    assert bad.status_code == 400 and "challenge" in bad.json()
+
+
 def test_one_org_never_sees_another_orgs_figures(data, api_client_for, other_org):
     from accounts.models import User
 
