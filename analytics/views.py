@@ -151,7 +151,11 @@ def manage_analytics(request):
             "reports": REPORTS,
             "trend_chart": charts.bar_chart(
                 [(p_["period"][5:], p_["amount"]) for p_ in trends["series"]],
-                title=_("KES saved per %(period)s") % {"period": trends["granularity"]},
+                title={
+                    "day": _("KES saved per day"),
+                    "week": _("KES saved per week"),
+                    "month": _("KES saved per month"),
+                }[trends["granularity"]],
                 description=_("Bar chart; the same figures are in the table beside it."),
             ),
             "streak_chart": charts.bar_chart(

@@ -3,7 +3,10 @@ summary rows each organization's rollup job publishes."""
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import admin
+from django.http import HttpResponse
 from django.utils.html import format_html
 
 from analytics.platform.models import OrganizationStats
@@ -35,6 +38,7 @@ class OrganizationStatsAdmin(admin.ModelAdmin):
     search_fields = ["organization__name", "organization__slug"]
     list_select_related = ["organization"]
     ordering = ["-total_saved"]
+    actions = ["export_csv"]
 
     def has_add_permission(self, request):
         return False
@@ -64,6 +68,51 @@ class OrganizationStatsAdmin(admin.ModelAdmin):
     @admin.display(description="Savings growth (30 d vs prior)")
     def savings_growth(self, obj):
         return _pct(obj.savings_growth_30d)
+
+    @admin.action(description="Export the selected organizations as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="platform-analytics.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "organization",
+                "slug",
+                "tier",
+                "status",
+                "members",
+                "member_growth_30d",
+                "active_savers_7d",
+                "active_savers_30d",
+                "deposits",
+                "kes_saved",
+                "kes_saved_30d",
+                "savings_growth_30d",
+                "last_activity_on",
+                "rolled_up_through",
+            ]
+        )
+        for row in queryset.select_related("organization"):
+            org = row.organization
+            writer.writerow(
+                [
+                    org.name,
+                    org.slug,
+                    org.subscription_tier,
+                    org.subscription_status,
+                    row.members,
+                    row.member_growth_30d,
+                    row.active_savers_7d,
+                    row.active_savers_30d,
+                    row.deposits_count,
+                    row.total_saved,
+                    row.saved_30d,
+                    row.savings_growth_30d,
+                    row.last_activity_on,
+                    row.rolled_up_through,
+                ]
+            )
+        return response
 
     def changelist_view(self, request, extra_context=None):
         totals = platform_summary()["totals"]

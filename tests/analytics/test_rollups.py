@@ -183,6 +183,13 @@ def test_platform_totals_equal_the_sum_of_org_rollups(
     assert page.status_code == 200
     body = page.content.decode()
     assert "Alpha Chama" in body and "Beta SACCO" in body and "420.25" in body
+    export = client.post("/admin/platform_analytics/organizationstats/", {
+        "action": "export_csv", "_selected_action": [r.pk for r in summary["rows"]],
+    })
+    assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+    lines = export.content.decode().splitlines()
+    assert lines[0].startswith("organization,slug,tier,status,members") and len(lines) == 1 + len(summary["rows"])
+    assert any(line.startswith("Alpha Chama,alpha,") and ",120.25," in line for line in lines)
 
 
 def test_dispatcher_fans_out_one_task_per_organization(db, org, other_org, monkeypatch):
