@@ -359,3 +359,13 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 MIDDLEWARE.insert(
     MIDDLEWARE.index("tenants.locale.OrganizationLocaleMiddleware") + 1, "tenants.guard.ManageAccessMiddleware"
 )
+
+# --- analytics ---
+# Platform analytics (one summary row per organization) lives in the public schema.
+SHARED_APPS = [*SHARED_APPS, "analytics.platform"]
+INSTALLED_APPS = [*INSTALLED_APPS, "analytics.platform"]
+# The gamification participant model ("app_label.Model" with user, challenge and status
+# active/completed/failed). Where it is not installed, analytics derives outcomes from the ledger.
+ANALYTICS_PARTICIPANT_MODEL = env("ANALYTICS_PARTICIPANT_MODEL", default="challenges.Participant")
+# The nightly rollup also re-rolls this many earlier days, for ledger rows that arrive late.
+ANALYTICS_REROLL_DAYS = env.int("ANALYTICS_REROLL_DAYS", default=2)

@@ -1,0 +1,765 @@
+"""Reads for analytics: the org metrics behind the API, the pages and the exports.
+
+Every figure is the rolled-up days (DailyRollup / SaverDay, up to the watermark: the last rolled
+day) plus a live computation of the days after it (normally just today), so results are the same
+whether or not the nightly job has run, and stay fast as the ledger grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import reduce
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate
+
+from analytics import sources
+from analytics.models import DailyRollup, Event, SaverDay, SaverSummary
+
+ZERO = Decimal("0.00")
+DAY_FIELDS = [
+    "deposits_count",
+    "deposits_amount",
+    "savers",
+    "new_members",
+    "members_total",
+    "logins",
+    "challenge_joins",
+    "notifications_opened",
+    "notification_conversions",
+]
+CONVERSION_WINDOW = timedelta(hours=24)
+EPOCH = date(2000, 1, 1)
+STREAK_BUCKETS = [(0, 0), (1, 1), (2, 2), (3, 3), (4, 7), (8, None)]
+MAX_COHORT_WEEKS = 12
+
+
+# --- the live computation of whole days (also what the rollup job stores) --------------------
+@dataclass
+class DayFigures:
+    """The figures of local days first..last for every scope (None = whole organization)."""
+
+    days: dict[tuple[date, int | None], dict] = field(default_factory=dict)
+    saver_days: list[dict] = field(default_factory=list)
+
+    def row(self, day: date, challenge_id: int | None) -> dict:
+        key = (day, challenge_id)
+        if key not in self.days:
+            self.days[key] = {name: 0 for name in DAY_FIELDS} | {"deposits_amount": ZERO}
+        return self.days[key]
+
+
+def day_figures(*, first: date, last: date, tz: ZoneInfo) -> DayFigures:
+    """Compute days first..last from the source tables. Every day gets an organization row."""
+    out = DayFigures()
+    if last < first:
+        return out
+    day = first
+    while day <= last:
+        out.row(day, None)
+        day += timedelta(days=1)
+    start, end = sources.day_start(first, tz), sources.day_start(last + timedelta(days=1), tz)
+    positive = sources.positive()
+
+    ledger = sources.ledger_verified(first=first, last=last, tz=tz)
+    for r in ledger.values("day").annotate(
+        n=Count("id", filter=positive), total=Sum("amount"), savers=Count("user_id", filter=positive, distinct=True)
+    ):
+        out.row(r["day"], None).update(deposits_count=r["n"], deposits_amount=r["total"] or ZERO, savers=r["savers"])
+    for r in (
+        ledger.filter(challenge__isnull=False)
+        .values("day", "challenge_id")
+        .annotate(
+            n=Count("id", filter=positive), total=Sum("amount"), savers=Count("user_id", filter=positive, distinct=True)
+        )
+    ):
+        out.row(r["day"], r["challenge_id"]).update(
+            deposits_count=r["n"], deposits_amount=r["total"] or ZERO, savers=r["savers"]
+        )
+    out.saver_days = [
+        {
+            "day": r["day"],
+            "user_id": r["user_id"],
+            "challenge_id": r["challenge_id"],
+            "deposits_count": r["n"],
+            "amount": r["total"],
+        }
+        for r in ledger.filter(user__isnull=False)
+        .values("day", "user_id", "challenge_id")
+        .annotate(n=Count("id", filter=positive), total=Sum("amount"))
+    ]
+
+    members = sources.members()
+    running = members.filter(date_joined__lt=start).count()
+    joined = dict(
+        members.filter(date_joined__gte=start, date_joined__lt=end)
+        .annotate(day=TruncDate("date_joined", tzinfo=tz))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+        .order_by()
+    )
+    day = first
+    while day <= last:
+        running += joined.get(day, 0)
+        out.row(day, None).update(new_members=joined.get(day, 0), members_total=running)
+        day += timedelta(days=1)
+
+    events = (
+        Event.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .order_by()
+    )
+    for r in events.filter(type=Event.Type.LOGIN).values("day").annotate(n=Count("id")):
+        out.row(r["day"], None)["logins"] = r["n"]
+    known_challenges = set(sources.challenges().values_list("pk", flat=True))
+    for r in (
+        events.filter(type=Event.Type.CHALLENGE_JOINED)
+        .values("day", "properties__challenge_id")
+        .annotate(n=Count("id"))
+    ):
+        out.row(r["day"], None)["challenge_joins"] += r["n"]
+        try:
+            cid = int(r["properties__challenge_id"])
+        except (TypeError, ValueError):
+            continue
+        if cid in known_challenges:
+            out.row(r["day"], cid)["challenge_joins"] += r["n"]
+    deposited_after = Event.objects.filter(
+        type=Event.Type.DEPOSIT_VERIFIED,
+        user_id=OuterRef("user_id"),
+        created_at__gt=OuterRef("created_at"),
+        created_at__lte=OuterRef("created_at") + CONVERSION_WINDOW,
+    )
+    for r in (
+        events.filter(type=Event.Type.NOTIFICATION_OPENED)
+        .annotate(converted=Exists(deposited_after))
+        .values("day")
+        .annotate(n=Count("id"), converted=Count("id", filter=Q(converted=True)))
+    ):
+        out.row(r["day"], None).update(notifications_opened=r["n"], notification_conversions=r["converted"])
+    return out
+
+
+# --- rollups + live delta ---------------------------------------------------------------------
+def rollup_watermark() -> date | None:
+    """The last day the rollup job has written (days up to it are read from the rollups)."""
+    return DailyRollup.objects.filter(challenge__isnull=True).aggregate(last=Max("day"))["last"]
+
+
+@dataclass
+class Window:
+    """A range of local days split into the rolled-up part and the live part."""
+
+    first: date
+    last: date
+    tz: ZoneInfo
+    watermark: date | None
+
+    @property
+    def rolled(self) -> tuple[date, date] | None:
+        if self.watermark is None or self.watermark < self.first:
+            return None
+        return self.first, min(self.last, self.watermark)
+
+    @property
+    def live(self) -> tuple[date, date] | None:
+        start = self.first if self.watermark is None else max(self.first, self.watermark + timedelta(days=1))
+        return (start, self.last) if start <= self.last else None
+
+
+def window(*, first: date | None, last: date | None, tz: ZoneInfo | None = None) -> Window:
+    tz = tz or sources.org_timezone()
+    today = sources.local_today(tz)
+    last = min(last or today, today)
+    first = first or EPOCH
+    return Window(first=first, last=last, tz=tz, watermark=rollup_watermark())
+
+
+def daily_series(*, win: Window, challenge_id: int | None = None) -> list[dict]:
+    """One dict per day of the window (DAY_FIELDS plus `day`), zeros on quiet days."""
+    by_day: dict[date, dict] = {}
+    if win.rolled:
+        for r in DailyRollup.objects.filter(day__range=win.rolled, challenge_id=challenge_id).values(
+            "day", *DAY_FIELDS
+        ):
+            by_day[r["day"]] = r
+    if win.live:
+        live = day_figures(first=win.live[0], last=win.live[1], tz=win.tz)
+        for (day, cid), row in live.days.items():
+            if cid == challenge_id:
+                by_day[day] = {"day": day, **row}
+    out, day = [], win.first
+    while day <= win.last:
+        out.append(by_day.get(day) or {"day": day, **{n: 0 for n in DAY_FIELDS}, "deposits_amount": ZERO})
+        day += timedelta(days=1)
+    return out
+
+
+def _totals(*, win: Window, challenge_id: int | None) -> dict:
+    """deposits_count and deposits_amount over the window (rollups + live), with few queries."""
+    count, amount = 0, ZERO
+    if win.rolled:
+        agg = DailyRollup.objects.filter(day__range=win.rolled, challenge_id=challenge_id).aggregate(
+            n=Sum("deposits_count"), amount=Sum("deposits_amount")
+        )
+        count, amount = agg["n"] or 0, agg["amount"] or ZERO
+    if win.live:
+        agg = sources.ledger_verified(
+            first=win.live[0], last=win.live[1], tz=win.tz, challenge_id=challenge_id
+        ).aggregate(n=Count("id", filter=sources.positive()), total=Sum("amount"))
+        count, amount = count + (agg["n"] or 0), amount + (agg["total"] or ZERO)
+    return {"deposits_count": count, "deposits_amount": amount}
+
+
+def saver_user_ids(*, win: Window, challenge_id: int | None = None):
+    """Users with a verified deposit on a day in the window: a values_list("user_id") query."""
+    parts = []
+    if win.rolled:
+        qs = SaverDay.objects.filter(day__range=win.rolled, deposits_count__gt=0)
+        if challenge_id is not None:
+            qs = qs.filter(challenge_id=challenge_id)
+        parts.append(qs.values_list("user_id").order_by())
+    if win.live:
+        qs = sources.ledger_verified(first=win.live[0], last=win.live[1], tz=win.tz, challenge_id=challenge_id)
+        parts.append(qs.filter(sources.positive(), user__isnull=False).values_list("user_id").order_by())
+    if not parts:
+        return None
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0].distinct()
+
+
+def _count(query) -> int:
+    return 0 if query is None else query.count()
+
+
+def _saver_days_sql(*, win: Window, challenge_id: int | None) -> tuple[str, list] | None:
+    """SQL (and params) for rows (user_id, day) with a deposit, over the window."""
+    parts = []
+    if win.rolled:
+        qs = SaverDay.objects.filter(day__range=win.rolled, deposits_count__gt=0)
+        if challenge_id is not None:
+            qs = qs.filter(challenge_id=challenge_id)
+        parts.append(qs.values_list("user_id", "day").order_by())
+    if win.live:
+        qs = sources.ledger_verified(first=win.live[0], last=win.live[1], tz=win.tz, challenge_id=challenge_id)
+        parts.append(qs.filter(sources.positive(), user__isnull=False).values_list("user_id", "day").order_by())
+    if not parts:
+        return None
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    sql, params = query.query.sql_with_params()
+    return sql, list(params)
+
+
+def _rate(part, whole) -> float:
+    return round(float(part) / float(whole), 4) if whole else 0.0
+
+
+def _decimal(value) -> str:
+    return str(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+# --- the reports ------------------------------------------------------------------------------
+def _live_first(watermark: date | None) -> date:
+    return EPOCH if watermark is None else watermark + timedelta(days=1)
+
+
+def _summary_scope(challenge_id: int | None):
+    return SaverSummary.objects.filter(challenge_id=challenge_id)  # None: the all-deposits rows
+
+
+def _rolled_outcomes(*, by_id: dict, ended: set, goals: dict) -> dict:
+    """Participants by outcome from SaverSummary (days up to the watermark)."""
+    outcomes = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
+    if not by_id:
+        return outcomes
+    done = (
+        Count("id", filter=reduce(operator.or_, [Q(challenge_id=cid, saved__gte=g) for cid, g in goals.items()]))
+        if goals
+        else Count("id", filter=Q(pk__in=[]))
+    )
+    for row in (
+        SaverSummary.objects.filter(challenge_id__in=by_id)
+        .values("challenge_id")
+        .annotate(n=Count("id"), done=done)
+        .order_by()
+    ):
+        outcomes["participants"] += row["n"]
+        if row["challenge_id"] not in ended:
+            outcomes["active"] += row["n"]
+        elif row["challenge_id"] in goals:
+            outcomes["completed"] += row["done"]
+            outcomes["failed"] += row["n"] - row["done"]
+    return outcomes
+
+
+def _apply_live_pairs(outcomes: dict, *, pairs: dict, saved_before: dict, ended: set, goals: dict) -> dict:
+    """Add today's (user, challenge) savings to rolled outcomes: new pairs are new participants;
+    a known pair may cross its goal."""
+    outcomes = dict(outcomes)
+    for (u, c), extra in pairs.items():
+        goal = goals.get(c)
+        if (u, c) in saved_before:
+            before = saved_before[(u, c)]
+            if goal is not None and (before >= goal) != (before + extra >= goal):
+                step = 1 if before + extra >= goal else -1
+                outcomes["completed"] += step
+                outcomes["failed"] -= step
+            continue
+        outcomes["participants"] += 1
+        if c not in ended:
+            outcomes["active"] += 1
+        elif goal is not None:
+            outcomes["completed" if extra >= goal else "failed"] += 1
+    return outcomes
+
+
+def _live_pairs(*, rows, joins, by_id: dict) -> dict[tuple[int, int], Decimal]:
+    """(user, challenge) -> KES saved in the live rows, for challenges in scope (joins count as 0)."""
+    pairs: dict[tuple[int, int], Decimal] = {}
+    for _day, u, c, a in rows:
+        if u and c in by_id:
+            pairs[(u, c)] = pairs.get((u, c), ZERO) + a
+    for u, c in joins:
+        if c in by_id:
+            pairs.setdefault((u, c), ZERO)
+    return pairs
+
+
+def challenge_outcomes(*, challenge_id: int | None, today: date, tz: ZoneInfo, watermark: date | None) -> dict:
+    """Participants by outcome: participants, active, completed, failed.
+
+    With the gamification participant model its status is the truth. Until then, participants
+    are members who saved into or joined a (non-draft, non-cancelled) challenge, and the outcome
+    of an ended fixed_amount challenge is derived from the ledger (saved >= amount x periods);
+    other types count as participants without an outcome.
+    """
+    model = sources.participant_model()
+    if model is not None:
+        return sources.participant_status_counts(model=model, challenge_id=challenge_id)
+    by_id, ended, goals, _all = _challenge_rules(challenge_id=challenge_id, today=today)
+    outcomes = _rolled_outcomes(by_id=by_id, ended=ended, goals=goals)
+    live_first = _live_first(watermark)
+    if live_first > today or not by_id:
+        return outcomes
+    rows = (
+        sources.ledger_verified(first=live_first, last=today, tz=tz)
+        .filter(challenge_id__in=by_id, user__isnull=False)
+        .values_list("day", "user_id", "challenge_id", "amount")
+    )
+    joins = {
+        (u, int(c))
+        for u, c in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=list(by_id))
+        .values_list("user_id", "properties__challenge_id")
+        .distinct()
+    }
+    pairs = _live_pairs(rows=rows, joins=joins, by_id=by_id)
+    saved_before = (
+        {
+            (r["user_id"], r["challenge_id"]): r["saved"]
+            for r in SaverSummary.objects.filter(
+                challenge_id__in={c for _, c in pairs}, user_id__in={u for u, _ in pairs}
+            ).values("user_id", "challenge_id", "saved")
+        }
+        if pairs
+        else {}
+    )
+    return _apply_live_pairs(outcomes, pairs=pairs, saved_before=saved_before, ended=ended, goals=goals)
+
+
+def _challenge_rules(*, challenge_id: int | None, today: date) -> tuple[dict, set, dict, list]:
+    """(challenges in scope by id, ids of ended ones, goals of ended fixed_amount ones, all ids)."""
+    every = list(sources.challenges().only("id", "type", "target", "duration_days", "status", "end_date"))
+    by_id = {
+        c.pk: c
+        for c in every
+        if c.status not in ("draft", "cancelled") and (challenge_id is None or c.pk == challenge_id)
+    }
+    ended = {cid for cid, c in by_id.items() if c.status == "completed" or c.end_date < today}
+    goals = {cid: goal for cid in ended if (goal := sources.fixed_amount_goal(by_id[cid])) is not None}
+    return by_id, ended, goals, [c.pk for c in every]
+
+
+def _rolled_overview(
+    *, challenge_id: int | None, today: date, watermark: date, by_id: dict, ended: set, goals: dict
+) -> dict:
+    """The rolled-up part of the overview (days up to the watermark). It only changes when the
+    rollup runs, so it is cached under the rollup version."""
+    totals = DailyRollup.objects.filter(day__lte=watermark, challenge_id=challenge_id).aggregate(
+        n=Sum("deposits_count"), amount=Sum("deposits_amount")
+    )
+    scope = _summary_scope(challenge_id)
+    active = {
+        days: (
+            scope.filter(last_day__gte=today - timedelta(days=days - 1)).count()
+            if watermark >= today - timedelta(days=days - 1)
+            else 0
+        )
+        for days in (7, 30)
+    }
+    participants = (
+        scope.count()
+        if challenge_id is not None
+        else SaverSummary.objects.filter(challenge__isnull=True, in_challenge=True).count()
+    )
+    outcomes = _rolled_outcomes(by_id=by_id, ended=ended, goals=goals)
+    return {
+        "deposits_count": totals["n"] or 0,
+        "deposits_amount": totals["amount"] or ZERO,
+        "active": active,
+        "participants": participants,
+        "outcomes": outcomes,
+    }
+
+
+def analytics_overview(*, challenge_id: int | None = None) -> dict:
+    """Overview KPIs: the cached rolled-up part plus today's live delta, computed in Python from
+    one read of the live ledger rows (normally today's only)."""
+    from django.core.cache import cache
+
+    tz = sources.org_timezone()
+    today = sources.local_today(tz)
+    state = DailyRollup.objects.filter(challenge__isnull=True).aggregate(last=Max("day"), version=Max("computed_at"))
+    watermark = state["last"]
+    members = sources.members().count()
+    model = sources.participant_model()
+    by_id, ended, goals, all_ids = _challenge_rules(challenge_id=challenge_id, today=today)
+
+    rolled = {
+        "deposits_count": 0,
+        "deposits_amount": ZERO,
+        "active": {7: 0, 30: 0},
+        "participants": 0,
+        "outcomes": {"participants": 0, "active": 0, "completed": 0, "failed": 0},
+    }
+    if watermark is not None:
+        rules = sorted((cid, c.status, c.end_date.isoformat(), str(goals.get(cid))) for cid, c in by_id.items())
+        rules_digest = hashlib.md5(str(rules).encode()).hexdigest()
+        key = f"analytics:overview:{state['version'].timestamp()}:{today}:{challenge_id}:{rules_digest}"
+        try:
+            cached = cache.get(key)
+        except Exception:  # Redis down: compute without the cache
+            cached = None
+        if cached is None:
+            cached = _rolled_overview(
+                challenge_id=challenge_id, today=today, watermark=watermark, by_id=by_id, ended=ended, goals=goals
+            )
+            try:
+                cache.set(key, cached, 6 * 3600)
+            except Exception:
+                pass
+        rolled = cached
+
+    # --- the live delta: ledger rows and joins after the watermark --------------------------
+    live_first = _live_first(watermark)
+    rows = []
+    joins: set[tuple[int, int]] = set()
+    if live_first <= today:
+        rows = list(
+            sources.ledger_verified(first=live_first, last=today, tz=tz).values_list(
+                "day", "user_id", "challenge_id", "amount"
+            )
+        )
+        known = list(by_id) if challenge_id is not None else all_ids
+        joins = {
+            (u, int(c))
+            for u, c in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=known)
+            .values_list("user_id", "properties__challenge_id")
+            .distinct()
+        }
+    scoped = [r for r in rows if challenge_id is None or r[2] == challenge_id]
+    users = {r[1] for r in rows if r[1]} | {u for u, _ in joins}
+    summary: dict[tuple[int, int | None], tuple] = {}
+    if users and watermark is not None:
+        # Only the rows the delta can touch: each live user's all-deposits row and each live
+        # (user, challenge) pair, read through the (user, challenge) unique index.
+        pairs_wanted = {(u, c) for _day, u, c, _a in rows if u and c is not None}
+        pairs_wanted |= {(u, c) for u, c in joins}
+        table = SaverSummary._meta.db_table
+        select = f"SELECT s.user_id, s.challenge_id, s.last_day, s.saved, s.in_challenge FROM {table} s "
+        fetched = []
+        # Two small index-nested-loop queries: as one UNION the planner goes parallel, ~20x slower.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                select + "JOIN unnest(%s::bigint[]) AS u(id) ON s.user_id = u.id AND s.challenge_id IS NULL",
+                [list(users)],
+            )
+            fetched += cursor.fetchall()
+            if pairs_wanted:
+                cursor.execute(
+                    select + "JOIN unnest(%s::bigint[], %s::bigint[]) AS p(u, c) "
+                    "ON s.user_id = p.u AND s.challenge_id = p.c",
+                    [[u for u, _ in pairs_wanted], [c for _, c in pairs_wanted]],
+                )
+                fetched += cursor.fetchall()
+        for u, c, last_day, saved, in_challenge in fetched:
+            summary[(u, c)] = (last_day, saved, in_challenge)
+
+    count = rolled["deposits_count"] + sum(1 for r in scoped if r[3] > 0)
+    amount = rolled["deposits_amount"] + sum((r[3] for r in scoped), ZERO)
+    active = {}
+    for days in (7, 30):
+        start = today - timedelta(days=days - 1)
+        fresh = {r[1] for r in scoped if r[1] and r[3] > 0 and r[0] >= start}
+        fresh = {u for u in fresh if not ((s := summary.get((u, challenge_id))) and s[0] and s[0] >= start)}
+        active[days] = rolled["active"][days] + len(fresh)
+
+    if model is not None:
+        participating = sources.participant_user_count(model=model, challenge_id=challenge_id)
+        outcomes = sources.participant_status_counts(model=model, challenge_id=challenge_id)
+    else:
+        in_scope = (lambda c: c == challenge_id) if challenge_id is not None else (lambda c: c is not None)
+        new_users = {r[1] for r in rows if r[1] and in_scope(r[2])} | {u for u, c in joins if in_scope(c)}
+        if challenge_id is None:
+            already = {u for u in new_users if (s := summary.get((u, None))) and s[2]}
+        else:
+            already = {u for u in new_users if (u, challenge_id) in summary}
+        participating = rolled["participants"] + len(new_users - already)
+        outcomes = _apply_live_pairs(
+            rolled["outcomes"],
+            pairs=_live_pairs(rows=rows, joins=joins, by_id=by_id),
+            saved_before={key: value[1] for key, value in summary.items() if key[1] is not None},
+            ended=ended,
+            goals=goals,
+        )
+
+    return {
+        "total_saved": _decimal(amount),
+        "deposits_count": count,
+        "average_deposit": _decimal(amount / count if count else 0),
+        "members": members,
+        "active_savers_7d": active[7],
+        "active_savers_30d": active[30],
+        "participation_rate": _rate(min(participating, members), members),
+        "challenge_participants": outcomes["participants"],
+        "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),
+        "failure_rate": _rate(outcomes["failed"], outcomes["participants"]),
+        "as_of": today.isoformat(),
+        "rolled_up_through": watermark.isoformat() if watermark else None,
+    }
+
+
+def _period_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return sources.week_start(day)
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def analytics_savings_trends(
+    *, first: date | None, last: date | None, challenge_id: int | None = None, granularity: str = "day"
+) -> dict:
+    """Saved per day/week/month (weeks are ISO weeks in the org's time zone)."""
+    tz = sources.org_timezone()
+    today = sources.local_today(tz)
+    last = min(last or today, today)
+    first = first or last - timedelta(days=89)
+    win = window(first=first, last=last, tz=tz)
+    periods: dict[date, dict] = {}
+    for row in daily_series(win=win, challenge_id=challenge_id):
+        start = _period_start(row["day"], granularity)
+        bucket = periods.setdefault(start, {"period": start, "deposits_count": 0, "amount": ZERO, "savers": 0})
+        bucket["deposits_count"] += row["deposits_count"]
+        bucket["amount"] += row["deposits_amount"]
+    # Distinct savers per period cannot be summed from days: count them from the saver-days.
+    query = _saver_days_sql(win=win, challenge_id=challenge_id)
+    if query and periods:
+        sql, params = query
+        trunc = {"day": "day", "week": "week", "month": "month"}[granularity]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT date_trunc('{trunc}', s.day)::date AS p, count(DISTINCT s.user_id) FROM ({sql}) s GROUP BY 1",
+                params,
+            )
+            for period, savers in cursor.fetchall():
+                if period in periods:
+                    periods[period]["savers"] = savers
+    series = [
+        {
+            "period": p.isoformat(),
+            "deposits_count": b["deposits_count"],
+            "amount": _decimal(b["amount"]),
+            "savers": b["savers"],
+            "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0),
+        }
+        for p, b in sorted(periods.items())
+    ]
+    total_amount = sum((b["amount"] for b in periods.values()), ZERO)
+    total_count = sum(b["deposits_count"] for b in periods.values())
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "challenge": challenge_id,
+        "granularity": granularity,
+        "total_saved": _decimal(total_amount),
+        "deposits_count": total_count,
+        "savers": _count(saver_user_ids(win=win, challenge_id=challenge_id)),
+        "series": series,
+    }
+
+
+def streak_distribution(*, win: Window, challenge_id: int | None = None) -> list[dict]:
+    """Members by current weekly streak at the window's last day: consecutive ISO weeks with a
+    deposit, ending in that week (or the week before, when this week has none yet)."""
+    member_count = sources.members().count()
+    streaks: dict[int, int] = {}
+    query = _saver_days_sql(win=win, challenge_id=challenge_id)
+    if query:
+        sql, params = query
+        this_week = sources.week_start(win.last)
+        # Gaps and islands: consecutive weeks share (week - rank * 7 days).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH weeks AS (SELECT DISTINCT user_id, date_trunc('week', day)::date AS wk FROM ({sql}) s),
+                islands AS (
+                    SELECT user_id, wk, wk - (7 * row_number() OVER (PARTITION BY user_id ORDER BY wk))::int AS grp
+                    FROM weeks
+                )
+                SELECT user_id, count(*) FROM islands
+                GROUP BY user_id, grp HAVING max(wk) >= %s::date - 7
+                """,
+                [*params, this_week],
+            )
+            for user_id, length in cursor.fetchall():
+                streaks[user_id] = max(streaks.get(user_id, 0), length)
+    counts = defaultdict(int)
+    for length in streaks.values():
+        counts[length] += 1
+    counts[0] = max(member_count - len(streaks), 0)
+    out = []
+    for low, high in STREAK_BUCKETS:
+        n = sum(v for k, v in counts.items() if k >= low and (high is None or k <= high))
+        label = str(low) if low == high else (f"{low}+" if high is None else f"{low}-{high}")
+        out.append({"weeks": label, "members": n})
+    return out
+
+
+def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[dict]:
+    """Members by the ISO week they joined (within the window); for each week N after joining,
+    the share of the cohort with a verified deposit in that week (week 0 = the joining week)."""
+    start = sources.day_start(win.first, win.tz)
+    end = sources.day_start(win.last + timedelta(days=1), win.tz)
+    cohort_sizes: dict[date, int] = defaultdict(int)
+    member_cohort: dict[int, date] = {}
+    for user_id, joined in (
+        sources.members().filter(date_joined__gte=start, date_joined__lt=end).values_list("id", "date_joined")
+    ):
+        cohort = sources.week_start(joined.astimezone(win.tz).date())
+        member_cohort[user_id] = cohort
+        cohort_sizes[cohort] += 1
+    if not cohort_sizes:
+        return []
+    active: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    query = _saver_days_sql(win=win, challenge_id=challenge_id)
+    if query:
+        sql, params = query
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT s.user_id, date_trunc('week', s.day)::date FROM ({sql}) s "
+                f"JOIN unnest(%s::bigint[]) AS m(id) ON m.id = s.user_id",
+                [*params, list(member_cohort)],
+            )
+            for user_id, wk in cursor.fetchall():
+                cohort = member_cohort[user_id]
+                n = (wk - cohort).days // 7
+                if 0 <= n <= MAX_COHORT_WEEKS:
+                    active[cohort][n] += 1
+    last_week = sources.week_start(win.last)
+    out = []
+    for cohort in sorted(cohort_sizes):
+        size = cohort_sizes[cohort]
+        weeks_seen = min((last_week - cohort).days // 7, MAX_COHORT_WEEKS)
+        out.append(
+            {
+                "cohort": cohort.isoformat(),
+                "members": size,
+                "retention": [
+                    {"week": n, "savers": active[cohort].get(n, 0), "rate": _rate(active[cohort].get(n, 0), size)}
+                    for n in range(weeks_seen + 1)
+                ],
+            }
+        )
+    return out
+
+
+def challenge_completion(*, challenge_id: int | None = None, today: date | None = None) -> dict:
+    """Participants by outcome with completion and failure rates (shares of all participants)."""
+    tz = sources.org_timezone()
+    today = today or sources.local_today(tz)
+    outcomes = challenge_outcomes(challenge_id=challenge_id, today=today, tz=tz, watermark=rollup_watermark())
+    return {
+        **outcomes,
+        "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),
+        "failure_rate": _rate(outcomes["failed"], outcomes["participants"]),
+    }
+
+
+def analytics_engagement(*, first: date | None, last: date | None, challenge_id: int | None = None) -> dict:
+    tz = sources.org_timezone()
+    today = sources.local_today(tz)
+    last = min(last or today, today)
+    first = first or last - timedelta(days=89)
+    win = window(first=first, last=last, tz=tz)
+    opened = converted = logins = joins = 0
+    org_days = daily_series(win=win, challenge_id=None)
+    for row in org_days:
+        opened += row["notifications_opened"]
+        converted += row["notification_conversions"]
+        logins += row["logins"]
+    for row in org_days if challenge_id is None else daily_series(win=win, challenge_id=challenge_id):
+        joins += row["challenge_joins"]
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "challenge": challenge_id,
+        "completion": challenge_completion(challenge_id=challenge_id, today=today),
+        "streaks": streak_distribution(win=win, challenge_id=challenge_id),
+        "retention_cohorts": retention_cohorts(win=win, challenge_id=challenge_id),
+        "notifications": {"opened": opened, "converted": converted, "conversion_rate": _rate(converted, opened)},
+        "logins": logins,
+        "challenge_joins": joins,
+    }
+
+
+def member_statement(*, user, year: int, month: int) -> dict:
+    """One member's verified deposits in a calendar month (org time zone) with opening and
+    closing balances of their savings."""
+    from calendar import monthrange
+
+    tz = sources.org_timezone()
+    first = date(year, month, 1)
+    last = date(year, month, monthrange(year, month)[1])
+    rows = list(sources.ledger_for_member(user_id=user.pk, first=first, last=last, tz=tz))
+    before = (
+        sources.ledger_verified(first=date(2000, 1, 1), last=first - timedelta(days=1), tz=tz)
+        .filter(user_id=user.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    saved = sum((r.amount for r in rows), ZERO)
+    return {
+        "member": user,
+        "first": first,
+        "last": last,
+        "opening_balance": before,
+        "saved": saved,
+        "closing_balance": before + saved,
+        "rows": [
+            {
+                "at": r.at.astimezone(tz),
+                "amount": r.amount,
+                "receipt": r.mpesa_receipt or r.transaction_id or "",
+                "challenge": r.challenge.name if r.challenge_id else "",
+            }
+            for r in rows
+        ],
+        "deposits_count": sum(1 for r in rows if r.amount > 0),
+    }

@@ -1,0 +1,193 @@
+"""What analytics reads from the other apps, in one place.
+
+Each function here is a small seam: when the gamification participant model lands (settings
+ANALYTICS_PARTICIPANT_MODEL) the outcome and participation reads switch to it without touching
+the metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
+
+# A ledger row's created_at is never much earlier than its TransTime; this margin lets the
+# (status, created_at) index narrow a scan by effective time.
+CREATED_AT_MARGIN = timedelta(days=1)
+# Money that reached the ledger: verified rows, plus deposits later marked "reversed". A reversal
+# is its own verified row with a negative amount on the day it happened, so the original keeps
+# its day and the two net out (rolled days never need rewriting for a reversal).
+SAVED_STATUSES = ("verified", "reversed")
+
+
+# --- time -------------------------------------------------------------------------------------
+def org_timezone() -> ZoneInfo:
+    """The current organization's time zone (days and weeks are counted in it)."""
+    tenant = getattr(connection, "tenant", None)
+    name = getattr(tenant, "time_zone", None)
+    if not name:
+        from tenants.models import Organization
+
+        name = (
+            Organization.objects.filter(schema_name=connection.schema_name).values_list("time_zone", flat=True).first()
+        )
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except Exception:  # a bad zone name in the org row must not break analytics
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_today(tz: ZoneInfo) -> date:
+    return datetime.now(tz).date()
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def week_start(day: date) -> date:
+    """Monday of the ISO week holding `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+# --- ledger (payments) ------------------------------------------------------------------------
+def ledger_verified(*, first: date, last: date, tz: ZoneInfo, challenge_id: int | None = None) -> QuerySet:
+    """Verified ledger rows whose effective time (TransTime, else created_at) falls on the local
+    days first..last, annotated with `at` and `day`."""
+    from payments.models import Transaction
+
+    start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
+    qs = (
+        Transaction.objects.filter(status__in=SAVED_STATUSES, created_at__gte=start - CREATED_AT_MARGIN)
+        .annotate(at=Coalesce("transacted_at", "created_at"))
+        .filter(at__gte=start, at__lt=end)
+        .annotate(day=TruncDate("at", tzinfo=tz))
+    )
+    if challenge_id is not None:
+        qs = qs.filter(challenge_id=challenge_id)
+    return qs.order_by()
+
+
+def ledger_first_day(*, tz: ZoneInfo) -> date | None:
+    from payments.models import Transaction
+
+    first = (
+        Transaction.objects.filter(status__in=SAVED_STATUSES)
+        .annotate(at=Coalesce("transacted_at", "created_at"))
+        .order_by("at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return first.astimezone(tz).date() if first else None
+
+
+def ledger_days_changed_since(*, since: datetime, tz: ZoneInfo) -> set[date]:
+    """Local days of ledger rows changed since `since` (e.g. an unmatched payment assigned to a
+    member, a late callback): the days whose rollups are out of date."""
+    from payments.models import Transaction
+
+    return set(
+        Transaction.objects.filter(updated_at__gte=since)
+        .annotate(day=TruncDate(Coalesce("transacted_at", "created_at"), tzinfo=tz))
+        .values_list("day", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
+def ledger_for_member(*, user_id: int, first: date, last: date, tz: ZoneInfo) -> QuerySet:
+    return (
+        ledger_verified(first=first, last=last, tz=tz)
+        .filter(user_id=user_id)
+        .select_related("challenge")
+        .order_by("at", "id")
+    )
+
+
+# --- members (accounts) -----------------------------------------------------------------------
+def members() -> QuerySet:
+    from accounts.models import User
+
+    return User.objects.filter(role=User.Role.MEMBER, is_active=True)
+
+
+def member_first_day(*, tz: ZoneInfo) -> date | None:
+    first = members().order_by("date_joined").values_list("date_joined", flat=True).first()
+    return first.astimezone(tz).date() if first else None
+
+
+# --- challenges and participants (gamification) -----------------------------------------------
+def challenges() -> QuerySet:
+    from challenges.models import Challenge
+
+    return Challenge.objects.all()
+
+
+def participant_model():
+    """The gamification participant model if it is installed with the fields we need, else None."""
+    try:
+        model = apps.get_model(settings.ANALYTICS_PARTICIPANT_MODEL)
+    except (LookupError, ValueError):
+        return None
+    names = {f.name for f in model._meta.get_fields()}
+    return model if {"user", "challenge", "status"} <= names else None
+
+
+def fixed_amount_goal(challenge) -> Decimal | None:
+    """Total a member must save to complete a fixed_amount challenge (amount x periods), or None
+    when the goal is not derivable from the ledger alone (the other types)."""
+    if challenge.type != "fixed_amount":
+        return None
+    target = challenge.target or {}
+    try:
+        amount = Decimal(str(target.get("amount")))
+    except Exception:
+        return None
+    days = challenge.duration_days
+    periods = {"daily": days, "weekly": math.ceil(days / 7), "monthly": math.ceil(days / 30)}.get(
+        target.get("frequency", "daily"), days
+    )
+    return amount * periods
+
+
+def participant_status_counts(*, model, challenge_id: int | None) -> dict[str, int]:
+    """Participants by status from the gamification participant model (the truth once it lands)."""
+    counts = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
+    qs = model.objects.exclude(challenge__status="cancelled")
+    if challenge_id is not None:
+        qs = qs.filter(challenge_id=challenge_id)
+    for row in qs.values("status").annotate(n=Count("id")).order_by():
+        counts["participants"] += row["n"]
+        if row["status"] in counts:
+            counts[row["status"]] += row["n"]
+    return counts
+
+
+def participant_user_count(*, model, challenge_id: int | None) -> int:
+    qs = model.objects.exclude(challenge__status="cancelled")
+    if challenge_id is not None:
+        qs = qs.filter(challenge_id=challenge_id)
+    return qs.order_by().values("user_id").distinct().count()
+
+
+def challenge_joins(*, since: datetime, challenge_ids) -> QuerySet:
+    """challenge_joined events from `since`, for these challenges (ids in properties.challenge_id)."""
+    from analytics.models import Event
+
+    return Event.objects.filter(
+        type="challenge_joined",
+        user__isnull=False,
+        created_at__gte=since,
+        properties__challenge_id__in=list(challenge_ids),
+    ).order_by()
+
+
+def positive() -> Q:
+    return Q(amount__gt=0)

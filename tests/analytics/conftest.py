@@ -1,0 +1,99 @@
+"""Hand-built analytics data: members joined on given days, deposits at given local times."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+NAIROBI = ZoneInfo("Africa/Nairobi")
+# A Wednesday, so "this week" started on Monday 2026-03-16.
+NOW = datetime(2026, 3, 18, 12, 0, tzinfo=NAIROBI)
+_phones = itertools.count(1)
+_receipts = itertools.count(1)
+
+
+def at(day: str, clock: str = "12:00") -> datetime:
+    """A moment in Africa/Nairobi."""
+    return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=NAIROBI)
+
+
+@pytest.fixture(autouse=True)
+def ledger_derived_outcomes(settings):
+    """These tests build outcomes from the ledger and events; the participant-model path has its
+    own test (tests/analytics/test_participants.py)."""
+    settings.ANALYTICS_PARTICIPANT_MODEL = "analytics.NoParticipantModel"
+
+
+@pytest.fixture
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def make_member():
+    from accounts.factories import UserFactory
+
+    def make(joined: str = "2026-01-05", **extra):
+        return UserFactory(
+            phone_number=f"+2547{next(_phones) + 30_000_000:08d}", date_joined=at(joined, "09:00"), **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_deposit():
+    from payments.models import Transaction
+
+    def make(user, amount, when: datetime, *, challenge=None, status="verified", created_at: datetime | None = None,
+             source="c2b", reverses=None):
+        n = next(_receipts)
+        tx = Transaction.objects.create(
+            user=user,
+            challenge=challenge,
+            amount=Decimal(str(amount)),
+            status=status,
+            source=source,
+            reverses=reverses,
+            transaction_id=f"TST{n:07d}",
+            mpesa_receipt=f"TST{n:07d}",
+            transacted_at=when,
+        )
+        # created_at is auto_now_add; set it to when the callback "arrived".
+        Transaction.objects.filter(pk=tx.pk).update(created_at=created_at or when)
+        return tx
+
+    return make
+
+
+@pytest.fixture
+def make_challenge():
+    from challenges.models import Challenge
+
+    def make(*, name="Save weekly", type="fixed_amount", target=None, start="2026-02-02", days=14, status="active"):
+        return Challenge.objects.create(
+            name=name,
+            type=type,
+            target=target or {"amount": 100, "frequency": "weekly"},
+            duration_days=days,
+            start_date=date.fromisoformat(start),
+            status=status,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_event():
+    from analytics.models import Event
+
+    def make(type, user, when: datetime, **properties):
+        return Event.objects.create(type=type, user=user, created_at=when, properties=properties)
+
+    return make
