@@ -254,3 +254,12 @@ if SENTRY_DSN:
     import sentry_sdk
 
     sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)
+
+# --- payments ---
+# Where Daraja lives when MPESA_ENV=simulator (`python manage.py daraja_simulator --port 8900`).
+MPESA_SIMULATOR_URL = env("MPESA_SIMULATOR_URL", default="http://127.0.0.1:8900")
+MPESA_HTTP_TIMEOUT = env.float("MPESA_HTTP_TIMEOUT", default=15.0)
+# STK pushes still pending after this many minutes are checked with stkpushquery.
+MPESA_STK_RECONCILE_MINUTES = env.int("MPESA_STK_RECONCILE_MINUTES", default=3)
+# Payment tasks get their own queue so a backlog of other work never delays a credit.
+CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "payments.*": {"queue": "payments"}}
