@@ -159,12 +159,19 @@ def callback_store(*, kind: str, body: dict, token: str, remote_ip: str | None =
     return bool(authorized), inbox_id
 
 
-def callback_enqueue(*, inbox_id: int) -> bool:
-    """Hand an inbox row to Celery. A dead broker is logged, never raised: the sweep re-queues it."""
+def callback_enqueue(*, inbox_id: int, patient: bool = False) -> bool:
+    """Hand an inbox row to Celery. A dead broker is logged, never raised: the sweep re-queues it.
+
+    The callback view does not wait for a broker (Daraja wants its answer fast); the sweep may.
+    """
     from payments.tasks import callback_process_task
 
     try:
-        callback_process_task.apply_async(args=[inbox_id], retry=False)
+        if patient:
+            callback_process_task.apply_async(args=[inbox_id], retry=True, retry_policy={
+                "max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1})
+        else:
+            callback_process_task.apply_async(args=[inbox_id], retry=False)
         return True
     except Exception:
         logger.warning("broker unavailable; inbox row left for the sweep",
@@ -208,7 +215,7 @@ def inbox_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
                .exclude(kind=CallbackInbox.Kind.VALIDATION)
                .order_by("received_at").values_list("id", flat=True)[:limit])
     for inbox_id in ids:
-        callback_enqueue(inbox_id=inbox_id)
+        callback_enqueue(inbox_id=inbox_id, patient=True)
     unscored = Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,
                                           verified_at__lt=cutoff).values_list("id", flat=True)[:limit]
     for tx_id in unscored:
