@@ -44,7 +44,7 @@ def _count(schema: str, model, **filters) -> int:
 def payments_worker():
     celery_app.conf.task_always_eager = False
     with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10,
-                      queues=["payments"]):
+                      queues=["celery", "payments"]):
         yield
     connections.close_all()
 
@@ -114,7 +114,7 @@ def test_dead_broker_delays_credits_but_loses_none(live_org, scored):
         use_broker(broker.url)
         celery_app.conf.task_always_eager = False
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
-                          shutdown_timeout=10, queues=["payments"]):
+                          shutdown_timeout=10, queues=["celery", "payments"]):
             with schema_context(schema):
                 from payments.tasks import inbox_sweep_task
 

@@ -123,7 +123,7 @@ def test_save_now_end_to_end_over_the_wire(committed_org, simulator, settings, s
     simulator.script = ["success", "cancel", "duplicate", "c2b_first", "c2b_too"]
     celery_app.conf.task_always_eager = False
     with live_server() as port, start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             shutdown_timeout=10, queues=["payments"]):
+                                             shutdown_timeout=10, queues=["celery", "payments"]):
         settings.SITE_PORT = str(port)
         with schema_context(schema):
             connection.set_tenant(committed_org)
