@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_noop as N_
+
 NAIROBI = ZoneInfo("Africa/Nairobi")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{4,80}$")
 
@@ -181,12 +183,13 @@ def natural_key(kind: str, body: object) -> str:
 
 # Member-facing words for STK push ResultCodes (Daraja's own ResultDesc is shown to admins).
 STK_RESULT_MESSAGES = {
-    0: "Payment received. Thank you!",
-    1: "Your M-Pesa balance is too low for this amount.",
-    1001: "Another M-Pesa transaction is in progress on your phone. Try again in a minute.",
-    1019: "The request expired before it was completed. Try again.",
-    1025: "M-Pesa could not send the prompt. Try again.",
-    1032: "You cancelled the payment on your phone.",
-    1037: "Your phone could not be reached. Check it is on and has signal, then try again.",
-    2001: "The M-Pesa PIN was wrong.",
+    0: N_("Payment received. Thank you!"),
+    1: N_("Your M-Pesa balance is too low for this amount."),
+    1001: N_("Another M-Pesa transaction is in progress on your phone. Try again in a minute."),
+    1019: N_("The request expired before it was completed. Try again."),
+    1025: N_("M-Pesa could not send the prompt. Try again."),
+    1032: N_("You cancelled the payment on your phone."),
+    1037: N_("Your phone could not be reached. Check it is on and has signal, then try again."),
+    2001: N_("The M-Pesa PIN was wrong."),
 }
+STK_DEFAULT_FAILURE = N_("The payment did not go through. Try again.")

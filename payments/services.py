@@ -414,6 +414,12 @@ def _process_stk(inbox: CallbackInbox) -> Transaction | None:
             existing.user = tx.user
             existing.challenge = existing.challenge or tx.challenge
             _verify(existing, receipt=None, transacted_at=None, reason=f"matched to the member's STK push #{tx.pk}")
+        if tx.status == Transaction.Status.VERIFIED and not tx.mpesa_receipt:
+            # The reconciler credited this push without a receipt and the same money was also credited as a
+            # separate row: an admin must reverse one. Surfaced in the daily report, never fixed silently.
+            logger.error("possible double credit: STK push verified without receipt and receipt credited elsewhere",
+                         extra={"transaction_id": tx.pk, "other_transaction_id": existing.pk,
+                                "schema": connection.schema_name})
         if tx.status in (Transaction.Status.PENDING,):
             previous = tx.status
             tx.status, tx.result_code = Transaction.Status.FAILED, "0"
@@ -685,6 +691,11 @@ def reconciliation_report_build(*, day=None) -> ReconciliationReport:
         kind=CallbackInbox.Kind.VALIDATION).count()
     if stuck:
         anomalies.append({"kind": "unprocessed_callbacks", "count": stuck})
+    no_receipt = Transaction.objects.filter(source=Transaction.Source.STK, status=Transaction.Status.VERIFIED,
+                                            mpesa_receipt__isnull=True,
+                                            verified_at__lt=timezone.now() - timedelta(hours=1)).count()
+    if no_receipt:  # credited by stkpushquery; check these against the M-Pesa statement
+        anomalies.append({"kind": "verified_without_receipt", "count": no_receipt})
     unscored = Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,
                                           verified_at__lt=timezone.now() - timedelta(minutes=10)).count()
     if unscored:

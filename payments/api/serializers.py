@@ -5,7 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from payments.models import MpesaSettings, Transaction
-from payments.payloads import STK_RESULT_MESSAGES
+from payments.payloads import STK_DEFAULT_FAILURE, STK_RESULT_MESSAGES
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -41,7 +41,7 @@ def transaction_message(tx: Transaction) -> str:
             code = None
         if tx.result_desc.startswith("Paid; credited as"):
             return _("Payment received. Thank you!")
-        return _(STK_RESULT_MESSAGES.get(code, "The payment did not go through. Try again."))
+        return _(STK_RESULT_MESSAGES.get(code, STK_DEFAULT_FAILURE))
     if tx.status == Transaction.Status.UNMATCHED:
         return _("Received; waiting for an admin to match it to a member.")
     return _("This payment was reversed.")
