@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from fernet_fields import EncryptedTextField
 
 
 def new_callback_token() -> str:
@@ -29,8 +30,20 @@ class MpesaSettings(models.Model):
     shortcode_type = models.CharField(max_length=8, choices=ShortcodeType.choices, default=ShortcodeType.PAYBILL)
     environment = models.CharField(max_length=12, choices=Environment.choices, default=Environment.SIMULATOR)
     callback_token = models.CharField(max_length=64, unique=True, default=new_callback_token)
+    # Secrets: Fernet-encrypted at rest (MultiFernet over FIELD_ENCRYPTION_KEYS), never rendered in full.
+    consumer_key = EncryptedTextField(blank=True, default="")
+    consumer_secret = EncryptedTextField(blank=True, default="")
+    passkey = EncryptedTextField(blank=True, default="")
+    initiator_name = models.CharField(max_length=64, blank=True)
+    security_credential = EncryptedTextField(blank=True, default="")
+    strict_validation = models.BooleanField(
+        default=False, help_text=_("Reject Paybill payments whose account number matches no member (C2B00012).")
+    )
+    urls_registered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    SECRET_FIELDS = ("consumer_key", "consumer_secret", "passkey", "security_credential")
 
     class Meta:
         verbose_name = "M-Pesa settings"
@@ -75,6 +88,10 @@ class Transaction(models.Model):
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
     )
+    merchant_request_id = models.CharField(max_length=80, blank=True)
+    result_code = models.CharField(max_length=16, blank=True, help_text=_("Daraja ResultCode of an STK push"))
+    result_desc = models.CharField(max_length=255, blank=True)
+    payer_name = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -92,7 +109,113 @@ class Transaction(models.Model):
                 condition=models.Q(status__in=["pending", "verified", "failed", "unmatched", "reversed"]),
                 name="tx_status_valid",
             ),
+            # The receipt IS the TransID: a payment seen as an STK result and as a C2B confirmation is one row.
+            models.CheckConstraint(
+                condition=models.Q(mpesa_receipt__isnull=True) | models.Q(transaction_id__isnull=True)
+                | models.Q(mpesa_receipt=models.F("transaction_id")),
+                name="tx_receipt_is_transid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="verified") | models.Q(user__isnull=False),
+                name="tx_verified_has_member",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} KES {self.status} ({self.mpesa_receipt or self.checkout_request_id or self.pk})"
+
+
+class TransactionStatusChange(models.Model):
+    """Audit trail of every status change of a ledger row (append-only like the ledger)."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    reason = models.CharField(max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.transaction_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class DepositScore(models.Model):
+    """One row per verified deposit handed to gamification: a task that runs twice scores once."""
+
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="score_dispatch",
+                                       primary_key=True)
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+
+class CallbackInbox(models.Model):
+    """Every Daraja callback, stored raw before we answer, processed later by Celery.
+
+    Unique on (kind, natural key): a replayed TransID / CheckoutRequestID / ConversationID is a no-op.
+    """
+
+    class Kind(models.TextChoices):
+        VALIDATION = "validation", _("C2B validation")
+        CONFIRMATION = "confirmation", _("C2B confirmation")
+        STK = "stk_callback", _("STK push result")
+        RESULT = "result", _("Transaction status result")
+        TIMEOUT = "timeout", _("Transaction status time-out")
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    natural_key = models.CharField(max_length=80)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="callbacks")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "natural_key"], name="inbox_kind_key_unique")]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbox_state_received")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.natural_key} ({self.state})"
+
+
+class StatusQuery(models.Model):
+    """A Transaction Status request we sent, keyed by Daraja's ConversationID."""
+
+    conversation_id = models.CharField(max_length=80, unique=True)
+    originator_conversation_id = models.CharField(max_length=80, blank=True)
+    trans_id = models.CharField(max_length=40, db_index=True)
+    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"status {self.trans_id} ({self.conversation_id})"
+
+
+class ReconciliationReport(models.Model):
+    """The daily reconciliation report of one organization (one per Nairobi day)."""
+
+    day = models.DateField(unique=True)
+    totals = models.JSONField(default=dict)
+    unmatched = models.JSONField(default=list)
+    anomalies = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day"]

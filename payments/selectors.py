@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
 from django_tenants.utils import schema_context
 
-from payments.models import MpesaSettings
+from payments.models import MpesaSettings, Transaction
 
 CALLBACK_PATHS = {
     # Daraja refuses callback URLs containing words such as "mpesa", "safaricom" or "query".
@@ -27,3 +28,44 @@ def mpesa_callback_urls(*, organization) -> dict[str, str]:
         token = settings_row.callback_token
     base = organization_base_url(organization)
     return {name: f"{base}/hooks/pay/{token}/{path}" for name, path in CALLBACK_PATHS.items()}
+
+
+def secret_mask(value: str) -> str:
+    """Never render a secret back: dots, plus the last 4 characters of a long one so admins can tell keys apart."""
+    if not value:
+        return ""
+    return "•" * 8 + (value[-4:] if len(value) >= 12 else "")
+
+
+def transaction_list(*, user, filters: dict | None = None) -> QuerySet[Transaction]:
+    """Tenant-scoped ledger rows visible to `user`: everything for an org admin, their own for a member."""
+    filters = filters or {}
+    qs = Transaction.objects.select_related("user", "challenge")
+    if user.role != "org_admin":
+        qs = qs.filter(user=user)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("source"):
+        qs = qs.filter(source=filters["source"])
+    if filters.get("member"):
+        qs = qs.filter(user_id=filters["member"])
+    if filters.get("challenge"):
+        qs = qs.filter(challenge_id=filters["challenge"])
+    if filters.get("date_from"):
+        qs = qs.filter(created_at__date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        qs = qs.filter(created_at__date__lte=filters["date_to"])
+    if filters.get("q"):
+        q = filters["q"].strip()
+        qs = qs.filter(Q(mpesa_receipt__icontains=q) | Q(transaction_id__icontains=q) | Q(bill_ref_number__icontains=q)
+                       | Q(user__name__icontains=q) | Q(user__phone_number__icontains=q))
+    return qs.order_by("-created_at", "-id")
+
+
+def transaction_get(*, user, pk: int) -> Transaction | None:
+    """One row visible to `user` (None whether missing or someone else's)."""
+    return transaction_list(user=user).filter(pk=pk).first()
+
+
+def unmatched_list() -> QuerySet[Transaction]:
+    return Transaction.objects.filter(status=Transaction.Status.UNMATCHED).order_by("created_at", "id")

@@ -1,16 +1,705 @@
-"""Writes for payments."""
+"""Writes for payments: M-Pesa settings, the callback inbox, the ledger, STK push, reconciliation.
+
+Money rules (DESIGN.md "Money and the ledger"):
+- Every callback is stored raw in the inbox before it is answered; processing is a Celery task.
+- Every distinct M-Pesa receipt (== TransID) credits exactly once: unique constraints on the natural
+  ids, row locks, and a transaction-scoped advisory lock per receipt shared by the STK and C2B paths.
+- A verified deposit is handed to gamification exactly once: a DepositScore row is written in the
+  same database transaction as the scoring, so a task that runs twice scores once.
+"""
 
 from __future__ import annotations
 
-from payments.models import MpesaSettings
+import logging
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from payments import payloads
+from payments.models import (
+    CallbackInbox,
+    DepositScore,
+    MpesaSettings,
+    ReconciliationReport,
+    StatusQuery,
+    Transaction,
+    TransactionStatusChange,
+    new_callback_token,
+)
+
+logger = logging.getLogger(__name__)
+
+SIMULATOR_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"  # Daraja's public sandbox passkey
+STK_ATTACH_WINDOW = timedelta(hours=2)
+UNKNOWN_CHECKOUT_GRACE = timedelta(minutes=10)
+
+
+class RetryLater(Exception):
+    """A transient condition (e.g. an STK result that arrived before its push row was saved)."""
+
+
+# --- M-Pesa settings ---------------------------------------------------------------------------
+
+def _simulator_credentials(shortcode: str) -> dict:
+    return {"consumer_key": f"sim-{shortcode}-key", "consumer_secret": f"sim-{shortcode}-secret",
+            "passkey": SIMULATOR_PASSKEY, "initiator_name": "simapi", "security_credential": "sim-credential"}
 
 
 def mpesa_settings_init(*, shortcode: str = "") -> MpesaSettings:
-    """Create the organization's M-Pesa settings row (call inside its schema)."""
+    """Create the organization's M-Pesa settings row (call inside its schema).
+
+    In simulator mode the row gets working simulator credentials, so "Save now" works on a laptop.
+    """
     settings_row = MpesaSettings.objects.first()
     if settings_row is None:
-        settings_row = MpesaSettings.objects.create(shortcode=shortcode or "")
+        settings_row = MpesaSettings(shortcode=shortcode or "", environment=settings.MPESA_ENV)
+        if settings.MPESA_ENV == "simulator" and shortcode:
+            for field, value in _simulator_credentials(shortcode).items():
+                setattr(settings_row, field, value)
+        settings_row.save()
     elif shortcode and settings_row.shortcode != shortcode:
         settings_row.shortcode = shortcode
         settings_row.save(update_fields=["shortcode", "updated_at"])
     return settings_row
+
+
+MPESA_EDITABLE_FIELDS = ["shortcode", "shortcode_type", "environment", "initiator_name", "strict_validation",
+                         *MpesaSettings.SECRET_FIELDS]
+
+
+def mpesa_settings_update(*, data: dict, actor=None, ip_address: str | None = None) -> MpesaSettings:
+    """Apply an org admin's edit. A blank secret keeps the stored one (secrets are write-only)."""
+    from accounts.services import audit_record
+    from savegame.services import model_update
+
+    data = {k: v for k, v in data.items() if k in MPESA_EDITABLE_FIELDS}
+    for field in MpesaSettings.SECRET_FIELDS:
+        if field in data and not (data[field] or "").strip():
+            data.pop(field)
+    with transaction.atomic():
+        row = MpesaSettings.objects.select_for_update().first() or mpesa_settings_init()
+        row, changed = model_update(instance=row, fields=MPESA_EDITABLE_FIELDS, data=data)
+        if changed:
+            audit_record(actor=actor, action="mpesa_settings.updated", target=row, ip_address=ip_address,
+                         after={f: ("(secret changed)" if f in MpesaSettings.SECRET_FIELDS else getattr(row, f))
+                                for f in changed})
+    return row
+
+
+def mpesa_callback_token_rotate(*, actor=None, ip_address: str | None = None) -> MpesaSettings:
+    """New secret path token: old callback URLs stop working (re-register the URLs with Daraja)."""
+    from accounts.services import audit_record
+
+    with transaction.atomic():
+        row = MpesaSettings.objects.select_for_update().get()
+        row.callback_token = new_callback_token()
+        row.save(update_fields=["callback_token", "updated_at"])
+        audit_record(actor=actor, action="mpesa_settings.token_rotated", target=row, ip_address=ip_address)
+    return row
+
+
+def mpesa_secrets_reencrypt() -> int:
+    """Re-encrypt every secret with the newest FIELD_ENCRYPTION_KEYS key (after adding a key)."""
+    count = 0
+    with transaction.atomic():
+        for row in MpesaSettings.objects.select_for_update():
+            row.save(update_fields=list(MpesaSettings.SECRET_FIELDS))
+            count += 1
+    return count
+
+
+def c2b_urls_register(*, actor=None, ip_address: str | None = None) -> dict:
+    """Call Daraja's registerurl with this organization's validation/confirmation URLs."""
+    from accounts.services import audit_record
+    from payments.daraja import DarajaClient
+    from payments.selectors import mpesa_callback_urls
+
+    row = MpesaSettings.objects.get()
+    urls = mpesa_callback_urls(organization=connection.tenant)
+    body = DarajaClient.for_settings(row).register_urls(confirmation_url=urls["confirmation"],
+                                                        validation_url=urls["validation"])
+    MpesaSettings.objects.filter(pk=row.pk).update(urls_registered_at=timezone.now())
+    audit_record(actor=actor, action="mpesa_settings.urls_registered", target=row, ip_address=ip_address,
+                 after={"confirmation": urls["confirmation"], "validation": urls["validation"]})
+    return body
+
+
+# --- the inbox ---------------------------------------------------------------------------------
+
+_INSERT_INBOX = """
+WITH auth AS (SELECT 1 FROM payments_mpesasettings WHERE callback_token = %s LIMIT 1),
+ins AS (
+    INSERT INTO payments_callbackinbox (kind, natural_key, payload, state, attempts, last_error, remote_ip, received_at)
+    SELECT %s, %s, %s::jsonb, 'received', 0, '', %s, now() FROM auth
+    ON CONFLICT (kind, natural_key) DO NOTHING
+    RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM auth), (SELECT id FROM ins)
+"""
+
+
+def callback_store(*, kind: str, body: dict, token: str, remote_ip: str | None = None) -> tuple[bool, int | None]:
+    """Authenticate the path token and store a validated callback body in the inbox, in one statement
+    (one round trip, one transaction).
+
+    Returns (token_ok, new_row_id); new_row_id is None for a wrong token (nothing stored) and for a
+    replay of a natural key already stored. Raises payloads.PayloadError for a body we do not accept.
+    """
+    import json
+
+    key = payloads.natural_key(kind, body)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_INBOX, [token, kind, key, json.dumps(body), remote_ip or None])
+        authorized, inbox_id = cursor.fetchone()
+    return bool(authorized), inbox_id
+
+
+def callback_enqueue(*, inbox_id: int, patient: bool = False) -> bool:
+    """Hand an inbox row to Celery. A dead broker is logged, never raised: the sweep re-queues it.
+
+    The callback view does not wait for a broker (Daraja wants its answer fast); the sweep may.
+    """
+    from payments.tasks import callback_process_task
+
+    try:
+        if patient:
+            callback_process_task.apply_async(args=[inbox_id], retry=True, retry_policy={
+                "max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1})
+        else:
+            callback_process_task.apply_async(args=[inbox_id], retry=False)
+        return True
+    except Exception:
+        logger.warning("broker unavailable; inbox row left for the sweep",
+                       extra={"inbox_id": inbox_id, "schema": connection.schema_name})
+        return False
+
+
+def callback_process(*, inbox_id: int) -> None:
+    """Apply one stored callback to the ledger. Idempotent: running it twice changes nothing more."""
+    retry: RetryLater | None = None
+    with transaction.atomic():
+        inbox = CallbackInbox.objects.select_for_update().filter(pk=inbox_id).first()
+        if inbox is None or inbox.state == CallbackInbox.State.PROCESSED:
+            return
+        inbox.attempts += 1
+        try:
+            with transaction.atomic():
+                tx = _PROCESSORS[inbox.kind](inbox)
+        except RetryLater as exc:
+            CallbackInbox.objects.filter(pk=inbox.pk).update(attempts=inbox.attempts, last_error=str(exc)[:500])
+            retry = exc
+            tx = None
+        except payloads.PayloadError as exc:  # stored bodies were validated; this is a bug, not a retry
+            CallbackInbox.objects.filter(pk=inbox.pk).update(
+                attempts=inbox.attempts, state=CallbackInbox.State.FAILED, last_error=str(exc)[:500])
+            logger.error("stored callback cannot be parsed", extra={"inbox_id": inbox.pk})
+            return
+        if retry is None:
+            CallbackInbox.objects.filter(pk=inbox.pk).update(
+                attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=timezone.now(),
+                transaction=tx, last_error="")
+    if retry is not None:
+        raise retry
+
+
+def inbox_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
+    """Re-queue inbox rows still unprocessed after `older_than_seconds` (the broker lost them, or a
+    task died), and re-dispatch verified deposits that were never scored. Returns rows re-queued."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(CallbackInbox.objects.filter(state=CallbackInbox.State.RECEIVED, received_at__lt=cutoff)
+               .exclude(kind=CallbackInbox.Kind.VALIDATION)
+               .order_by("received_at").values_list("id", flat=True)[:limit])
+    for inbox_id in ids:
+        callback_enqueue(inbox_id=inbox_id, patient=True)
+    unscored = Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,
+                                          verified_at__lt=cutoff).values_list("id", flat=True)[:limit]
+    for tx_id in unscored:
+        deposit_score_once(transaction_id=tx_id)
+    return len(ids)
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+def member_match(*, bill_ref: str = "", msisdn: str = ""):
+    """(user, challenge) for a payment: account code [+ challenge code] in BillRefNumber
+    (case/space-insensitive), else a known member phone (plain or Daraja's SHA-256 hash). None if unknown."""
+    from accounts.models import User
+    from accounts.phone import normalize_phone, phone_sha256
+    from challenges.models import Challenge
+
+    ref = re.sub(r"[^A-Z0-9]", "", (bill_ref or "").upper())
+    if ref:
+        from accounts.models import ACCOUNT_CODE_LENGTH
+
+        user = User.objects.filter(account_code=ref[:ACCOUNT_CODE_LENGTH], is_active=True).first()
+        if user is not None:
+            rest = ref[ACCOUNT_CODE_LENGTH:]
+            challenge = Challenge.objects.filter(code=rest).first() if rest else None
+            return user, challenge
+    msisdn = (msisdn or "").strip()
+    if re.fullmatch(r"[0-9a-fA-F]{64}", msisdn):
+        wanted = msisdn.lower()
+        for user_id, phone in User.objects.filter(is_active=True).values_list("id", "phone_number"):
+            if phone_sha256(phone) == wanted:
+                return User.objects.get(pk=user_id), None
+    elif msisdn:
+        try:
+            phone = normalize_phone(msisdn)
+        except Exception:
+            phone = None
+        if phone:
+            user = User.objects.filter(phone_number=phone, is_active=True).first()
+            if user is not None:
+                return user, None
+    return None, None
+
+
+# --- ledger helpers ----------------------------------------------------------------------------
+
+def _lock_receipt(receipt: str) -> None:
+    """Serialize every writer of one receipt (the STK and the C2B paths) until commit."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"mpesa-receipt:{receipt}"])
+
+
+def _status_change(tx: Transaction, *, from_status: str, reason: str, actor=None, actor_label: str = "system") -> None:
+    TransactionStatusChange.objects.create(transaction=tx, from_status=from_status, to_status=tx.status,
+                                           reason=reason[:255], actor=actor, actor_label=actor_label[:120])
+
+
+def _on_verified(tx: Transaction) -> None:
+    """In the crediting transaction: outbox notification; after commit: scoring and analytics."""
+    from notifications.services import notify
+
+    notify(user=tx.user, template="deposit_confirmed", urgent=True,
+           context={"amount": str(tx.amount), "receipt": tx.mpesa_receipt or "", "transaction_id": tx.pk})
+    tx_id = tx.pk
+    transaction.on_commit(lambda: _after_verified(tx_id))
+
+
+def _after_verified(tx_id: int) -> None:
+    from analytics.services import event_record
+
+    try:
+        deposit_score_once(transaction_id=tx_id)
+    except Exception:  # the sweep retries unscored deposits
+        logger.exception("scoring failed; the sweep will retry", extra={"transaction_id": tx_id})
+    tx = Transaction.objects.filter(pk=tx_id).select_related("user").first()
+    if tx is not None:
+        event_record(type="deposit_verified", user=tx.user,
+                     properties={"transaction_id": tx.pk, "amount": str(tx.amount), "source": tx.source})
+
+
+def deposit_score_once(*, transaction_id: int) -> bool:
+    """Hand a verified deposit to gamification exactly once. Returns whether it scored now."""
+    from challenges.services import deposit_score
+
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+        if tx is None or tx.status != Transaction.Status.VERIFIED:
+            return False
+        if DepositScore.objects.filter(transaction=tx).exists():
+            return False
+        DepositScore.objects.create(transaction=tx)
+        deposit_score(transaction_id=tx.pk)  # same DB transaction: the guard and the score commit together
+    return True
+
+
+def _credit_new(*, source: str, amount: Decimal, receipt: str, user, challenge, phone: str, bill_ref: str,
+                transacted_at, payer_name: str = "", reason: str, **extra) -> Transaction:
+    status = Transaction.Status.VERIFIED if user is not None else Transaction.Status.UNMATCHED
+    tx = Transaction.objects.create(
+        source=source, amount=amount, transaction_id=receipt, mpesa_receipt=receipt, user=user, challenge=challenge,
+        phone_number=phone[:80], bill_ref_number=bill_ref[:40], transacted_at=transacted_at, payer_name=payer_name,
+        status=status, verified_at=timezone.now() if user is not None else None, **extra,
+    )
+    _status_change(tx, from_status="", reason=reason)
+    if user is not None:
+        _on_verified(tx)
+    return tx
+
+
+def _existing_by_receipt(receipt: str) -> Transaction | None:
+    return Transaction.objects.select_for_update().filter(
+        Q(transaction_id=receipt) | Q(mpesa_receipt=receipt)).first()
+
+
+def _verify(tx: Transaction, *, receipt: str | None, transacted_at, reason: str, extra: dict | None = None) -> None:
+    previous = tx.status
+    fields = {"status": Transaction.Status.VERIFIED, "verified_at": timezone.now()}
+    if receipt and not tx.mpesa_receipt:
+        fields.update(mpesa_receipt=receipt, transaction_id=receipt)
+    if transacted_at:
+        fields["transacted_at"] = transacted_at
+    fields.update(extra or {})
+    for k, v in fields.items():
+        setattr(tx, k, v)
+    tx.save(update_fields=[*fields, "updated_at"])
+    _status_change(tx, from_status=previous, reason=reason)
+    _on_verified(tx)
+
+
+# --- processors (one per callback kind) ---------------------------------------------------------
+
+def _process_validation(inbox: CallbackInbox) -> None:
+    return None
+
+
+def _process_confirmation(inbox: CallbackInbox) -> Transaction:
+    payment = payloads.parse_c2b(inbox.payload)
+    _lock_receipt(payment.trans_id)
+    existing = _existing_by_receipt(payment.trans_id)
+    if existing is not None:
+        return existing  # the STK result (or a replay) already recorded this payment
+    user, challenge = member_match(bill_ref=payment.bill_ref, msisdn=payment.msisdn)
+    if user is not None:
+        # The member's own STK push that this confirmation completes (same member and amount, recent,
+        # not yet holding a receipt): exactly one candidate, or we record a separate C2B row.
+        candidates = list(Transaction.objects.select_for_update().filter(
+            source=Transaction.Source.STK, user=user, amount=payment.amount, mpesa_receipt__isnull=True,
+            status__in=[Transaction.Status.PENDING, Transaction.Status.VERIFIED],
+            created_at__gte=timezone.now() - STK_ATTACH_WINDOW)[:2])
+        if len(candidates) == 1:
+            stk = candidates[0]
+            if stk.status == Transaction.Status.PENDING:
+                _verify(stk, receipt=payment.trans_id, transacted_at=payment.trans_time,
+                        reason="C2B confirmation of the member's STK push")
+            else:  # verified by the reconciler without a receipt: attach it, no second credit
+                Transaction.objects.filter(pk=stk.pk).update(mpesa_receipt=payment.trans_id,
+                                                             transaction_id=payment.trans_id)
+            return stk
+    return _credit_new(source=Transaction.Source.C2B, amount=payment.amount, receipt=payment.trans_id, user=user,
+                       challenge=challenge, phone=payment.msisdn, bill_ref=payment.bill_ref,
+                       transacted_at=payment.trans_time, payer_name=payment.first_name,
+                       reason="C2B confirmation" if user else "C2B confirmation: no member matched")
+
+
+def _process_stk(inbox: CallbackInbox) -> Transaction | None:
+    result = payloads.parse_stk(inbox.payload)
+    if result.ok:
+        _lock_receipt(result.receipt)
+    tx = Transaction.objects.select_for_update().filter(checkout_request_id=result.checkout_request_id).first()
+    if tx is None:
+        if timezone.now() - inbox.received_at < UNKNOWN_CHECKOUT_GRACE:
+            raise RetryLater(f"no STK push {result.checkout_request_id} yet")
+        if not result.ok:
+            return None
+        existing = _existing_by_receipt(result.receipt)
+        if existing is not None:
+            return existing
+        user, _ = member_match(msisdn=result.phone)
+        return _credit_new(source=Transaction.Source.STK, amount=result.amount, receipt=result.receipt, user=user,
+                           challenge=None, phone=result.phone, bill_ref="", transacted_at=result.transacted_at,
+                           reason="STK result for a push we have no record of",
+                           checkout_request_id=result.checkout_request_id, result_code="0",
+                           result_desc=result.result_desc)
+    if not result.ok:
+        if tx.status == Transaction.Status.PENDING:
+            previous = tx.status
+            tx.status, tx.result_code, tx.result_desc = Transaction.Status.FAILED, str(result.result_code), result.result_desc
+            tx.save(update_fields=["status", "result_code", "result_desc", "updated_at"])
+            _status_change(tx, from_status=previous, reason=f"STK result {result.result_code}: {result.result_desc}")
+        return tx
+    if tx.mpesa_receipt == result.receipt:
+        return tx  # a replay, or the C2B confirmation got here first
+    existing = _existing_by_receipt(result.receipt)
+    if existing is not None and existing.pk != tx.pk:
+        # Credited already as a separate C2B row. Give it to this member if it was unmatched; close the push.
+        if existing.status == Transaction.Status.UNMATCHED:
+            existing.user = tx.user
+            existing.challenge = existing.challenge or tx.challenge
+            _verify(existing, receipt=None, transacted_at=None, reason=f"matched to the member's STK push #{tx.pk}")
+        if tx.status == Transaction.Status.VERIFIED and not tx.mpesa_receipt:
+            # The reconciler credited this push without a receipt and the same money was also credited as a
+            # separate row: an admin must reverse one. Surfaced in the daily report, never fixed silently.
+            logger.error("possible double credit: STK push verified without receipt and receipt credited elsewhere",
+                         extra={"transaction_id": tx.pk, "other_transaction_id": existing.pk,
+                                "schema": connection.schema_name})
+        if tx.status in (Transaction.Status.PENDING,):
+            previous = tx.status
+            tx.status, tx.result_code = Transaction.Status.FAILED, "0"
+            tx.result_desc = f"Paid; credited as transaction #{existing.pk}"
+            tx.save(update_fields=["status", "result_code", "result_desc", "updated_at"])
+            _status_change(tx, from_status=previous, reason=tx.result_desc)
+        return existing
+    if tx.status in (Transaction.Status.PENDING, Transaction.Status.FAILED):
+        _verify(tx, receipt=result.receipt, transacted_at=result.transacted_at, reason="STK push result 0",
+                extra={"result_code": "0", "result_desc": result.result_desc, "merchant_request_id":
+                       tx.merchant_request_id or result.merchant_request_id})
+        return tx
+    if tx.status == Transaction.Status.VERIFIED and not tx.mpesa_receipt:
+        Transaction.objects.filter(pk=tx.pk).update(mpesa_receipt=result.receipt, transaction_id=result.receipt)
+        return tx
+    # The push row already holds a different receipt: this receipt is a payment of its own.
+    return _credit_new(source=Transaction.Source.STK, amount=result.amount, receipt=result.receipt, user=tx.user,
+                       challenge=tx.challenge, phone=result.phone, bill_ref="", transacted_at=result.transacted_at,
+                       reason=f"second receipt for STK push #{tx.pk}")
+
+
+def _process_status(inbox: CallbackInbox) -> Transaction | None:
+    result = payloads.parse_status_result(inbox.payload)
+    query = StatusQuery.objects.select_for_update().filter(
+        Q(conversation_id=result.conversation_id) | Q(originator_conversation_id=result.originator_conversation_id)
+        & ~Q(originator_conversation_id="")).first()
+    tx = None
+    if inbox.kind == CallbackInbox.Kind.RESULT and result.completed:
+        receipt = str(result.params.get("ReceiptNo") or (query.trans_id if query else "")).strip()
+        if receipt:
+            _lock_receipt(receipt)
+            tx = _existing_by_receipt(receipt)
+            if tx is None:
+                # A C2B payment whose confirmation never came: fill the gap from the status result,
+                # matching with the validation request we stored for it, if any.
+                validation = CallbackInbox.objects.filter(kind=CallbackInbox.Kind.VALIDATION, natural_key=receipt).first()
+                c2b = payloads.parse_c2b(validation.payload) if validation else None
+                debit = str(result.params.get("DebitPartyName") or "")
+                user, challenge = member_match(bill_ref=c2b.bill_ref if c2b else "",
+                                               msisdn=c2b.msisdn if c2b else debit.split(" - ")[0])
+                amount = payloads.daraja_amount(result.params.get("Amount") or (c2b.amount if c2b else 0))
+                when = result.params.get("FinalisedTime") or result.params.get("InitiatedTime")
+                tx = _credit_new(source=Transaction.Source.C2B, amount=amount, receipt=receipt, user=user,
+                                 challenge=challenge, phone=c2b.msisdn if c2b else debit[:80],
+                                 bill_ref=c2b.bill_ref if c2b else "",
+                                 transacted_at=payloads.daraja_time(when) if when else (c2b.trans_time if c2b else None),
+                                 payer_name=c2b.first_name if c2b else "",
+                                 reason="recovered by Transaction Status (confirmation never arrived)")
+    if query is not None:
+        query.result = inbox.payload
+        query.resolved_at = timezone.now()
+        query.transaction = query.transaction or tx
+        query.save(update_fields=["result", "resolved_at", "transaction"])
+    return tx
+
+
+_PROCESSORS = {
+    CallbackInbox.Kind.VALIDATION: _process_validation,
+    CallbackInbox.Kind.CONFIRMATION: _process_confirmation,
+    CallbackInbox.Kind.STK: _process_stk,
+    CallbackInbox.Kind.RESULT: _process_status,
+    CallbackInbox.Kind.TIMEOUT: _process_status,
+}
+
+
+def c2b_validate(*, body: dict) -> tuple[bool, str]:
+    """Accept or reject a C2B validation request (strict mode rejects unknown account numbers)."""
+    row = MpesaSettings.objects.first()
+    if row is None or not row.strict_validation:
+        return True, ""
+    payment = payloads.parse_c2b(body)
+    user, _ = member_match(bill_ref=payment.bill_ref)
+    return (user is not None), "C2B00012"
+
+
+# --- admin actions -----------------------------------------------------------------------------
+
+def transaction_assign(*, transaction_id: int, user, challenge=None, actor=None, ip_address: str | None = None) -> Transaction:
+    """An org admin gives an unmatched payment to a member: it is credited (once) and audited."""
+    from accounts.services import audit_record
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+        if tx.status != Transaction.Status.UNMATCHED:
+            raise ValidationError({"transaction": "Only unmatched payments can be assigned."})
+        if user is None or user.role not in ("member", "org_admin"):
+            raise ValidationError({"user": "Choose a member of this organization."})
+        tx.user = user
+        if challenge is not None:
+            tx.challenge = challenge
+        tx.status, tx.verified_at = Transaction.Status.VERIFIED, timezone.now()
+        tx.save(update_fields=["user", "challenge", "status", "verified_at", "updated_at"])
+        _status_change(tx, from_status=Transaction.Status.UNMATCHED, reason="assigned by an admin", actor=actor,
+                       actor_label=str(actor) if actor else "system")
+        audit_record(actor=actor, action="transaction.assigned", target=tx, ip_address=ip_address,
+                     before={"status": "unmatched"},
+                     after={"status": "verified", "user": user.pk, "challenge": challenge.pk if challenge else None})
+        _on_verified(tx)
+    return tx
+
+
+def transaction_reverse(*, transaction_id: int, reason: str, reversal_receipt: str | None = None,
+                        actor=None, ip_address: str | None = None) -> Transaction:
+    """A reversal is a new entry mirroring the original (negative amount); the original is marked reversed."""
+    from accounts.services import audit_record
+
+    with transaction.atomic():
+        original = Transaction.objects.select_for_update().get(pk=transaction_id)
+        if original.status != Transaction.Status.VERIFIED:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"transaction": "Only verified payments can be reversed."})
+        entry = Transaction.objects.create(
+            source=Transaction.Source.REVERSAL, amount=-original.amount, user=original.user,
+            challenge=original.challenge, status=Transaction.Status.VERIFIED, reverses=original,
+            transaction_id=reversal_receipt, mpesa_receipt=reversal_receipt, phone_number=original.phone_number,
+            transacted_at=timezone.now(), verified_at=timezone.now(), result_desc=reason[:255],
+        )
+        _status_change(entry, from_status="", reason=f"reversal of #{original.pk}: {reason}", actor=actor,
+                       actor_label=str(actor) if actor else "system")
+        original.status = Transaction.Status.REVERSED
+        original.save(update_fields=["status", "updated_at"])
+        _status_change(original, from_status=Transaction.Status.VERIFIED, reason=reason, actor=actor,
+                       actor_label=str(actor) if actor else "system")
+        audit_record(actor=actor, action="transaction.reversed", target=original, ip_address=ip_address,
+                     after={"reversal": entry.pk, "reason": reason})
+    return entry
+
+
+# --- STK push ("Save now") ---------------------------------------------------------------------
+
+def stk_push_start(*, user, amount: Decimal, challenge=None) -> Transaction:
+    """Create the pending row first (so no callback can beat it), then ask Daraja to prompt the phone.
+
+    Raises payments.daraja.DarajaError if Daraja refuses; the row is then marked failed.
+    """
+    from payments.daraja import DarajaClient, DarajaError
+    from payments.selectors import mpesa_callback_urls
+
+    row = MpesaSettings.objects.get()
+    tx = Transaction.objects.create(source=Transaction.Source.STK, amount=amount, user=user, challenge=challenge,
+                                    phone_number=user.phone_number, status=Transaction.Status.PENDING,
+                                    bill_ref_number=user.account_code + (challenge.code if challenge else ""))
+    _status_change(tx, from_status="", reason="STK push requested", actor=user, actor_label=str(user))
+    urls = mpesa_callback_urls(organization=connection.tenant)
+    try:
+        response = DarajaClient.for_settings(row).stk_push(
+            amount=amount, phone=user.phone_number, account_reference=tx.bill_ref_number,
+            description="Savings", callback_url=urls["stk_callback"])
+    except DarajaError as exc:
+        tx.status, tx.result_desc = Transaction.Status.FAILED, str(exc)[:255]
+        tx.save(update_fields=["status", "result_desc", "updated_at"])
+        _status_change(tx, from_status=Transaction.Status.PENDING, reason=f"Daraja refused the push: {exc}")
+        raise
+    tx.checkout_request_id = response.checkout_request_id
+    tx.merchant_request_id = response.merchant_request_id
+    tx.save(update_fields=["checkout_request_id", "merchant_request_id", "updated_at"])
+    return tx
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+def stk_pending_reconcile(*, older_than_minutes: int | None = None, limit: int = 100) -> int:
+    """Ask Daraja (stkpushquery) about STK pushes still pending after N minutes. Returns rows settled."""
+    from payments.daraja import DarajaClient, DarajaError
+
+    minutes = settings.MPESA_STK_RECONCILE_MINUTES if older_than_minutes is None else older_than_minutes
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    pending = list(Transaction.objects.filter(source=Transaction.Source.STK, status=Transaction.Status.PENDING,
+                                              checkout_request_id__isnull=False, created_at__lte=cutoff)
+                   .values_list("id", "checkout_request_id")[:limit])
+    if not pending:
+        return 0
+    client = DarajaClient.for_settings(MpesaSettings.objects.get())
+    settled = 0
+    for tx_id, checkout in pending:
+        try:
+            answer = client.stk_query(checkout_request_id=checkout)
+        except DarajaError as exc:
+            logger.warning("stk query failed", extra={"transaction_id": tx_id, "error": str(exc)})
+            continue
+        if answer.processing:
+            continue
+        with transaction.atomic():
+            tx = Transaction.objects.select_for_update().get(pk=tx_id)
+            if tx.status != Transaction.Status.PENDING:
+                continue  # the callback won the race
+            if answer.result_code == "0":
+                # The query gives no receipt; a later callback or C2B confirmation attaches it (no second credit).
+                _verify(tx, receipt=None, transacted_at=None, reason="stkpushquery: ResultCode 0 (callback missing)",
+                        extra={"result_code": "0", "result_desc": answer.result_desc})
+            else:
+                tx.status, tx.result_code, tx.result_desc = (Transaction.Status.FAILED, answer.result_code,
+                                                             answer.result_desc[:255])
+                tx.save(update_fields=["status", "result_code", "result_desc", "updated_at"])
+                _status_change(tx, from_status=Transaction.Status.PENDING,
+                               reason=f"stkpushquery: ResultCode {answer.result_code}")
+        settled += 1
+    return settled
+
+
+def c2b_gaps_check(*, older_than_minutes: int = 10, limit: int = 50) -> int:
+    """Validation requests with no confirmation after N minutes: ask Daraja's Transaction Status."""
+    from payments.daraja import DarajaClient, DarajaError
+    from payments.selectors import mpesa_callback_urls
+
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    recent = timezone.now() - timedelta(days=2)
+    validations = (CallbackInbox.objects.filter(kind=CallbackInbox.Kind.VALIDATION, received_at__lt=cutoff,
+                                                received_at__gte=recent)
+                   .exclude(natural_key__in=CallbackInbox.objects.filter(kind=CallbackInbox.Kind.CONFIRMATION)
+                            .values("natural_key"))
+                   .exclude(natural_key__in=Transaction.objects.filter(transaction_id__isnull=False)
+                            .values("transaction_id"))
+                   .exclude(natural_key__in=StatusQuery.objects.values("trans_id"))
+                   .values_list("natural_key", flat=True)[:limit])
+    validations = list(validations)
+    if not validations:
+        return 0
+    client = DarajaClient.for_settings(MpesaSettings.objects.get())
+    urls = mpesa_callback_urls(organization=connection.tenant)
+    asked = 0
+    for trans_id in validations:
+        try:
+            body = client.transaction_status(transaction_id=trans_id, result_url=urls["result"],
+                                             timeout_url=urls["timeout"])
+        except DarajaError as exc:
+            logger.warning("transaction status failed", extra={"trans_id": trans_id, "error": str(exc)})
+            continue
+        try:
+            StatusQuery.objects.create(conversation_id=body.get("ConversationID") or f"none-{trans_id}",
+                                       originator_conversation_id=body.get("OriginatorConversationID") or "",
+                                       trans_id=trans_id)
+        except IntegrityError:
+            pass
+        asked += 1
+    return asked
+
+
+def reconciliation_report_build(*, day=None) -> ReconciliationReport:
+    """Totals, unmatched payments and anomalies for one Nairobi day (default: yesterday)."""
+    from django.db.models import Count, Sum
+
+    from payments.payloads import NAIROBI
+
+    today = timezone.now().astimezone(NAIROBI).date()
+    day = day or (today - timedelta(days=1))
+    from datetime import datetime, time
+
+    start = datetime.combine(day, time.min, tzinfo=NAIROBI)
+    end = start + timedelta(days=1)
+    rows = Transaction.objects.filter(created_at__gte=start, created_at__lt=end)
+    totals = {status: {"count": 0, "amount": "0.00"} for status in Transaction.Status.values}
+    for item in rows.values("status").annotate(count=Count("id"), amount=Sum("amount")):
+        totals[item["status"]] = {"count": item["count"], "amount": str(item["amount"] or Decimal("0.00"))}
+    unmatched = [{"id": t.pk, "amount": str(t.amount), "receipt": t.mpesa_receipt, "bill_ref": t.bill_ref_number}
+                 for t in Transaction.objects.filter(status=Transaction.Status.UNMATCHED).order_by("created_at")[:500]]
+    anomalies = []
+    stale = Transaction.objects.filter(status=Transaction.Status.PENDING,
+                                       created_at__lt=timezone.now() - timedelta(hours=1)).count()
+    if stale:
+        anomalies.append({"kind": "stale_pending", "count": stale})
+    failed_inbox = CallbackInbox.objects.filter(state=CallbackInbox.State.FAILED).count()
+    if failed_inbox:
+        anomalies.append({"kind": "unprocessable_callbacks", "count": failed_inbox})
+    stuck = CallbackInbox.objects.filter(state=CallbackInbox.State.RECEIVED,
+                                         received_at__lt=timezone.now() - timedelta(minutes=10)).exclude(
+        kind=CallbackInbox.Kind.VALIDATION).count()
+    if stuck:
+        anomalies.append({"kind": "unprocessed_callbacks", "count": stuck})
+    no_receipt = Transaction.objects.filter(source=Transaction.Source.STK, status=Transaction.Status.VERIFIED,
+                                            mpesa_receipt__isnull=True,
+                                            verified_at__lt=timezone.now() - timedelta(hours=1)).count()
+    if no_receipt:  # credited by stkpushquery; check these against the M-Pesa statement
+        anomalies.append({"kind": "verified_without_receipt", "count": no_receipt})
+    unscored = Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,
+                                          verified_at__lt=timezone.now() - timedelta(minutes=10)).count()
+    if unscored:
+        anomalies.append({"kind": "unscored_deposits", "count": unscored})
+    report, _ = ReconciliationReport.objects.update_or_create(
+        day=day, defaults={"totals": totals, "unmatched": unmatched, "anomalies": anomalies})
+    return report

@@ -1,0 +1,153 @@
+"""payments API: the ledger, STK push, unmatched assignment, M-Pesa settings."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsMember, IsOrgAdmin
+from payments import selectors, services
+from payments.api.serializers import (
+    AssignSerializer,
+    MpesaSettingsSerializer,
+    ReverseSerializer,
+    StkPushRequestSerializer,
+    StkPushResponseSerializer,
+    TransactionSerializer,
+)
+from payments.models import MpesaSettings
+from savegame.clientip import client_ip
+
+FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
+
+
+class TransactionListApi(generics.ListAPIView):
+    permission_classes = [IsMember]
+    serializer_class = TransactionSerializer
+
+    @extend_schema(parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.transaction_list(user=self.request.user,
+                                          filters={k: self.request.query_params.get(k) for k in FILTERS})
+
+
+class TransactionDetailApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(responses=TransactionSerializer)
+    def get(self, request, pk: int):
+        tx = selectors.transaction_get(user=request.user, pk=pk)
+        if tx is None:
+            raise NotFound()
+        return Response(TransactionSerializer(tx).data)
+
+
+class StkPushApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(request=StkPushRequestSerializer, responses={202: StkPushResponseSerializer})
+    def post(self, request):
+        from challenges.models import Challenge
+        from payments.daraja import DarajaError
+
+        data = StkPushRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        challenge = None
+        if data.validated_data.get("challenge"):
+            challenge = Challenge.objects.filter(pk=data.validated_data["challenge"]).first()
+            if challenge is None:
+                raise ValidationError({"challenge": "No such challenge."})
+        settings_row = MpesaSettings.objects.first()
+        if settings_row is None or not settings_row.shortcode:
+            raise ValidationError({"detail": "M-Pesa is not set up for this organization yet."})
+        try:
+            tx = services.stk_push_start(user=request.user, amount=data.validated_data["amount"], challenge=challenge)
+        except DarajaError as exc:
+            return Response({"detail": f"M-Pesa could not start the payment: {exc}"[:300]},
+                            status=status.HTTP_502_BAD_GATEWAY)
+        return Response({"id": tx.pk, "checkout_request_id": tx.checkout_request_id, "status": tx.status},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class TransactionAssignApi(APIView):
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=AssignSerializer, responses=TransactionSerializer)
+    def post(self, request, pk: int):
+        from accounts.models import User
+        from challenges.models import Challenge
+
+        data = AssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(pk=data.validated_data["user"], is_active=True).first()
+        if user is None:
+            raise ValidationError({"user": "No such member."})
+        challenge = None
+        if data.validated_data.get("challenge"):
+            challenge = Challenge.objects.filter(pk=data.validated_data["challenge"]).first()
+            if challenge is None:
+                raise ValidationError({"challenge": "No such challenge."})
+        if selectors.transaction_get(user=request.user, pk=pk) is None:
+            raise NotFound()
+        tx = services.transaction_assign(transaction_id=pk, user=user, challenge=challenge, actor=request.user,
+                                         ip_address=client_ip(request))
+        return Response(TransactionSerializer(tx).data)
+
+
+class TransactionReverseApi(APIView):
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=ReverseSerializer, responses={201: TransactionSerializer})
+    def post(self, request, pk: int):
+        data = ReverseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if selectors.transaction_get(user=request.user, pk=pk) is None:
+            raise NotFound()
+        entry = services.transaction_reverse(transaction_id=pk, reason=data.validated_data["reason"],
+                                             actor=request.user, ip_address=client_ip(request))
+        return Response(TransactionSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class MpesaSettingsApi(APIView):
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(responses=MpesaSettingsSerializer)
+    def get(self, request):
+        return Response(MpesaSettingsSerializer(services.mpesa_settings_init()).data)
+
+    @extend_schema(request=MpesaSettingsSerializer, responses=MpesaSettingsSerializer)
+    def patch(self, request):
+        data = MpesaSettingsSerializer(services.mpesa_settings_init(), data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        row = services.mpesa_settings_update(data=data.validated_data, actor=request.user,
+                                             ip_address=client_ip(request))
+        return Response(MpesaSettingsSerializer(row).data)
+
+
+class MpesaRegisterUrlsApi(APIView):
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request):
+        from payments.daraja import DarajaError
+
+        try:
+            body = services.c2b_urls_register(actor=request.user, ip_address=client_ip(request))
+        except DarajaError as exc:
+            return Response({"detail": f"Daraja refused: {exc}"[:300]}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response({"daraja": body})
+
+
+class MpesaRotateTokenApi(APIView):
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=None, responses=MpesaSettingsSerializer)
+    def post(self, request):
+        row = services.mpesa_callback_token_rotate(actor=request.user, ip_address=client_ip(request))
+        return Response(MpesaSettingsSerializer(row).data)

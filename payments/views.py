@@ -1,0 +1,179 @@
+"""payments pages: the member's transactions and "Save now"; the leader's ledger, unmatched queue and M-Pesa settings."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from payments import selectors, services
+from payments.api.serializers import transaction_message
+from payments.models import MpesaSettings, Transaction
+from savegame.clientip import client_ip
+
+FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
+
+
+def org_admin_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.role != "org_admin":
+            return HttpResponseForbidden(_("Only this organization's admins can open this page."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _page(request, queryset, per_page: int = 25):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@login_required
+@require_GET
+def transaction_list(request):
+    page = _page(request, selectors.transaction_list(user=request.user, filters={"status": request.GET.get("status")}))
+    return render(request, "payments/transaction_list.html", {"page": page, "statuses": Transaction.Status.choices,
+                                                              "status": request.GET.get("status", "")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def save_now(request):
+    from challenges.models import Challenge
+    from payments.daraja import DarajaError
+
+    settings_row = MpesaSettings.objects.first()
+    challenges = Challenge.objects.filter(status="active").order_by("name")
+    context = {"mpesa": settings_row, "challenges": challenges, "pending": None, "error": "", "amount": ""}
+    if request.method == "POST":
+        raw = (request.POST.get("amount") or "").strip()
+        context["amount"] = raw
+        try:
+            amount = Decimal(raw)
+            if amount < 1 or amount > 250000 or amount != amount.to_integral_value():
+                raise InvalidOperation
+        except InvalidOperation:
+            context["error"] = _("Enter a whole number of shillings between 1 and 250,000.")
+            return render(request, "payments/save_now.html", context, status=400)
+        challenge = challenges.filter(pk=request.POST.get("challenge") or 0).first()
+        if settings_row is None or not settings_row.shortcode:
+            context["error"] = _("M-Pesa is not set up for this organization yet.")
+            return render(request, "payments/save_now.html", context, status=400)
+        try:
+            tx = services.stk_push_start(user=request.user, amount=amount, challenge=challenge)
+        except DarajaError:
+            context["error"] = _("M-Pesa could not start the payment. Try again in a minute, or pay by Paybill below.")
+            return render(request, "payments/save_now.html", context, status=502)
+        return redirect(f"{request.path}?tx={tx.pk}")
+    if request.GET.get("tx"):
+        context["pending"] = selectors.transaction_get(user=request.user, pk=int(request.GET["tx"]) if request.GET["tx"].isdigit() else 0)
+        if context["pending"] is not None:
+            context["pending_message"] = transaction_message(context["pending"])
+    return render(request, "payments/save_now.html", context)
+
+
+@login_required
+@require_GET
+def save_status(request, pk: int):
+    tx = selectors.transaction_get(user=request.user, pk=pk)
+    if tx is None:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return JsonResponse({"id": tx.pk, "status": tx.status, "amount": str(tx.amount), "receipt": tx.mpesa_receipt,
+                         "message": transaction_message(tx)})
+
+
+@org_admin_required
+@require_GET
+def manage_transactions(request):
+    filters = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    queryset = selectors.transaction_list(user=request.user, filters=filters)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="transactions.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["id", "created_at", "transacted_at", "member", "phone", "amount", "status", "source",
+                         "mpesa_receipt", "bill_ref", "challenge", "result_code", "result_desc"])
+        for tx in queryset.iterator(chunk_size=1000):
+            writer.writerow([tx.pk, tx.created_at.isoformat(), tx.transacted_at.isoformat() if tx.transacted_at else "",
+                             tx.user.display_name if tx.user else "", tx.user.phone_number if tx.user else "",
+                             tx.amount, tx.status, tx.source, tx.mpesa_receipt or "", tx.bill_ref_number,
+                             tx.challenge.name if tx.challenge else "", tx.result_code, tx.result_desc])
+        return response
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "payments/manage_transactions.html", {
+        "page": _page(request, queryset, 50), "filters": filters, "statuses": Transaction.Status.choices,
+        "sources": Transaction.Source.choices, "querystring": query.urlencode()})
+
+
+@org_admin_required
+@require_http_methods(["GET", "POST"])
+def manage_unmatched(request):
+    from accounts.models import User
+    from challenges.models import Challenge
+
+    if request.method == "POST":
+        code = (request.POST.get("member") or "").strip().upper()
+        user = User.objects.filter(account_code=code, is_active=True).first() or (
+            User.objects.filter(pk=code, is_active=True).first() if code.isdigit() else None)
+        challenge = Challenge.objects.filter(pk=request.POST.get("challenge") or 0).first()
+        try:
+            tx_id = int(request.POST.get("transaction") or 0)
+            if user is None:
+                raise ValidationError(_("Choose a member (their account code)."))
+            services.transaction_assign(transaction_id=tx_id, user=user, challenge=challenge, actor=request.user,
+                                        ip_address=client_ip(request))
+        except (ValidationError, Transaction.DoesNotExist, ValueError) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("Payment assigned to %(name)s and credited.") % {"name": user.display_name})
+        return redirect("manage-unmatched")
+    return render(request, "payments/manage_unmatched.html", {
+        "page": _page(request, selectors.unmatched_list()),
+        "members": User.objects.filter(is_active=True).order_by("name", "phone_number")[:1000],
+        "challenges": Challenge.objects.filter(status="active").order_by("name")})
+
+
+@org_admin_required
+@require_http_methods(["GET", "POST"])
+def manage_mpesa(request):
+    from payments.daraja import DarajaError
+
+    row = services.mpesa_settings_init()
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        try:
+            if action == "register":
+                services.c2b_urls_register(actor=request.user, ip_address=client_ip(request))
+                messages.success(request, _("Callback URLs registered with Daraja."))
+            elif action == "rotate":
+                services.mpesa_callback_token_rotate(actor=request.user, ip_address=client_ip(request))
+                messages.success(request, _("New callback secret. Register the URLs with Daraja again."))
+            else:
+                data = {f: request.POST.get(f, "") for f in services.MPESA_EDITABLE_FIELDS if f != "strict_validation"}
+                data["strict_validation"] = request.POST.get("strict_validation") == "on"
+                if data.get("shortcode") and not data["shortcode"].isdigit():
+                    raise ValidationError(_("A shortcode is digits only."))
+                services.mpesa_settings_update(data=data, actor=request.user, ip_address=client_ip(request))
+                messages.success(request, _("M-Pesa settings saved."))
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        except DarajaError as exc:
+            messages.error(request, _("Daraja refused: %(reason)s") % {"reason": str(exc)[:200]})
+        return redirect("manage-mpesa")
+    from django.db import connection
+
+    return render(request, "payments/manage_mpesa.html", {
+        "mpesa": row, "masked": {f: selectors.secret_mask(getattr(row, f)) for f in MpesaSettings.SECRET_FIELDS},
+        "urls": selectors.mpesa_callback_urls(organization=connection.tenant),
+        "shortcode_types": MpesaSettings.ShortcodeType.choices, "environments": MpesaSettings.Environment.choices})

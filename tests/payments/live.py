@@ -1,0 +1,103 @@
+"""Helpers for tests against a real server: a threaded WSGI server on 127.0.0.1:0 and a private redis-server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """One request per connection: a pool thread never waits on an idle keep-alive socket."""
+
+    def handle(self):
+        self.close_connection = True
+        self.handle_one_request()
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+class _Server(ThreadedWSGIServer):
+    """Like gunicorn's threaded worker: a fixed pool of request threads (each holds one DB connection
+    while it serves), and a listen backlog deep enough that 100 simultaneous connects all queue."""
+
+    request_queue_size = 256
+
+    def __init__(self, *args, threads: int = 8, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pool = ThreadPoolExecutor(max_workers=threads)
+
+    def process_request(self, request, client_address):
+        self.pool.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self):
+        super().server_close()
+        self.pool.shutdown(wait=True)
+
+
+@contextmanager
+def live_server():
+    """Yield the port of a threaded Django server bound to 127.0.0.1 on an ephemeral port."""
+    server = _Server(("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False)
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server this test starts and stops itself on a spare loopback port (never the shared one)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
