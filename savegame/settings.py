@@ -246,6 +246,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        "pgserver": {"level": "WARNING"},
     },
 }
 
