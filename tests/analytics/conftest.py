@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import itertools
+from unittest import mock
 from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -54,20 +56,20 @@ def make_deposit():
     def make(user, amount, when: datetime, *, challenge=None, status="verified", created_at: datetime | None = None,
              source="c2b", reverses=None):
         n = next(_receipts)
-        tx = Transaction.objects.create(
-            user=user,
-            challenge=challenge,
-            amount=Decimal(str(amount)),
-            status=status,
-            source=source,
-            reverses=reverses,
-            transaction_id=f"TST{n:07d}",
-            mpesa_receipt=f"TST{n:07d}",
-            transacted_at=when,
-        )
-        # created_at is auto_now_add; set it to when the callback "arrived".
-        Transaction.objects.filter(pk=tx.pk).update(created_at=created_at or when)
-        return tx
+        # created_at is auto_now_add and the ledger is append-only in the database (no UPDATE of
+        # money facts), so the row is written once with the time the callback "arrived".
+        with mock.patch("django.utils.timezone.now", return_value=created_at or when):
+            return Transaction.objects.create(
+                user=user,
+                challenge=challenge,
+                amount=Decimal(str(amount)),
+                status=status,
+                source=source,
+                reverses=reverses,
+                transaction_id=f"TST{n:07d}",
+                mpesa_receipt=f"TST{n:07d}",
+                transacted_at=when,
+            )
 
     return make
 
