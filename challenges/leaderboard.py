@@ -279,13 +279,16 @@ def board_from_database(*, challenge_id: int, limit: int, user_id: int | None, t
 
 
 def board_top_members(challenge_id: int, n: int = 5) -> list[tuple[str, float]] | None:
-    """The current top n (member, score), or None when the board is not in Redis."""
+    """The current top n (member, score), rebuilding the board first if Redis lost it."""
     client = redis_client()
     pipe = client.pipeline(transaction=False)
     pipe.exists(ready_key(challenge_id))
     pipe.zrevrange(board_key(challenge_id), 0, n - 1, withscores=True)
     ready, top = pipe.execute()
-    return top if ready else None
+    if not ready:
+        board_rebuild(challenge_id)
+        return client.zrevrange(board_key(challenge_id), 0, n - 1, withscores=True)
+    return top
 
 
 def team_standings(challenge_id: int) -> list[tuple[int, Decimal]]:

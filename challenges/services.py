@@ -136,7 +136,7 @@ def challenge_target_validate(*, type: str, target) -> dict:
         if frequency not in scoring.FREQUENCY_UNITS:
             errors["frequency"] = "Must be one of daily, weekly, monthly."
         if not errors:
-            out = {"amount": str(amount), "frequency": frequency}
+            out = {"amount": f"{amount:.2f}", "frequency": frequency}
     elif type == "percentage":
         allowed = {"increase", "baseline", "min_amount"}
         increase = _positive_decimal(target, "increase", errors)
@@ -148,7 +148,7 @@ def challenge_target_validate(*, type: str, target) -> dict:
         if not errors:
             out = {"increase": str(increase), "baseline": "last_month"}
             if min_amount is not None:
-                out["min_amount"] = str(min_amount)
+                out["min_amount"] = f"{min_amount:.2f}"
     elif type == "streak":
         allowed = {"consecutive_weeks", "consecutive_days", "min_amount"}
         has_weeks, has_days = "consecutive_weeks" in target, "consecutive_days" in target
@@ -161,13 +161,13 @@ def challenge_target_validate(*, type: str, target) -> dict:
             if not errors:
                 out = {name: count}
                 if min_amount is not None:
-                    out["min_amount"] = str(min_amount)
+                    out["min_amount"] = f"{min_amount:.2f}"
     else:
         allowed = {"team_amount", "min_members"}
         team_amount = _positive_decimal(target, "team_amount", errors)
         min_members = _positive_int(target, "min_members", errors, maximum=1000)
         if not errors:
-            out = {"team_amount": str(team_amount), "min_members": min_members}
+            out = {"team_amount": f"{team_amount:.2f}", "min_members": min_members}
     for unknown in sorted(set(target) - allowed):
         errors.setdefault(unknown, f"Unknown field for a {type} challenge.")
     if errors:

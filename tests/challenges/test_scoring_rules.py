@@ -81,7 +81,7 @@ def test_percentage_with_and_without_a_baseline(make_challenge, make_member, rec
     record_deposit(newcomer, "600", date(2026, 3, 5))
     p_saver, p_new = _refresh(p_saver), _refresh(p_new)
     assert p_saver.progress["goal"] == "1200.00" and p_saver.progress["ratio"] == "0.5000"
-    assert p_new.progress["goal"] == "800" and p_new.progress["ratio"] == "0.7500"  # no baseline: min_amount
+    assert p_new.progress["goal"] == "800.00" and p_new.progress["ratio"] == "0.7500"  # no baseline: min_amount
     record_deposit(newcomer, "200", date(2026, 3, 6))
     assert _refresh(p_new).status == "completed"
 
