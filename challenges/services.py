@@ -843,7 +843,7 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
         if challenge.settled_at:
             return
         settle_day = max(today, challenge.end_date + timedelta(days=1))
-        participants = list(Participant.objects.select_for_update().filter(challenge=challenge)
+        participants = list(Participant.objects.select_for_update(of=("self",)).filter(challenge=challenge)
                             .select_related("user", "team").order_by("pk"))
         for p in participants:
             if p.status == Participant.Status.COMPLETED:
