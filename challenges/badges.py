@@ -136,13 +136,27 @@ def system_badges_forget() -> None:
     _system_cache["at"] = 0.0
 
 
-def catalogue() -> list[BadgeDef]:
-    """System badges plus this organization's own active badges."""
+_org_cache: dict[str, tuple[float, list[BadgeDef]]] = {}
+
+
+def org_badges(*, fresh: bool = False) -> list[BadgeDef]:
+    """This organization's own active badges, cached in-process per schema for a minute."""
+    from django.db import connection
+
     from challenges.models import Badge
 
-    org_badges = [
-        BadgeDef(f"org:{b.slug}", b.slug, b.name, b.name_sw, b.description, b.description_sw, b.icon, b.criteria,
-                 b.rarity, b.per_challenge)
-        for b in Badge.objects.filter(is_active=True).order_by("id")
-    ]
-    return system_badges() + org_badges
+    schema = connection.schema_name
+    cached = _org_cache.get(schema)
+    if fresh or cached is None or time.monotonic() - cached[0] > _CATALOGUE_TTL:
+        badges = [
+            BadgeDef(f"org:{b.slug}", b.slug, b.name, b.name_sw, b.description, b.description_sw, b.icon, b.criteria,
+                     b.rarity, b.per_challenge)
+            for b in Badge.objects.filter(is_active=True).order_by("id")
+        ]
+        _org_cache[schema] = cached = (time.monotonic(), badges)
+    return cached[1]
+
+
+def catalogue(*, fresh: bool = False) -> list[BadgeDef]:
+    """System badges plus this organization's own active badges."""
+    return system_badges() + org_badges(fresh=fresh)

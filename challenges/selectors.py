@@ -92,7 +92,7 @@ def member_achievements(*, member) -> dict:
     awards = {(a.badge_key, a.challenge_id): a for a in BadgeAward.objects.filter(user=member)}
     challenge_names = dict(Challenge.objects.filter(pk__in=[c for _, c in awards if c]).values_list("pk", "name"))
     earned, locked = [], []
-    for badge in catalogue():
+    for badge in catalogue(fresh=True):
         mine = [a for (key, _), a in awards.items() if key == badge.key]
         base = {"key": badge.key, "slug": badge.slug, "name": badge.localized_name(), "icon": badge.icon,
                 "description": badge.localized_description(), "rarity": badge.rarity,

@@ -485,7 +485,8 @@ def deposit_score(*, transaction_id: int) -> None:
     from payments.models import Transaction
 
     with transaction.atomic():
-        tx = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+        tx = (Transaction.objects.select_for_update(of=("self",)).select_related("user")
+              .filter(pk=transaction_id).first())
         if tx is None or tx.status != Transaction.Status.VERIFIED or tx.user_id is None or tx.amount <= 0:
             return
         _, created = ScoredDeposit.objects.get_or_create(transaction_id=tx.pk)
@@ -535,12 +536,13 @@ def _participant_apply(participant: Participant, tx, day: date, today: date, rul
     challenge = participant.challenge
     spec = spec_of(challenge)
     previous_rank_top = _top_before(participant)
-    contribution = Contribution.objects.create(participant=participant, transaction=tx, amount=tx.amount, local_date=day)
-    contributions = list(participant.contributions.order_by("local_date", "pk"))
+    existing = list(participant.contributions.order_by("local_date", "pk"))
+    contribution = Contribution(participant=participant, transaction=tx, amount=tx.amount, local_date=day)
+    contributions = [*existing, contribution]
     deposits = [(c.local_date, c.amount) for c in contributions]
     awards, touched = [], []
     for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits)):
-        is_new = c.pk == contribution.pk
+        is_new = c is contribution
         if is_new or deserved > c.points_awarded:
             awards.append(PointAward(
                 user_id=participant.user_id, participant=participant, transaction_id=c.transaction_id,
@@ -550,10 +552,12 @@ def _participant_apply(participant: Participant, tx, day: date, today: date, rul
                         else f"streak multiplier applied after an earlier deposit arrived late ({c.local_date})"),
             ))
             c.points_awarded = max(deserved, c.points_awarded)
-            touched.append(c)
-    bonuses_paid = set(PointAward.objects.filter(participant=participant, reason__in=PointAward.ONCE_PER_PARTICIPANT)
-                       .values_list("reason", flat=True))
-    if PointAward.Reason.EARLY_BIRD not in bonuses_paid and scoring.early_bird_earned(spec, rules, deposits):
+            if not is_new:
+                touched.append(c)
+    contribution.save()
+    # The early-bird bonus was paid when the first early deposit was scored (the rule is monotone).
+    if scoring.early_bird_earned(spec, rules, deposits) and not scoring.early_bird_earned(
+            spec, rules, [(c.local_date, c.amount) for c in existing]):
         awards.append(PointAward(user_id=participant.user_id, participant=participant,
                                  reason=PointAward.Reason.EARLY_BIRD, points=rules.early_bird_bonus,
                                  detail=f"A deposit in the first {rules.early_bird_days} days"))
@@ -569,7 +573,8 @@ def _participant_apply(participant: Participant, tx, day: date, today: date, rul
     outcome = scoring.progress_compute(spec, deposits, today=today, baseline=participant.baseline or Decimal("0"),
                                        team_total=team_total, team_members=team_members)
     PointAward.objects.bulk_create(awards)
-    Contribution.objects.bulk_update(touched, ["points_awarded"])
+    if touched:
+        Contribution.objects.bulk_update(touched, ["points_awarded"])
     earned = sum(a.points for a in awards)
     participant.points += earned
     participant.total_contributed += tx.amount
@@ -732,8 +737,8 @@ class MemberMetrics:
                 points=Sum("points"), early=Count("pk", filter=Q(reason="early_bird")))
             self.values.update(points=agg["points"] or 0, early_bird_count=agg["early"])
         elif name == "referrals":
-            self.values["referrals"] = User.objects.filter(
-                referred_by=user, transactions__status=Transaction.Status.VERIFIED).distinct().count()
+            self.values["referrals"] = (User.objects.filter(referred_by=user, transactions__status="verified")
+                                        .values("pk").distinct().count())
         elif name.startswith("challenge_") and self.participant is not None:
             p = self.participant
             self.values.update(challenge_saved=p.total_contributed, challenge_rank=p.final_rank or p.rank,

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsMember, IsOrgAdmin
 from challenges import selectors, services
+from challenges.badges import org_badges
 from challenges.api.serializers import (
     AchievementsSerializer, BadgeSerializer, ChallengePatchSerializer, ChallengeSerializer, ChallengeWriteSerializer,
     LeaderboardSerializer, ParticipantSerializer, ProgressSerializer, TeamCreateSerializer, TeamSerializer,
@@ -163,3 +164,15 @@ class BadgeViewSet(viewsets.ModelViewSet):
 
     def get_permissions(self):
         return [IsMember()] if self.action in ("list", "retrieve") else [IsOrgAdmin()]
+
+    def perform_create(self, serializer):
+        serializer.save()
+        org_badges(fresh=True)
+
+    def perform_update(self, serializer):
+        serializer.save()
+        org_badges(fresh=True)
+
+    def perform_destroy(self, instance):
+        instance.delete()
+        org_badges(fresh=True)
