@@ -24,6 +24,9 @@ MAX_LEADERBOARD = 100
 class ChallengeViewSet(viewsets.ViewSet):
     """Challenges. Members see non-draft challenges; org admins create, edit, publish and cancel."""
 
+    queryset = Challenge.objects.none()  # typing of {id} in the OpenAPI schema; reads go through selectors
+    lookup_value_regex = "[0-9]+"
+
     def get_permissions(self):
         if self.action in ("create", "partial_update", "update", "destroy"):
             return [IsOrgAdmin()]
