@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tenants.models import SystemBadge
+
 CHALLENGE_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -217,9 +219,7 @@ class PointAward(models.Model):
         return f"+{self.points} {self.reason}"
 
 
-RARITY_CHOICES = [
-    ("common", _("Common")), ("rare", _("Rare")), ("epic", _("Epic")), ("legendary", _("Legendary")),
-]
+RARITY_CHOICES = SystemBadge.Rarity.choices  # one list of rarities for platform and organization badges
 
 
 class Badge(models.Model):

@@ -527,8 +527,9 @@ def _deposit_targets(tx, user, day: date) -> list[Participant]:
             # Paying with a challenge's code joins it (the member chose it explicitly).
             participant_join(challenge=challenge, user=user)
         return list(qs.filter(challenge=challenge, user=user))
+    # Ordered by challenge so concurrent deposits lock challenge rows in the same order (no deadlock).
     return list(qs.filter(user=user, challenge__status=Challenge.Status.ACTIVE, challenge__start_date__lte=day,
-                          challenge__end_date__gte=day).order_by("pk"))
+                          challenge__end_date__gte=day).order_by("challenge_id"))
 
 
 def _participant_apply(participant: Participant, tx, day: date, today: date, rules: scoring.Rules,

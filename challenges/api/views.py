@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -137,26 +137,27 @@ class ChallengeViewSet(viewsets.ViewSet):
         return Response(ParticipantSerializer(assigned, many=True).data)
 
 
-class MemberAchievementsView(APIView):
-    permission_classes = [IsMember]
+class _MemberReadView(APIView):
+    """Open to the member themself and to org admins; anyone else gets the same 404 as a missing member."""
 
-    @extend_schema(responses=AchievementsSerializer)
+    permission_classes = [IsMember]
+    selector = None
+
     def get(self, request, member_id):
         member = selectors.access_member(user=request.user, member_id=member_id)
         if member is None:
             raise Http404
-        return Response(selectors.member_achievements(member=member))
+        return Response(type(self).selector(member=member))
 
 
-class MemberProgressView(APIView):
-    permission_classes = [IsMember]
+@extend_schema_view(get=extend_schema(responses=AchievementsSerializer))
+class MemberAchievementsView(_MemberReadView):
+    selector = staticmethod(selectors.member_achievements)
 
-    @extend_schema(responses=ProgressSerializer)
-    def get(self, request, member_id):
-        member = selectors.access_member(user=request.user, member_id=member_id)
-        if member is None:
-            raise Http404
-        return Response(selectors.member_progress(member=member))
+
+@extend_schema_view(get=extend_schema(responses=ProgressSerializer))
+class MemberProgressView(_MemberReadView):
+    selector = staticmethod(selectors.member_progress)
 
 
 class BadgeViewSet(viewsets.ModelViewSet):
