@@ -23,7 +23,6 @@ import time
 from datetime import timedelta
 
 from common import ROOT, bench_org, copy_users, percentile  # noqa: E402  (sets up Django)
-
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -135,8 +134,8 @@ def _load(args):
 
 
 def measure_http(org, challenge, user, seconds: float, concurrency: int = 8):
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)

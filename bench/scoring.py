@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 
 from common import bench_org, copy_users, percentile  # noqa: E402  (sets up Django)
-
-from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 
@@ -26,7 +25,7 @@ def main():
     parser.add_argument("--deposits", type=int, default=3000)
     options = parser.parse_args()
 
-    from challenges.models import Challenge, Participant
+    from challenges.models import Participant
     from challenges.services import challenge_create, deposit_score, organization_zone, participant_join
     from payments.models import Transaction
 

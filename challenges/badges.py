@@ -9,9 +9,9 @@ Metrics are computed lazily, only when a rule asks for them (see METRICS).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language

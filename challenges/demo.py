@@ -31,7 +31,13 @@ def seed(organization, members) -> None:
     from accounts.models import User
     from challenges.models import Challenge, Team
     from challenges.services import (
-        challenge_create, deposit_score, local_today, organization_zone, participant_join, team_create, team_join,
+        challenge_create,
+        deposit_score,
+        local_today,
+        organization_zone,
+        participant_join,
+        team_create,
+        team_join,
     )
     from payments.models import Transaction
 

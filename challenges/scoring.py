@@ -10,10 +10,10 @@ same totals. Rules: DESIGN.md "Gamification rules" and docs/GAMIFICATION.md.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Callable, Iterable
 
 DAY, WEEK, MONTH = "day", "week", "month"
 FREQUENCY_UNITS = {"daily": DAY, "weekly": WEEK, "monthly": MONTH}

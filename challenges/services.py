@@ -15,14 +15,21 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from challenges import leaderboard, scoring
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.models import (
-    BadgeAward, Challenge, Contribution, LeaderboardEntry, Participant, PointAward, ScoredDeposit, Team,
+    BadgeAward,
+    Challenge,
+    Contribution,
+    LeaderboardEntry,
+    Participant,
+    PointAward,
+    ScoredDeposit,
+    Team,
 )
 
 logger = logging.getLogger(__name__)
@@ -489,8 +496,7 @@ def deposit_score(*, transaction_id: int) -> None:
               .filter(pk=transaction_id).first())
         if tx is None or tx.status != Transaction.Status.VERIFIED or tx.user_id is None or tx.amount <= 0:
             return
-        _, created = ScoredDeposit.objects.get_or_create(transaction_id=tx.pk)
-        if not created:
+        if not _mark_scored(tx.pk):
             return
         organization = _organization()
         zone, rules = organization_zone(organization), rules_for(organization)
@@ -515,6 +521,15 @@ def deposit_score(*, transaction_id: int) -> None:
         _after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
             _after_commit_teams(challenge_id, totals)
+
+
+def _mark_scored(transaction_id: int) -> bool:
+    """Insert the idempotency marker in one statement; False when the deposit was already scored."""
+    table = ScoredDeposit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (transaction_id, scored_at) VALUES (%s, now()) "
+                       "ON CONFLICT (transaction_id) DO NOTHING RETURNING id", [transaction_id])
+        return cursor.fetchone() is not None
 
 
 def _deposit_targets(tx, user, day: date) -> list[Participant]:
@@ -713,18 +728,16 @@ class MemberMetrics:
         from payments.models import Transaction
 
         user = self.user
-        if name in ("total_saved", "deposits_count", "largest_deposit"):
-            agg = Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED).aggregate(
-                total=Sum("amount"), count=Count("pk"), largest=Max("amount"))
-            self.values.update(total_saved=agg["total"] or 0, deposits_count=agg["count"],
-                               largest_deposit=agg["largest"] or 0)
-        elif name in ("best_streak_weeks", "best_streak_days"):
+        if name in ("total_saved", "deposits_count", "largest_deposit", "best_streak_weeks", "best_streak_days"):
             zone = self.zone or organization_zone()
-            stamps = Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED).values_list(
-                Coalesce("transacted_at", "verified_at", "created_at"), flat=True)
-            days = {timezone.localtime(s, zone).date() for s in stamps}
-            self.values["best_streak_days"] = _best_run(days, scoring.DAY)
-            self.values["best_streak_weeks"] = _best_run(days, scoring.WEEK)
+            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED).values_list(
+                "amount", Coalesce("transacted_at", "verified_at", "created_at")))
+            amounts = [amount for amount, _ in rows]
+            days = {timezone.localtime(stamp, zone).date() for _, stamp in rows}
+            self.values.update(total_saved=sum(amounts, Decimal("0")), deposits_count=len(rows),
+                               largest_deposit=max(amounts, default=0),
+                               best_streak_days=_best_run(days, scoring.DAY),
+                               best_streak_weeks=_best_run(days, scoring.WEEK))
         elif name in ("challenges_joined", "challenges_completed", "teams_joined", "best_final_rank",
                       "team_goals_reached"):
             agg = Participant.objects.filter(user=user).aggregate(

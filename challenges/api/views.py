@@ -11,11 +11,19 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsMember, IsOrgAdmin
 from challenges import selectors, services
-from challenges.badges import org_badges
 from challenges.api.serializers import (
-    AchievementsSerializer, BadgeSerializer, ChallengePatchSerializer, ChallengeSerializer, ChallengeWriteSerializer,
-    LeaderboardSerializer, ParticipantSerializer, ProgressSerializer, TeamCreateSerializer, TeamSerializer,
+    AchievementsSerializer,
+    BadgeSerializer,
+    ChallengePatchSerializer,
+    ChallengeSerializer,
+    ChallengeWriteSerializer,
+    LeaderboardSerializer,
+    ParticipantSerializer,
+    ProgressSerializer,
+    TeamCreateSerializer,
+    TeamSerializer,
 )
+from challenges.badges import org_badges
 from challenges.models import Badge, Challenge, Team
 
 MAX_LEADERBOARD = 100

@@ -10,7 +10,12 @@ from django.core.management import call_command
 
 from challenges.models import BadgeAward, LeaderboardEntry, Participant, PointAward
 from challenges.services import (
-    challenge_settle, challenges_lifecycle, leaderboards_snapshot, participant_join, scores_recompute, streaks_at_risk,
+    challenge_settle,
+    challenges_lifecycle,
+    leaderboards_snapshot,
+    participant_join,
+    scores_recompute,
+    streaks_at_risk,
 )
 from tests.challenges.conftest import NAIROBI
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-
-import pytest
 
 from challenges import scoring
 from challenges.models import Contribution, Participant, PointAward
 from challenges.services import participant_join
 
-UTC = dt_timezone.utc
+UTC = UTC
 
 
 def _join(challenge, user):
