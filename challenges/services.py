@@ -966,3 +966,41 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
                     urgent=True)
                 sent += 1
     return sent
+
+
+# --- scoring rules (edited by org admins through the organization settings) -------------------------------
+SCORING_LIMITS = {
+    "points_per_kes": (Decimal("0"), Decimal("100")), "streak_multiplier": (Decimal("1"), Decimal("10")),
+    "streak_threshold_days": (0, 366), "streak_threshold_weeks": (0, 53), "early_bird_bonus": (0, 100_000),
+    "early_bird_days": (0, 31), "consistency_bonus": (0, 100_000), "referral_bonus": (0, 100_000),
+}
+
+
+def scoring_rules_validate(*, data) -> dict:
+    """Validate an organization's scoring rules (a partial update is merged over the defaults).
+
+    For whoever saves `Organization.scoring` (organization settings API and page). Raises
+    ValidationError({"scoring": ["<key>: <reason>", ...]}).
+    """
+    from tenants.models import default_scoring
+
+    if not isinstance(data, dict):
+        raise ValidationError({"scoring": ["Must be an object."]})
+    errors, clean = [], {}
+    for key, value in data.items():
+        if key not in SCORING_LIMITS:
+            errors.append(f"{key}: unknown rule (known: {', '.join(default_scoring())}).")
+            continue
+        low, high = SCORING_LIMITS[key]
+        try:
+            number = Decimal(str(value)) if isinstance(low, Decimal) else int(str(value))
+        except (InvalidOperation, ValueError):
+            errors.append(f"{key}: must be a {'number' if isinstance(low, Decimal) else 'whole number'}.")
+            continue
+        if isinstance(value, bool) or not (low <= number <= high):
+            errors.append(f"{key}: must be between {low} and {high}.")
+            continue
+        clean[key] = float(number) if isinstance(low, Decimal) else number
+    if errors:
+        raise ValidationError({"scoring": errors})
+    return clean

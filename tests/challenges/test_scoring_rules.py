@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
 from challenges import scoring
 from challenges.models import Contribution, Participant, PointAward
 from challenges.services import participant_join
 
-UTC = UTC
 
 
 def _join(challenge, user):
@@ -195,3 +196,31 @@ def test_referral_bonus_goes_to_the_referrer_once(make_member, record_deposit, f
     record_deposit(friend, "100", date(2026, 3, 3))
     awards = PointAward.objects.filter(user=referrer, reason="referral")
     assert list(awards.values_list("points", flat=True)) == [500]
+
+
+def test_scoring_rules_validation_names_the_rule():
+    from django.core.exceptions import ValidationError
+
+    from challenges.services import scoring_rules_validate
+
+    assert scoring_rules_validate(data={"points_per_kes": "2", "early_bird_days": 5}) == {
+        "points_per_kes": 2.0, "early_bird_days": 5}
+    with pytest.raises(ValidationError) as error:
+        scoring_rules_validate(data={"streak_multiplier": 0.5, "bonus": 1, "early_bird_days": "x"})
+    messages = error.value.message_dict["scoring"]
+    assert any(m.startswith("streak_multiplier:") for m in messages)
+    assert any(m.startswith("bonus:") for m in messages) and any(m.startswith("early_bird_days:") for m in messages)
+
+
+def test_org_scoring_rules_change_the_points(tenant, org, make_challenge, member, record_deposit, frozen_today):
+    frozen_today(date(2026, 3, 10))
+    org.scoring = {**(org.scoring or {}), "points_per_kes": 2, "early_bird_bonus": 0}
+    org.save(update_fields=["scoring"])
+    try:
+        challenge = make_challenge()
+        p = _join(challenge, member)
+        record_deposit(member, "100.75", date(2026, 3, 9))
+        assert _refresh(p).points == 201  # floor(100.75 x 2)
+    finally:
+        org.scoring = {k: v for k, v in org.scoring.items() if k not in ("points_per_kes", "early_bird_bonus")}
+        org.save(update_fields=["scoring"])
