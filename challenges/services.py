@@ -831,6 +831,10 @@ def leaderboards_snapshot() -> int:
         try:
             agg = Participant.objects.filter(challenge=challenge).aggregate(v=Sum("version"), n=Count("pk"))
             stamp = f"{agg['n']}:{agg['v'] or 0}"
+            if client.exists(leaderboard.ready_key(challenge.pk)) and \
+                    client.zcard(leaderboard.board_key(challenge.pk)) != agg["n"]:
+                # A write-through was lost (Redis restart, or a write racing a rebuild): rebuild on next read.
+                leaderboard.board_forget(challenge.pk)
             if client.get(seen_key) == stamp:
                 continue
             with transaction.atomic():

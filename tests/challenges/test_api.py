@@ -155,3 +155,16 @@ def test_openapi_schema_lists_the_endpoints(admin_api):
         pytest.skip("the schema view is mounted by the foundation/identity work")
     text = response.content.decode()
     assert "/api/v1/challenges/{id}/leaderboard" in text
+
+
+def test_patch_completed_settles_now(admin_api, member_api, member, record_deposit):
+    cid = admin_api.post("/api/v1/challenges", _payload(
+        status="active", start_date=timezone.localdate().isoformat(), duration_days=7), format="json").json()["id"]
+    member_api.post(f"/api/v1/challenges/{cid}/join")
+    record_deposit(member, "600", timezone.localtime())
+    response = admin_api.patch(f"/api/v1/challenges/{cid}", {"status": "completed"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "completed"
+    participant = Participant.objects.get(challenge_id=cid, user=member)
+    assert participant.final_rank == 1 and participant.status in ("completed", "failed")
+    assert member_api.post(f"/api/v1/challenges/{cid}/join").status_code == 200  # already in
+    assert admin_api.patch(f"/api/v1/challenges/{cid}", {"status": "active"}, format="json").status_code == 400

@@ -109,3 +109,19 @@ def test_demo_seed_is_idempotent(tenant, org, make_member):
     assert (Challenge.objects.count(), PointAward.objects.count(), Participant.objects.count()) == first
     assert first[0] == 4 and first[2] == 16 and first[1] > 0
     assert scores_recompute() == []
+
+
+def test_snapshot_drops_a_board_that_lost_members(make_challenge, make_member, frozen_today,
+                                                  django_capture_on_commit_callbacks):
+    from challenges import leaderboard
+    from savegame.redis import redis_client
+
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("A", "B"):
+            participant_join(challenge=challenge, user=make_member(name=name))
+    leaderboard.board_read(challenge_id=challenge.pk)
+    redis_client().zremrangebyrank(leaderboard.board_key(challenge.pk), 0, 0)  # a lost write
+    leaderboards_snapshot()
+    assert leaderboard.board_read(challenge_id=challenge.pk).total == 2
