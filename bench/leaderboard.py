@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import socket
 import subprocess
@@ -144,7 +145,7 @@ def measure_http(org, challenge, user, seconds: float, concurrency: int = 8):
     session.save()
     cookie = f"sessionid={session.session_key}"
     port = _free_port()
-    env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench", "BENCH_ASGI_SERVER": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench", "BENCH_ASGI_SERVER": "1", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "savegame.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--no-access-log", "--log-level", "warning"],
@@ -178,26 +179,31 @@ def main():
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--http-only", action="store_true")
+    parser.add_argument("--pool", action="store_true", help="serve with Django's psycopg connection pool")
     options = parser.parse_args()
     org, challenge = setup(options.participants)
     from accounts.models import User
     from challenges.models import Participant
 
-    count, rebuilds = measure_rebuild(challenge)
-    print(f"rebuild of {count} participants: " + ", ".join(f"{t:.2f}s" for t in rebuilds))
     user_ids = list(Participant.objects.filter(challenge=challenge).values_list("user_id", flat=True)
                     .order_by("?")[:2000])
-    samples = measure_selector(challenge, user_ids)
-    print(f"top-10 + me, selector (1 EVALSHA), n={len(samples)}: p50 {percentile(samples, 50):.3f} ms, "
-          f"p99 {percentile(samples, 99):.3f} ms")
     user = User.objects.get(pk=user_ids[0])
-    samples = measure_in_process(org, challenge, user)
-    print(f"top-10 + me, full Django request in-process (session auth, DRF), n={len(samples)}: "
-          f"p50 {percentile(samples, 50):.3f} ms, p99 {percentile(samples, 99):.3f} ms")
+    if not options.http_only:
+        count, rebuilds = measure_rebuild(challenge)
+        print(f"rebuild of {count} participants: " + ", ".join(f"{t:.2f}s" for t in rebuilds))
+        samples = measure_selector(challenge, user_ids)
+        print(f"top-10 + me, selector (1 EVALSHA), n={len(samples)}: p50 {percentile(samples, 50):.3f} ms, "
+              f"p99 {percentile(samples, 99):.3f} ms")
+        samples = measure_in_process(org, challenge, user)
+        print(f"top-10 + me, full Django request in-process (session auth, DRF), n={len(samples)}: "
+              f"p50 {percentile(samples, 50):.3f} ms, p99 {percentile(samples, 99):.3f} ms")
     if not options.skip_http:
+        if options.pool:
+            os.environ["BENCH_DB_POOL"] = "1"
         results = measure_http(org, challenge, user, options.seconds)
         for name, (rate, errors) in results.items():
-            print(f"HTTP {name}: {rate:.0f} req/s ({errors} errors)")
+            print(f"HTTP{' (pool)' if options.pool else ''} {name}: {rate:.0f} req/s ({errors} errors)")
         bare = (results["bare"][0] + results["bare (again)"][0]) / 2
         board = (results["leaderboard"][0] + results["leaderboard (again)"][0]) / 2
         print(f"leaderboard / bare = {board / bare:.0%}")

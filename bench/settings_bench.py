@@ -12,3 +12,6 @@ DEBUG = False
 # would leak one PostgreSQL connection per request until the server refuses clients.
 if os.environ.get("BENCH_ASGI_SERVER"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+    if os.environ.get("BENCH_DB_POOL"):
+        # Django 5.1+ pools psycopg 3 connections (psycopg-pool): the ASGI way to reuse connections.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 8}  # noqa: F405

@@ -30,6 +30,35 @@ def access_challenge(*, user, challenge_id) -> Challenge | None:
         return None
 
 
+_STATUS_TTL = 5.0
+_status_cache: dict[tuple[str, int], tuple[float, str | None]] = {}
+
+
+def challenge_status_cached(*, challenge_id: int) -> str | None:
+    """A challenge's status (None if missing), cached in-process for a few seconds: the hot leaderboard read
+    needs only this to decide visibility, so it skips a database query on most requests."""
+    import time
+
+    from django.db import connection
+
+    key = (connection.schema_name, int(challenge_id))
+    hit = _status_cache.get(key)
+    now = time.monotonic()
+    if hit and now - hit[0] < _STATUS_TTL:
+        return hit[1]
+    status = Challenge.objects.filter(pk=challenge_id).values_list("status", flat=True).first()
+    if len(_status_cache) > 10_000:
+        _status_cache.clear()
+    _status_cache[key] = (now, status)
+    return status
+
+
+def challenge_status_forget(*, challenge_id: int) -> None:
+    from django.db import connection
+
+    _status_cache.pop((connection.schema_name, int(challenge_id)), None)
+
+
 def access_member(*, user, member_id):
     """The member themself or an org_admin; anything else (or missing) is None."""
     from accounts.models import User

@@ -260,6 +260,9 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
     challenge.full_clean(exclude=["code", "target"])
     challenge.save()
     _audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
+    from challenges.selectors import challenge_status_forget
+
+    challenge_status_forget(challenge_id=challenge.pk)
     return challenge
 
 

@@ -98,17 +98,19 @@ class ChallengeViewSet(viewsets.ViewSet):
     ])
     @action(detail=True, methods=["get"])
     def leaderboard(self, request, pk=None):
-        challenge = self._challenge(request, pk)
+        status_ = selectors.challenge_status_cached(challenge_id=int(pk))
+        if status_ is None or (status_ == Challenge.Status.DRAFT and request.user.role != "org_admin"):
+            raise Http404
         try:
             limit = min(max(int(request.query_params.get("limit", 10)), 1), MAX_LEADERBOARD)
         except ValueError:
             return Response({"limit": ["Must be a whole number."]}, status=status.HTTP_400_BAD_REQUEST)
         team_id = request.query_params.get("team")
         if team_id is not None:
-            if not str(team_id).isdigit() or not Team.objects.filter(pk=team_id, challenge=challenge).exists():
+            if not str(team_id).isdigit() or not Team.objects.filter(pk=team_id, challenge_id=pk).exists():
                 return Response({"team": ["No such team in this challenge."]}, status=status.HTTP_400_BAD_REQUEST)
             team_id = int(team_id)
-        return Response(selectors.leaderboard_read(challenge_id=challenge.pk, user=request.user, limit=limit,
+        return Response(selectors.leaderboard_read(challenge_id=int(pk), user=request.user, limit=limit,
                                                    team_id=team_id))
 
     @extend_schema(methods=["get"], responses=TeamSerializer(many=True))

@@ -42,6 +42,8 @@ def test_create_publish_join_and_leaderboard(admin_api, member_api, member):
     cid = body["id"]
     assert member_api.get(f"/api/v1/challenges/{cid}").status_code == 404  # drafts are hidden from members
     assert member_api.post(f"/api/v1/challenges/{cid}/join").status_code == 404
+    assert member_api.get(f"/api/v1/challenges/{cid}/leaderboard").status_code == 404
+    assert member_api.get("/api/v1/challenges/987654/leaderboard").status_code == 404
     published = admin_api.patch(f"/api/v1/challenges/{cid}", {"status": "active"}, format="json")
     assert published.status_code == 200 and published.json()["status"] == "active"
     first = member_api.post(f"/api/v1/challenges/{cid}/join")
