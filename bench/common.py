@@ -57,7 +57,7 @@ def copy_users(count: int, *, phone_base: int, code_prefix: str) -> list[int]:
                       "account_code, avatar, language, is_active, is_staff, date_joined, updated_at) FROM STDIN") as copy:
             for i in range(count):
                 copy.write_row(("!", False, f"+2547{phone_base + i:08d}", f"Saver {i}", "", "member",
-                                code_for(i, code_prefix), "", "", True, False, "2026-01-01 00:00+00",
+                                code_for(phone_base + i, code_prefix), "", "", True, False, "2026-01-01 00:00+00",
                                 "2026-01-01 00:00+00"))
         cursor.execute(f'SELECT id FROM "{schema}".accounts_user WHERE phone_number >= %s AND phone_number < %s '
                        "ORDER BY id", [f"+2547{phone_base:08d}", f"+2547{phone_base + count:08d}"])

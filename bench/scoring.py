@@ -40,7 +40,7 @@ def main():
     challenges = [challenge_create(actor=None, name=f"Bench {kind} {run}", type=kind, target=target, duration_days=60,
                                    start_date=today - timedelta(days=30), status="active") for kind, target in specs]
     user_ids = copy_users(options.members, phone_base=(run % 900) * 10_000 + 20_000_000,
-                          code_prefix=f"{'ABCDEFGHJK'[run % 10]}")
+                          code_prefix="")
     from accounts.models import User
 
     users = list(User.objects.filter(pk__in=user_ids))

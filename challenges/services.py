@@ -800,6 +800,20 @@ def badges_evaluate(*, user, participants: list[Participant] = ()) -> list[Badge
     return [b for b, _ in new]
 
 
+def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
+    """Beat: score verified deposits that were never scored (a lost task). Idempotent, oldest first."""
+    from payments.models import Transaction
+
+    cutoff = timezone.now() - older_than
+    scored = ScoredDeposit.objects.values("transaction_id")
+    pending = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, user__isnull=False,
+                                              updated_at__lt=cutoff, amount__gt=0)
+                   .exclude(pk__in=scored).order_by("pk").values_list("pk", flat=True)[:limit])
+    for transaction_id in pending:
+        deposit_score(transaction_id=transaction_id)
+    return len(pending)
+
+
 # --- lifecycle (beat) -----------------------------------------------------------------------------------------
 def leaderboard_snapshot(*, challenge: Challenge, final: bool = False) -> int:
     """Copy the current ranks into the `leaderboard` table and Participant.rank (final ones are frozen)."""

@@ -125,3 +125,19 @@ def test_snapshot_drops_a_board_that_lost_members(make_challenge, make_member, f
     redis_client().zremrangebyrank(leaderboard.board_key(challenge.pk), 0, 0)  # a lost write
     leaderboards_snapshot()
     assert leaderboard.board_read(challenge_id=challenge.pk).total == 2
+
+
+def test_sweep_scores_verified_deposits_whose_task_was_lost(make_challenge, member, record_deposit, frozen_today):
+    from payments.models import Transaction
+
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    participant_join(challenge=challenge, user=member)
+    lost = record_deposit(member, "300", date(2026, 3, 4), score=False)
+    record_deposit(member, "50", date(2026, 3, 4), score=False, status="pending")
+    Transaction.objects.filter(pk=lost.pk).update(updated_at=lost.updated_at.replace(year=2025))
+    from challenges.services import deposits_unscored_sweep
+
+    assert deposits_unscored_sweep() == 1
+    assert deposits_unscored_sweep() == 0
+    assert Participant.objects.get(challenge=challenge, user=member).total_contributed == 300
