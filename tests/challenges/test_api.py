@@ -170,3 +170,12 @@ def test_patch_completed_settles_now(admin_api, member_api, member, record_depos
     assert participant.final_rank == 1 and participant.status in ("completed", "failed")
     assert member_api.post(f"/api/v1/challenges/{cid}/join").status_code == 200  # already in
     assert admin_api.patch(f"/api/v1/challenges/{cid}", {"status": "active"}, format="json").status_code == 400
+
+
+def test_leaderboard_read_is_cheap(member_api, make_challenge, member, django_assert_max_num_queries):
+    challenge = make_challenge(start=timezone.localdate(), name="Cheap")
+    member_api.post(f"/api/v1/challenges/{challenge.pk}/join")
+    member_api.get(f"/api/v1/challenges/{challenge.pk}/leaderboard")  # builds the board, caches the status
+    with django_assert_max_num_queries(0):  # force_authenticate: no session/user queries; board from Redis
+        response = member_api.get(f"/api/v1/challenges/{challenge.pk}/leaderboard?limit=5")
+    assert response.status_code == 200 and response.json()["me"]["user"]["id"] == member.pk
