@@ -118,3 +118,15 @@ def test_leaderboard_stream_relays_published_changes(member_web, live_challenge)
 
 def test_leaderboard_stream_refuses_strangers(client_for, org, live_challenge):
     assert client_for(org).get(f"/challenges/{live_challenge.pk}/leaderboard/stream").status_code == 401
+
+
+def test_manage_edit_an_active_challenge_changes_only_words(admin_web, live_challenge):
+    page = admin_web.get(f"/manage/challenges/{live_challenge.pk}/")
+    assert page.status_code == 200 and "only its name and description can change" in page.content.decode()
+    form = {"name": "Weekly 500 (March)", "description": "New words", "type": "streak", "start_date": "2030-01-01",
+            "duration_days": 7, "amount": "500", "frequency": "weekly", "action": "save"}
+    assert admin_web.post(f"/manage/challenges/{live_challenge.pk}/", form).status_code == 302
+    live_challenge.refresh_from_db()
+    assert (live_challenge.name, live_challenge.description, live_challenge.type) == (
+        "Weekly 500 (March)", "New words", "fixed_amount")
+    assert admin_web.get("/manage/challenges/999999/").status_code == 404
