@@ -560,7 +560,7 @@ def _participant_apply(participant: Participant, tx, day: date, today: date, rul
     contributions = [*existing, contribution]
     deposits = [(c.local_date, c.amount) for c in contributions]
     awards, touched = [], []
-    for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits)):
+    for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits), strict=True):
         is_new = c is contribution
         if is_new or deserved > c.points_awarded:
             awards.append(PointAward(

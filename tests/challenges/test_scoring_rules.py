@@ -12,7 +12,6 @@ from challenges.models import Contribution, Participant, PointAward
 from challenges.services import participant_join
 
 
-
 def _join(challenge, user):
     participant, _ = participant_join(challenge=challenge, user=user)
     return participant
