@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
+from redis.exceptions import RedisError
 
 from savegame.redis import redis_client, tenant_key
 
@@ -229,8 +230,12 @@ def _read_once(challenge_id: int, team_id: int | None, limit: int, user_id: int 
 
 def board_read(*, challenge_id: int, limit: int = 10, user_id: int | None = None, team_id: int | None = None) -> Board:
     """Top `limit` plus the caller's rank, score and gap to the next rank: one Redis round trip
-    (two plus a rebuild when Redis has lost the board)."""
-    raw = _read_once(challenge_id, team_id, limit, user_id)
+    (two plus a rebuild when Redis has lost the board). With Redis down, the same answer from PostgreSQL."""
+    try:
+        raw = _read_once(challenge_id, team_id, limit, user_id)
+    except RedisError:
+        logger.warning("leaderboard read from PostgreSQL: Redis unavailable", extra={"challenge": challenge_id})
+        return board_from_database(challenge_id=challenge_id, limit=limit, user_id=user_id, team_id=team_id)
     if raw is None:
         lock = redis_client().set(tenant_key("lb", challenge_id, "rebuilding"), "1", nx=True, ex=60)
         if lock:

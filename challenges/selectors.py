@@ -93,7 +93,12 @@ def leaderboard_read(*, challenge_id: int, user=None, limit: int = 10, team_id: 
 
 
 def team_list(*, challenge: Challenge) -> list[dict]:
-    standings = {team_id: index + 1 for index, (team_id, _) in enumerate(leaderboard.team_standings(challenge.pk))}
+    from redis.exceptions import RedisError
+
+    try:
+        standings = {team_id: index + 1 for index, (team_id, _) in enumerate(leaderboard.team_standings(challenge.pk))}
+    except RedisError:  # ranks come back with Redis; the list itself is from PostgreSQL
+        standings = {}
     goal = Decimal(str(challenge.target.get("team_amount", "0")))
     min_members = int(challenge.target.get("min_members", 0) or 0)
     rows = []

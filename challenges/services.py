@@ -616,10 +616,22 @@ def _participant_apply(participant: Participant, tx, day: date, today: date, rul
     return earned
 
 
+_redis_failed_at = [0.0]
+REDIS_BACKOFF_SECONDS = 30.0
+
+
 def _top_before(participant: Participant):
+    """The board's top 5 before this deposit (for top5_entered). This runs inside the scoring transaction,
+    so after a Redis failure it is skipped for a while instead of holding row locks through retries."""
+    import time as _time
+
+    if _time.monotonic() - _redis_failed_at[0] < REDIS_BACKOFF_SECONDS:
+        return None
     try:
         return leaderboard.board_top_members(participant.challenge_id, 5)
     except Exception:
+        _redis_failed_at[0] = _time.monotonic()
+        logger.warning("leaderboard unavailable: skipping the top-5 check", extra={"schema": connection.schema_name})
         return None
 
 

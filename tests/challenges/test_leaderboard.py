@@ -110,3 +110,42 @@ def test_top5_entered_is_sent_when_a_deposit_lifts_a_member_in(board_setup, make
         record_deposit(members["Zero"], "500", date(2026, 3, 5))  # 500 points: rank 2
     assert [(uid, t, c["rank"]) for uid, t, c in notifications if t == "top5_entered"] == [(members["Zero"].pk,
                                                                                             "top5_entered", 2)]
+
+
+def test_redis_down_falls_back_to_postgresql(board_setup, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    challenge, members = board_setup
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("connection refused")
+
+    monkeypatch.setattr(leaderboard, "_read_once", down)
+    board = leaderboard.board_read(challenge_id=challenge.pk, limit=10, user_id=members["Tie2"].pk)
+    assert _ranking(board) == EXPECTED and board.me["rank"] == 5
+
+
+def test_scoring_works_with_redis_down(make_challenge, member, record_deposit, frozen_today, monkeypatch,
+                                       django_capture_on_commit_callbacks):
+    import redis
+
+    from challenges.models import Participant
+
+    frozen_today(date(2026, 3, 6))
+    challenge = make_challenge(start=date(2026, 3, 2))
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True,
+                       retry=Retry(NoBackoff(), 0))
+    monkeypatch.setattr(leaderboard, "redis_client", lambda: dead)
+    from challenges import services
+
+    monkeypatch.setattr(services, "_redis_failed_at", [0.0])
+    with django_capture_on_commit_callbacks(execute=True):
+        participant_join(challenge=challenge, user=member)
+        record_deposit(member, "300", date(2026, 3, 3))  # 300 points + 50 early bird
+    participant = Participant.objects.get(challenge=challenge, user=member)
+    assert participant.points == 350 and participant.total_contributed == 300
+    board = leaderboard.board_read(challenge_id=challenge.pk, limit=3, user_id=member.pk)
+    assert board.me["rank"] == 1 and board.me["score"] == 350
