@@ -442,6 +442,7 @@ def team_join(*, team: Team, user) -> Participant:
         participant.save(update_fields=["progress"])
         _after_commit_board(updates)
         _after_commit_teams(challenge.pk, {team.pk: team.total_saved})
+        badges_evaluate(user=user, participants=[participant])  # e.g. "team player" without waiting for a deposit
     return participant
 
 
@@ -663,6 +664,7 @@ def _referral_award(tx, user, rules: scoring.Rules) -> int:
         return 0
     PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
                               points=rules.referral_bonus, detail=f"Referred {user.display_name}")
+    badges_evaluate(user=user.referred_by)  # the referrer may now earn "connector"
     return 0
 
 

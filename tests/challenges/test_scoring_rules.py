@@ -123,6 +123,9 @@ def test_team_reaching_its_amount_below_min_members_completes_only_with_enough_m
     a, b, c = make_member(name="A"), make_member(name="B"), make_member(name="C")
     team = team_create(challenge=challenge, user=a, name="Simba")
     team_join(team=team, user=b)
+    from challenges.models import BadgeAward
+
+    assert BadgeAward.objects.filter(user=b, badge_key="system:team-player").exists()  # on joining, before saving
     record_deposit(a, "600", date(2026, 3, 9))
     record_deposit(b, "600", date(2026, 3, 9))
     team.refresh_from_db()
@@ -195,6 +198,9 @@ def test_referral_bonus_goes_to_the_referrer_once(make_member, record_deposit, f
     record_deposit(friend, "100", date(2026, 3, 3))
     awards = PointAward.objects.filter(user=referrer, reason="referral")
     assert list(awards.values_list("points", flat=True)) == [500]
+    from challenges.models import BadgeAward
+
+    assert BadgeAward.objects.filter(user=referrer, badge_key="system:connector").count() == 1
 
 
 def test_scoring_rules_validation_names_the_rule():
