@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings_tenancy"
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -39,7 +39,7 @@ def reset_database() -> None:
 def manage(*args: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "manage.py", *args, "-v", "0"], cwd=ROOT, check=True,
-                   env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench"})
+                   env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_tenancy"})
     return time.perf_counter() - started
 
 

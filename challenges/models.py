@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tenants.models import SystemBadge
+
 CHALLENGE_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -48,6 +50,8 @@ class Challenge(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="challenges_created",
     )
+    started_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    settled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,3 +79,208 @@ class Challenge(models.Model):
         if kwargs.get("update_fields") is not None and "start_date" in kwargs["update_fields"]:
             kwargs["update_fields"] = list(set(kwargs["update_fields"]) | {"end_date"})
         super().save(*args, **kwargs)
+
+
+class Team(models.Model):
+    """A team in a group challenge. `total_saved` is the sum of its members' contributions."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=80)
+    members_count = models.PositiveIntegerField(default=0)
+    total_saved = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    goal_reached_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "name"], name="team_name_unique_per_challenge"),
+            models.CheckConstraint(condition=models.Q(total_saved__gte=0), name="team_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    progress = models.JSONField(default=dict, blank=True)
+    total_contributed = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    points = models.BigIntegerField(default=0)
+    # Baseline for percentage challenges: verified deposits in the calendar month before start_date.
+    baseline = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    final_rank = models.PositiveIntegerField(null=True, blank=True)
+    # Bumped on every score change; Redis applies a write only if it is newer (out-of-order safe).
+    version = models.PositiveIntegerField(default=0)
+    streak_reminded_window = models.CharField(max_length=16, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["challenge", "-points", "-total_contributed", "joined_at", "id"]
+        indexes = [models.Index(fields=["user", "status"], name="participant_user_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "user"], name="participant_once_per_challenge"),
+            models.CheckConstraint(condition=models.Q(points__gte=0), name="participant_points_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "completed", "failed"]), name="participant_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.challenge}"
+
+
+class ScoredDeposit(models.Model):
+    """One row per ledger transaction already scored: the idempotency guard of deposit_score."""
+
+    transaction = models.OneToOneField("payments.Transaction", on_delete=models.PROTECT, related_name="+")
+    scored_at = models.DateTimeField(auto_now_add=True)
+
+
+class Contribution(models.Model):
+    """A verified deposit counted toward one participation (the input of every recompute)."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="contributions")
+    transaction = models.ForeignKey("payments.Transaction", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    local_date = models.DateField(help_text=_("The deposit's date in the organization's time zone."))
+    points_awarded = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["local_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "transaction"], name="contribution_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="contribution_amount_positive"),
+        ]
+
+
+class PointAward(models.Model):
+    """Every point a member earns, with its reason, so a score can be explained and recomputed."""
+
+    class Reason(models.TextChoices):
+        DEPOSIT = "deposit", _("Deposit")
+        STREAK_TOPUP = "streak_topup", _("Streak multiplier (late deposit)")
+        EARLY_BIRD = "early_bird", _("Early bird bonus")
+        COMPLETION = "completion", _("Completion bonus")
+        REFERRAL = "referral", _("Referral bonus")
+
+    ONCE_PER_PARTICIPANT = ("early_bird", "completion")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="point_awards")
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.CASCADE, related_name="awards",
+        help_text=_("Empty for awards outside any challenge (referrals)."),
+    )
+    transaction = models.ForeignKey(
+        "payments.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    points = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "transaction"], condition=models.Q(reason="deposit"),
+                name="award_deposit_once",
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "reason"], condition=models.Q(reason__in=["early_bird", "completion"]),
+                name="award_bonus_once_per_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "transaction"], condition=models.Q(reason="referral"), name="award_referral_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=["deposit", "streak_topup", "early_bird", "completion", "referral"]),
+                name="award_reason_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.points} {self.reason}"
+
+
+RARITY_CHOICES = SystemBadge.Rarity.choices  # one list of rarities for platform and organization badges
+
+
+class Badge(models.Model):
+    """An organization's own badge (the platform catalogue is tenants.SystemBadge)."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=80)
+    name_sw = models.CharField(max_length=80, blank=True)
+    description = models.CharField(max_length=240)
+    description_sw = models.CharField(max_length=240, blank=True)
+    icon = models.CharField(max_length=16, default="🏅")
+    criteria = models.JSONField()
+    rarity = models.CharField(max_length=10, choices=RARITY_CHOICES, default="common")
+    per_challenge = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rarity", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BadgeAward(models.Model):
+    """A badge earned. `badge_key` is `system:<slug>` or `org:<slug>` (the catalogue is in public)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badge_awards")
+    badge_key = models.CharField(max_length=80)
+    challenge = models.ForeignKey(Challenge, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    awarded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-awarded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "badge_key"], condition=models.Q(challenge__isnull=True), name="badge_once_per_member"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "badge_key", "challenge"], condition=models.Q(challenge__isnull=False),
+                name="badge_once_per_challenge",
+            ),
+        ]
+
+
+class LeaderboardEntry(models.Model):
+    """The `leaderboard` table: periodic snapshots of the Redis ranks (final ones are frozen)."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="leaderboard")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rank = models.PositiveIntegerField()
+    score = models.BigIntegerField()
+    total_saved = models.DecimalField(max_digits=14, decimal_places=2)
+    is_final = models.BooleanField(default=False)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "leaderboard"
+        ordering = ["challenge", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "participant"], name="leaderboard_one_row_per_participant"),
+        ]

@@ -1,11 +1,1041 @@
-"""Writes for the gamification engine."""
+"""Writes for the gamification engine: challenges, participation, teams, scoring, badges, lifecycle.
+
+The single entry point payments calls is `deposit_score(transaction_id=...)`. Rules live in
+challenges/scoring.py (pure); this module loads rows, applies the engine, and writes the results,
+award rows, notifications and leaderboard updates.
+"""
 
 from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from challenges import leaderboard, scoring
+from challenges.badges import BadgeDef, catalogue, criteria_evaluate
+from challenges.models import (
+    BadgeAward,
+    Challenge,
+    Contribution,
+    LeaderboardEntry,
+    Participant,
+    PointAward,
+    ScoredDeposit,
+    Team,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_DURATION_DAYS = 366
+CHALLENGE_EDITABLE_FIELDS = ["name", "description", "type", "target", "duration_days", "start_date"]
+
+
+# --- organization context --------------------------------------------------------------------------
+def _organization():
+    from tenants.models import Organization
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organization) and tenant.schema_name == connection.schema_name:
+        return tenant
+    return Organization.objects.get(schema_name=connection.schema_name)
+
+
+def organization_zone(organization=None) -> ZoneInfo:
+    organization = organization or _organization()
+    try:
+        return ZoneInfo(organization.time_zone or "Africa/Nairobi")
+    except Exception:
+        return ZoneInfo("Africa/Nairobi")
+
+
+def local_today(zone: ZoneInfo | None = None) -> date:
+    return timezone.localtime(timezone.now(), zone or organization_zone()).date()
+
+
+def rules_for(organization=None) -> scoring.Rules:
+    organization = organization or _organization()
+    return scoring.Rules.from_lookup(organization.scoring_rule)
+
+
+def spec_of(challenge: Challenge) -> scoring.ChallengeSpec:
+    end = challenge.end_date or challenge.start_date + timedelta(days=challenge.duration_days - 1)
+    return scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end)
+
+
+# --- seams (no-ops until notifications / analytics land) ------------------------------------------
+def _notify(user, template: str, context: dict, urgent: bool = False) -> None:
+    from notifications.services import notify
+
+    notify(user=user, template=template, context=context, urgent=urgent)
+
+
+def _event(type: str, user=None, properties: dict | None = None) -> None:
+    try:
+        from analytics.services import event_record
+
+        event_record(type=type, user=user, properties=properties or {})
+    except Exception:  # analytics must never break scoring
+        logger.warning("analytics event failed", extra={"event": type})
+
+
+def _audit(actor, action: str, target, before=None, after=None) -> None:
+    from accounts.services import audit_record
+
+    audit_record(actor=actor, action=action, target=target, before=before, after=after)
+
+
+# --- challenge definitions ----------------------------------------------------------------------------
+def _positive_decimal(target: dict, name: str, errors: dict, *, required: bool = True, allow_zero: bool = False):
+    if name not in target or target[name] in (None, ""):
+        if required:
+            errors[name] = "This field is required."
+        return None
+    try:
+        value = Decimal(str(target[name]))
+    except (InvalidOperation, ValueError):
+        errors[name] = "Must be a number."
+        return None
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
+        errors[name] = "Must be greater than zero."
+        return None
+    if value != value.quantize(Decimal("0.01")) or value >= Decimal("1e10"):
+        errors[name] = "Use at most 2 decimal places and less than 10,000,000,000."
+        return None
+    return value
+
+
+def _positive_int(target: dict, name: str, errors: dict, *, required: bool = True, maximum: int = 10_000):
+    if name not in target or target[name] in (None, ""):
+        if required:
+            errors[name] = "This field is required."
+        return None
+    value = target[name]
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        errors[name] = "Must be a whole number."
+        return None
+    value = int(value)
+    if not 1 <= value <= maximum:
+        errors[name] = f"Must be between 1 and {maximum}."
+        return None
+    return value
+
+
+def challenge_target_validate(*, type: str, target) -> dict:
+    """Validate and normalise a target for its type. Raises ValidationError({"target": {field: msg}})."""
+    if type not in Challenge.Type.values:
+        raise ValidationError({"type": f"Must be one of {', '.join(Challenge.Type.values)}."})
+    if not isinstance(target, dict):
+        raise ValidationError({"target": "Must be an object."})
+    errors: dict[str, str] = {}
+    out: dict = {}
+    if type == "fixed_amount":
+        allowed = {"amount", "frequency"}
+        amount = _positive_decimal(target, "amount", errors)
+        frequency = target.get("frequency")
+        if frequency not in scoring.FREQUENCY_UNITS:
+            errors["frequency"] = "Must be one of daily, weekly, monthly."
+        if not errors:
+            out = {"amount": f"{amount:.2f}", "frequency": frequency}
+    elif type == "percentage":
+        allowed = {"increase", "baseline", "min_amount"}
+        increase = _positive_decimal(target, "increase", errors)
+        if increase is not None and increase > 1000:
+            errors["increase"] = "Must be at most 1000 (%)."
+        if target.get("baseline", "last_month") != "last_month":
+            errors["baseline"] = "Only \"last_month\" is supported."
+        min_amount = _positive_decimal(target, "min_amount", errors, required=False)
+        if not errors:
+            out = {"increase": str(increase), "baseline": "last_month"}
+            if min_amount is not None:
+                out["min_amount"] = f"{min_amount:.2f}"
+    elif type == "streak":
+        allowed = {"consecutive_weeks", "consecutive_days", "min_amount"}
+        has_weeks, has_days = "consecutive_weeks" in target, "consecutive_days" in target
+        if has_weeks == has_days:
+            errors["consecutive_weeks"] = "Give exactly one of consecutive_weeks or consecutive_days."
+        else:
+            name = "consecutive_weeks" if has_weeks else "consecutive_days"
+            count = _positive_int(target, name, errors, maximum=53 if has_weeks else 366)
+            min_amount = _positive_decimal(target, "min_amount", errors, required=False)
+            if not errors:
+                out = {name: count}
+                if min_amount is not None:
+                    out["min_amount"] = f"{min_amount:.2f}"
+    else:
+        allowed = {"team_amount", "min_members"}
+        team_amount = _positive_decimal(target, "team_amount", errors)
+        min_members = _positive_int(target, "min_members", errors, maximum=1000)
+        if not errors:
+            out = {"team_amount": f"{team_amount:.2f}", "min_members": min_members}
+    for unknown in sorted(set(target) - allowed):
+        errors.setdefault(unknown, f"Unknown field for a {type} challenge.")
+    if errors:
+        raise ValidationError({"target": [f"{name}: {message}" for name, message in errors.items()]})
+    return out
+
+
+def _challenge_validate(challenge: Challenge) -> None:
+    challenge.target = challenge_target_validate(type=challenge.type, target=challenge.target)
+    if not 1 <= int(challenge.duration_days or 0) <= MAX_DURATION_DAYS:
+        raise ValidationError({"duration_days": f"Must be between 1 and {MAX_DURATION_DAYS} days."})
+    if not (challenge.name or "").strip():
+        raise ValidationError({"name": "This field is required."})
+    if challenge.type == "streak":
+        needed = challenge.target.get("consecutive_weeks") or challenge.target.get("consecutive_days")
+        end = challenge.start_date + timedelta(days=int(challenge.duration_days) - 1)
+        if needed > scoring.total_periods(scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end)):
+            unit = "weeks" if "consecutive_weeks" in challenge.target else "days"
+            raise ValidationError({"target": [f"consecutive_{unit}: The challenge is too short for {needed} {unit}."]})
+
+
+@transaction.atomic
+def challenge_create(*, actor, name: str, type: str, target: dict, duration_days: int, start_date: date,
+                     description: str = "", status: str = Challenge.Status.DRAFT) -> Challenge:
+    if status not in (Challenge.Status.DRAFT, Challenge.Status.ACTIVE):
+        raise ValidationError({"status": "A new challenge is either draft or active."})
+    challenge = Challenge(name=(name or "").strip(), description=description or "", type=type, target=target,
+                          duration_days=duration_days, start_date=start_date, status=status, created_by=actor)
+    _challenge_validate(challenge)
+    challenge.end_date = challenge.start_date + timedelta(days=challenge.duration_days - 1)
+    if status == Challenge.Status.ACTIVE and challenge.end_date < local_today():
+        raise ValidationError({"start_date": "This challenge would already be over; pick a later start date."})
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                challenge.save()
+            break
+        except Exception:
+            if Challenge.objects.filter(code=challenge.code).exists():
+                challenge.code = Challenge._meta.get_field("code").default()
+                continue
+            raise
+    _audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
+    return challenge
+
+
+TRANSITIONS = {
+    "draft": {"active", "cancelled"},
+    "active": {"cancelled", "completed"},
+    "completed": set(),
+    "cancelled": set(),
+}
+
+
+@transaction.atomic
+def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
+    """Edit a challenge. Type, target, dates and duration change only while it is a draft.
+    `status` moves it along draft -> active -> completed / cancelled (PATCH {"status": "active"} publishes)."""
+    challenge = Challenge.objects.select_for_update().get(pk=challenge.pk)
+    before = {"status": challenge.status, "name": challenge.name}
+    structural = {"type", "target", "duration_days", "start_date"} & set(data)
+    if structural and challenge.status != Challenge.Status.DRAFT:
+        changed = [f for f in structural if data[f] != getattr(challenge, f)]
+        if changed:
+            raise ValidationError({changed[0]: "Only a draft challenge's type, target or dates can change."})
+    for field in CHALLENGE_EDITABLE_FIELDS:
+        if field in data:
+            setattr(challenge, field, data[field])
+    if structural:
+        _challenge_validate(challenge)
+    challenge.end_date = challenge.start_date + timedelta(days=challenge.duration_days - 1)
+    new_status = data.get("status", challenge.status)
+    if new_status != challenge.status:
+        if new_status not in TRANSITIONS.get(challenge.status, set()):
+            raise ValidationError({"status": f"A {challenge.status} challenge cannot become {new_status}."})
+        if new_status == Challenge.Status.ACTIVE and challenge.end_date < local_today():
+            raise ValidationError({"start_date": "This challenge would already be over; pick a later start date."})
+        if new_status == Challenge.Status.COMPLETED:
+            challenge.save()
+            challenge_settle(challenge=challenge, force=True)
+            challenge.refresh_from_db()
+        challenge.status = new_status
+    challenge.full_clean(exclude=["code", "target"])
+    challenge.save()
+    _audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
+    from challenges.selectors import challenge_status_forget
+
+    challenge_status_forget(challenge_id=challenge.pk)
+    return challenge
+
+
+@transaction.atomic
+def challenge_delete(*, challenge: Challenge, actor) -> None:
+    if challenge.status != Challenge.Status.DRAFT:
+        raise ValidationError({"status": "Only a draft can be deleted; cancel an active challenge instead."})
+    _audit(actor, "challenge.deleted", challenge, before={"name": challenge.name})
+    challenge.delete()
+
+
+# --- participation ---------------------------------------------------------------------------------------
+def member_deposits_between(*, user_id: int, first: date, last: date, zone: ZoneInfo) -> Decimal:
+    from payments.models import Transaction
+
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    total = (
+        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED)
+        .annotate(at=Coalesce("transacted_at", "verified_at", "created_at"))
+        .filter(at__gte=start, at__lt=end)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal("0.00")
+
+
+def _baseline(challenge: Challenge, user_id: int, zone: ZoneInfo) -> Decimal:
+    first, last = scoring.previous_month(challenge.start_date)
+    return member_deposits_between(user_id=user_id, first=first, last=last, zone=zone)
+
+
+def _board_update(participant: Participant, name: str = "") -> leaderboard.BoardUpdate:
+    return leaderboard.BoardUpdate(
+        challenge_id=participant.challenge_id, team_id=participant.team_id, participant_id=participant.pk,
+        user_id=participant.user_id, version=participant.version, points=participant.points,
+        total_saved=participant.total_contributed, name=name,
+    )
+
+
+def _after_commit_board(updates: list[leaderboard.BoardUpdate]) -> None:
+    if not updates:
+        return
+    schema = connection.schema_name
+
+    def apply():
+        try:
+            leaderboard.updates_apply(updates, schema=schema)
+        except Exception:  # Redis down: the board is rebuilt from PostgreSQL later
+            logger.warning("leaderboard write-through failed", extra={"schema": schema})
+
+    transaction.on_commit(apply)
+
+
+def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
+    """Join a challenge (idempotent). Returns (participant, created)."""
+    with transaction.atomic():
+        challenge = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        existing = Participant.objects.filter(challenge=challenge, user=user).first()
+        if existing:
+            return existing, False
+        if challenge.status != Challenge.Status.ACTIVE:
+            raise ValidationError({"challenge": "This challenge is not open for joining."})
+        zone = organization_zone()
+        today = local_today(zone)
+        if challenge.end_date < today:
+            raise ValidationError({"challenge": "This challenge has ended."})
+        participant = Participant(challenge=challenge, user=user, version=1)
+        if challenge.type == Challenge.Type.PERCENTAGE:
+            participant.baseline = _baseline(challenge, user.pk, zone)
+        outcome = scoring.progress_compute(spec_of(challenge), [], today=today,
+                                           baseline=participant.baseline or Decimal("0"))
+        participant.progress = outcome.progress
+        participant.save()
+        Challenge.objects.filter(pk=challenge.pk).update(participants_count=F("participants_count") + 1)
+        _event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
+        _after_commit_board([_board_update(participant, user.display_name)])
+    return participant, True
+
+
+def _team_check_goal(team: Team, challenge: Challenge, rules: scoring.Rules, today: date,
+                     updates: list) -> None:
+    """Notify once when a team reaches its amount; complete members once it also has enough members."""
+    goal = Decimal(str(challenge.target["team_amount"]))
+    min_members = int(challenge.target["min_members"])
+    if team.total_saved < goal:
+        return
+    if team.goal_reached_at is None:
+        if Team.objects.filter(pk=team.pk, goal_reached_at__isnull=True).update(goal_reached_at=timezone.now()):
+            team.goal_reached_at = timezone.now()
+            for member in Participant.objects.filter(team=team).select_related("user"):
+                _notify(member.user, "team_goal_reached",
+                        {"challenge": challenge.name, "team": team.name, "team_total": str(team.total_saved),
+                         "members": team.members_count, "min_members": min_members})
+    if team.members_count < min_members:
+        return
+    for member in Participant.objects.select_for_update().filter(team=team).exclude(
+            status=Participant.Status.COMPLETED).select_related("user").order_by("pk"):
+        _participant_complete(member, challenge, rules, updates)
+        outcome = scoring.progress_group(spec_of(challenge), [], today, team.total_saved, team.members_count)
+        member.progress = {**outcome.progress, "saved": str(member.total_contributed)}
+        member.save(update_fields=["progress"])
+
+
+def _participant_complete(participant: Participant, challenge: Challenge, rules: scoring.Rules, updates: list) -> None:
+    """Mark completed and pay the completion bonus (once)."""
+    if participant.status == Participant.Status.COMPLETED:
+        return
+    participant.status = Participant.Status.COMPLETED
+    participant.completed_at = timezone.now()
+    bonus = rules.consistency_bonus
+    if bonus and not PointAward.objects.filter(participant=participant, reason=PointAward.Reason.COMPLETION).exists():
+        PointAward.objects.create(user_id=participant.user_id, participant=participant,
+                                  reason=PointAward.Reason.COMPLETION, points=bonus,
+                                  detail=f"Completed {challenge.name}")
+        participant.points += bonus
+    participant.version += 1
+    participant.save(update_fields=["status", "completed_at", "points", "version"])
+    updates.append(_board_update(participant))
+
+
+def _team_members_changed(team: Team, delta: int) -> Team:
+    Team.objects.filter(pk=team.pk).update(members_count=F("members_count") + delta)
+    team.refresh_from_db()
+    return team
+
+
+def team_create(*, challenge: Challenge, user, name: str, join: bool = True) -> Team:
+    if challenge.type != Challenge.Type.GROUP:
+        raise ValidationError({"challenge": "Teams exist only in group challenges."})
+    if challenge.status != Challenge.Status.ACTIVE:
+        raise ValidationError({"challenge": "This challenge is not open."})
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError({"name": "Give the team a name of 1-80 characters."})
+    with transaction.atomic():
+        if Team.objects.filter(challenge=challenge, name__iexact=name).exists():
+            raise ValidationError({"name": "A team with this name already exists in this challenge."})
+        participant = None
+        if join:
+            participant = Participant.objects.filter(challenge=challenge, user=user).first()
+            if participant is None:
+                participant, _ = participant_join(challenge=challenge, user=user)
+            if participant.team_id:
+                raise ValidationError({"team": "You are already in a team in this challenge."})
+        team = Team.objects.create(challenge=challenge, name=name, created_by=user)
+        if participant is not None:
+            team_join(team=team, user=user)
+            team.refresh_from_db()
+    return team
+
+
+def team_join(*, team: Team, user) -> Participant:
+    """Put a member in a team (joining the challenge first if needed). A team is kept for the whole challenge;
+    the member's deposits so far come along into the team total."""
+    with transaction.atomic():
+        team = Team.objects.select_for_update().select_related("challenge").get(pk=team.pk)
+        challenge = team.challenge
+        participant = Participant.objects.filter(challenge=challenge, user=user).first()
+        if participant is None:
+            participant, _ = participant_join(challenge=challenge, user=user)
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if participant.team_id == team.pk:
+            return participant
+        if participant.team_id:
+            raise ValidationError({"team": "You are already in a team in this challenge."})
+        participant.team = team
+        participant.version += 1
+        participant.save(update_fields=["team", "version"])
+        Team.objects.filter(pk=team.pk).update(total_saved=F("total_saved") + participant.total_contributed)
+        team = _team_members_changed(team, +1)
+        updates = [_board_update(participant, user.display_name)]
+        rules, today = rules_for(), local_today()
+        _team_check_goal(team, challenge, rules, today, updates)
+        participant.refresh_from_db()
+        outcome = scoring.progress_group(spec_of(challenge), [], today, team.total_saved, team.members_count)
+        participant.progress = {**outcome.progress, "saved": str(participant.total_contributed)}
+        participant.save(update_fields=["progress"])
+        _after_commit_board(updates)
+        _after_commit_teams(challenge.pk, {team.pk: team.total_saved})
+        badges_evaluate(user=user, participants=[participant])  # e.g. "team player" without waiting for a deposit
+    return participant
+
+
+def _after_commit_teams(challenge_id: int, totals: dict) -> None:
+    schema = connection.schema_name
+
+    def apply():
+        try:
+            leaderboard.team_totals_apply(challenge_id, totals, schema=schema)
+        except Exception:
+            logger.warning("team standings write-through failed", extra={"schema": schema})
+
+    transaction.on_commit(apply)
+
+
+def team_auto_assign(*, challenge: Challenge, user=None) -> list[Participant]:
+    """Put `user` (or, for an admin, every participant without a team) into the smallest teams.
+    A team is created when there is none yet."""
+    if challenge.type != Challenge.Type.GROUP:
+        raise ValidationError({"challenge": "Teams exist only in group challenges."})
+    with transaction.atomic():
+        if user is not None:
+            waiting = [user]
+        else:
+            waiting = [p.user for p in Participant.objects.filter(challenge=challenge, team__isnull=True)
+                       .select_related("user").order_by("joined_at", "pk")]
+        assigned = []
+        for member in waiting:
+            team = Team.objects.filter(challenge=challenge).order_by("members_count", "created_at", "pk").first()
+            if team is None:
+                team = Team.objects.create(challenge=challenge, name="Team 1")
+            assigned.append(team_join(team=team, user=member))
+    return assigned
+
+
+# --- scoring -------------------------------------------------------------------------------------------------
+def _local_date(tx, zone: ZoneInfo) -> date:
+    when = tx.transacted_at or tx.verified_at or tx.created_at or timezone.now()
+    return timezone.localtime(when, zone).date()
 
 
 def deposit_score(*, transaction_id: int) -> None:
     """Score one verified deposit: progress, points, streaks, teams, leaderboards, badges.
 
-    The single entry point payments calls after a deposit is verified. Idempotent.
-    The gamification engine fills this in.
+    The single entry point payments calls after a deposit is verified (after commit, from a task).
+    Idempotent: the ledger row is locked and marked scored in the same transaction, so scoring
+    it again (or concurrently) changes nothing. A deposit tagged with a challenge counts only
+    there; an untagged one counts toward every active challenge the member has joined whose
+    dates contain the deposit's local date.
     """
+    from payments.models import Transaction
+
+    with transaction.atomic():
+        tx = (Transaction.objects.select_for_update(of=("self",)).select_related("user")
+              .filter(pk=transaction_id).first())
+        if tx is None or tx.status != Transaction.Status.VERIFIED or tx.user_id is None or tx.amount <= 0:
+            return
+        if not _mark_scored(tx.pk):
+            return
+        organization = _organization()
+        zone, rules = organization_zone(organization), rules_for(organization)
+        day, today = _local_date(tx, zone), local_today(zone)
+        user = tx.user
+        targets = _deposit_targets(tx, user, day)
+        updates: list[leaderboard.BoardUpdate] = []
+        team_totals: dict[int, dict[int, Decimal]] = {}
+        earned = 0
+        for participant in targets:
+            earned += _participant_apply(participant, tx, day, today, rules, updates, team_totals)
+        earned += _referral_award(tx, user, rules)
+        _notify(user, "deposit_confirmed", {
+            "amount": f"{tx.amount:.2f}", "points": earned, "transaction_id": tx.pk,
+            "receipt": tx.mpesa_receipt or tx.transaction_id or "",
+            "challenges": [p.challenge.name for p in targets],
+        })
+        _event("deposit_verified", user, {"amount": f"{tx.amount:.2f}", "transaction": tx.pk,
+                                          "challenges": [p.challenge_id for p in targets], "points": earned})
+        badges_evaluate(user=user, participants=targets)
+        updates = [replace(u, name=user.display_name) if u.user_id == user.pk else u for u in updates]
+        _after_commit_board(updates)
+        for challenge_id, totals in team_totals.items():
+            _after_commit_teams(challenge_id, totals)
+
+
+def _mark_scored(transaction_id: int) -> bool:
+    """Insert the idempotency marker in one statement; False when the deposit was already scored."""
+    table = ScoredDeposit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (transaction_id, scored_at) VALUES (%s, now()) "
+                       "ON CONFLICT (transaction_id) DO NOTHING RETURNING id", [transaction_id])
+        return cursor.fetchone() is not None
+
+
+def _deposit_targets(tx, user, day: date) -> list[Participant]:
+    qs = Participant.objects.select_related("challenge", "team").select_for_update(of=("self",))
+    if tx.challenge_id:
+        challenge = tx.challenge
+        if challenge.status != Challenge.Status.ACTIVE or not (challenge.start_date <= day <= challenge.end_date):
+            return []
+        if not Participant.objects.filter(challenge=challenge, user=user).exists():
+            # Paying with a challenge's code joins it (the member chose it explicitly).
+            participant_join(challenge=challenge, user=user)
+        return list(qs.filter(challenge=challenge, user=user))
+    # Ordered by challenge so concurrent deposits lock challenge rows in the same order (no deadlock).
+    return list(qs.filter(user=user, challenge__status=Challenge.Status.ACTIVE, challenge__start_date__lte=day,
+                          challenge__end_date__gte=day).order_by("challenge_id"))
+
+
+def _participant_apply(participant: Participant, tx, day: date, today: date, rules: scoring.Rules,
+                       updates: list, team_totals: dict) -> int:
+    challenge = participant.challenge
+    spec = spec_of(challenge)
+    previous_rank_top = _top_before(participant)
+    existing = list(participant.contributions.order_by("local_date", "pk"))
+    contribution = Contribution(participant=participant, transaction=tx, amount=tx.amount, local_date=day)
+    contributions = [*existing, contribution]
+    deposits = [(c.local_date, c.amount) for c in contributions]
+    awards, touched = [], []
+    for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits), strict=True):
+        is_new = c is contribution
+        if is_new or deserved > c.points_awarded:
+            awards.append(PointAward(
+                user_id=participant.user_id, participant=participant, transaction_id=c.transaction_id,
+                reason=PointAward.Reason.DEPOSIT if is_new else PointAward.Reason.STREAK_TOPUP,
+                points=max(deserved - c.points_awarded, 0), amount=c.amount, multiplier=multiplier,
+                detail=(f"{c.amount} KES x {rules.points_per_kes} x {multiplier}" if is_new
+                        else f"streak multiplier applied after an earlier deposit arrived late ({c.local_date})"),
+            ))
+            c.points_awarded = max(deserved, c.points_awarded)
+            if not is_new:
+                touched.append(c)
+    contribution.save()
+    # The early-bird bonus was paid when the first early deposit was scored (the rule is monotone).
+    if scoring.early_bird_earned(spec, rules, deposits) and not scoring.early_bird_earned(
+            spec, rules, [(c.local_date, c.amount) for c in existing]):
+        awards.append(PointAward(user_id=participant.user_id, participant=participant,
+                                 reason=PointAward.Reason.EARLY_BIRD, points=rules.early_bird_bonus,
+                                 detail=f"A deposit in the first {rules.early_bird_days} days"))
+    team_total, team_members = None, 0
+    if participant.team_id:
+        Team.objects.filter(pk=participant.team_id).update(total_saved=F("total_saved") + tx.amount)
+        team = participant.team
+        team.refresh_from_db()
+        team_total, team_members = team.total_saved, team.members_count
+        team_totals.setdefault(challenge.pk, {})[team.pk] = team.total_saved
+    if participant.baseline is None and challenge.type == Challenge.Type.PERCENTAGE:
+        participant.baseline = _baseline(challenge, participant.user_id, organization_zone())
+    outcome = scoring.progress_compute(spec, deposits, today=today, baseline=participant.baseline or Decimal("0"),
+                                       team_total=team_total, team_members=team_members)
+    PointAward.objects.bulk_create(awards)
+    if touched:
+        Contribution.objects.bulk_update(touched, ["points_awarded"])
+    earned = sum(a.points for a in awards)
+    participant.points += earned
+    participant.total_contributed += tx.amount
+    participant.progress = outcome.progress
+    participant.version += 1
+    if outcome.completed:
+        participant.save(update_fields=["points", "total_contributed", "progress", "version", "baseline"])
+        before = participant.points
+        _participant_complete(participant, challenge, rules, [])
+        earned += participant.points - before
+    else:
+        if participant.status != Participant.Status.COMPLETED:
+            participant.status = Participant.Status.FAILED if outcome.failed else Participant.Status.ACTIVE
+        participant.save(update_fields=["points", "total_contributed", "progress", "version", "baseline", "status"])
+    Challenge.objects.filter(pk=challenge.pk).update(total_saved=F("total_saved") + tx.amount)
+    updates.append(_board_update(participant))
+    if participant.team_id:
+        _team_check_goal(participant.team, challenge, rules, today, updates)
+    _top5_check(participant, previous_rank_top)
+    return earned
+
+
+_redis_failed_at = [0.0]
+REDIS_BACKOFF_SECONDS = 30.0
+
+
+def _top_before(participant: Participant):
+    """The board's top 5 before this deposit (for top5_entered). This runs inside the scoring transaction,
+    so after a Redis failure it is skipped for a while instead of holding row locks through retries."""
+    import time as _time
+
+    if _time.monotonic() - _redis_failed_at[0] < REDIS_BACKOFF_SECONDS:
+        return None
+    try:
+        return leaderboard.board_top_members(participant.challenge_id, 5)
+    except Exception:
+        _redis_failed_at[0] = _time.monotonic()
+        logger.warning("leaderboard unavailable: skipping the top-5 check", extra={"schema": connection.schema_name})
+        return None
+
+
+def _top5_check(participant: Participant, top) -> None:
+    """Tell a member when this deposit lifts them into the top 5 (judged against the live board)."""
+    if top is None:
+        return
+    suffix = f":{participant.user_id}"
+    if any(member.endswith(suffix) for member, _ in top):
+        return
+    mine = leaderboard.member_encode(total_saved=participant.total_contributed, participant_id=participant.pk,
+                                     user_id=participant.user_id)
+    ranked = sorted([*top, (mine, participant.points)], key=lambda item: (item[1], item[0]), reverse=True)
+    position = ranked.index((mine, participant.points))
+    if position < 5:
+        _notify(participant.user, "top5_entered",
+                {"challenge": participant.challenge.name, "rank": position + 1, "score": participant.points})
+
+
+def _referral_award(tx, user, rules: scoring.Rules) -> int:
+    """+referral_bonus to the referrer when a referred member's first deposit is verified (outside any challenge)."""
+    from payments.models import Transaction
+
+    if not user.referred_by_id or not rules.referral_bonus:
+        return 0
+    first = (Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED)
+             .order_by(Coalesce("transacted_at", "verified_at", "created_at"), "pk").values_list("pk", flat=True).first())
+    if first != tx.pk or PointAward.objects.filter(reason=PointAward.Reason.REFERRAL, transaction=tx).exists():
+        return 0
+    PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
+                              points=rules.referral_bonus, detail=f"Referred {user.display_name}")
+    badges_evaluate(user=user.referred_by)  # the referrer may now earn "connector"
+    return 0
+
+
+# --- recompute ------------------------------------------------------------------------------------------------
+def participant_expected(*, participant: Participant, rules: scoring.Rules, today: date) -> dict:
+    """What a participation's score should be, from its deposits alone (no award rows read)."""
+    challenge = participant.challenge
+    spec = spec_of(challenge)
+    deposits = list(participant.contributions.order_by("local_date", "pk").values_list("local_date", "amount"))
+    deposit_points = sum(points for points, _ in scoring.deposit_points(spec, rules, deposits))
+    team_total = team_members = None
+    if participant.team_id:
+        team = participant.team
+        team_total = Contribution.objects.filter(participant__team=team).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+        team_members = team.members_count
+    outcome = scoring.progress_compute(spec, deposits, today=today, baseline=participant.baseline or Decimal("0"),
+                                       team_total=team_total, team_members=team_members or 0)
+    completed = outcome.completed or participant.status == Participant.Status.COMPLETED
+    points = deposit_points
+    points += rules.early_bird_bonus if scoring.early_bird_earned(spec, rules, deposits) else 0
+    points += rules.consistency_bonus if completed else 0
+    return {"points": points, "total_contributed": sum((a for _, a in deposits), Decimal("0.00")),
+            "progress": outcome.progress, "completed": completed}
+
+
+def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> list[dict]:
+    """Recompute every participation from its deposits and compare with the stored score and award rows.
+
+    Returns one row per drift. With fix=True, stored totals are corrected and the leaderboard rebuilt
+    (award rows are history and are never rewritten; a drift between rows and totals is reported).
+    """
+    rules, today = rules_for(), local_today()
+    drifts = []
+    qs = Participant.objects.select_related("challenge", "team").order_by("pk")
+    if challenge_id:
+        qs = qs.filter(challenge_id=challenge_id)
+    award_sums = dict(PointAward.objects.filter(participant__in=qs).values("participant")
+                      .annotate(total=Sum("points")).values_list("participant", "total"))
+    fixed_challenges = set()
+    for participant in qs.iterator(chunk_size=2000):
+        expected = participant_expected(participant=participant, rules=rules, today=today)
+        awarded = award_sums.get(participant.pk, 0)
+        problems = {}
+        if participant.points != expected["points"]:
+            problems["points"] = (participant.points, expected["points"])
+        if awarded != participant.points:
+            problems["award_rows"] = (awarded, participant.points)
+        if participant.total_contributed != expected["total_contributed"]:
+            problems["total_contributed"] = (str(participant.total_contributed), str(expected["total_contributed"]))
+        if problems:
+            drifts.append({"participant": participant.pk, "challenge": participant.challenge_id,
+                           "user": participant.user_id, **problems})
+            if fix:
+                Participant.objects.filter(pk=participant.pk).update(
+                    points=expected["points"], total_contributed=expected["total_contributed"],
+                    progress=expected["progress"], version=F("version") + 1)
+                fixed_challenges.add(participant.challenge_id)
+    for cid in fixed_challenges:
+        leaderboard.board_forget(cid)
+    return drifts
+
+
+# --- badges -------------------------------------------------------------------------------------------------------
+class MemberMetrics:
+    """Lazily computed metrics for the badge rule engine (one query per group of metrics)."""
+
+    def __init__(self, user, participant: Participant | None = None, zone: ZoneInfo | None = None):
+        self.user, self.participant, self.zone = user, participant, zone
+        self.values: dict = {}
+
+    def __call__(self, name: str):
+        if name not in self.values:
+            self._load(name)
+        return self.values.get(name)
+
+    def _load(self, name: str) -> None:
+        from accounts.models import User
+        from payments.models import Transaction
+
+        user = self.user
+        if name in ("total_saved", "deposits_count", "largest_deposit", "best_streak_weeks", "best_streak_days"):
+            zone = self.zone or organization_zone()
+            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED).values_list(
+                "amount", Coalesce("transacted_at", "verified_at", "created_at")))
+            amounts = [amount for amount, _ in rows]
+            days = {timezone.localtime(stamp, zone).date() for _, stamp in rows}
+            self.values.update(total_saved=sum(amounts, Decimal("0")), deposits_count=len(rows),
+                               largest_deposit=max(amounts, default=0),
+                               best_streak_days=_best_run(days, scoring.DAY),
+                               best_streak_weeks=_best_run(days, scoring.WEEK))
+        elif name in ("challenges_joined", "challenges_completed", "teams_joined", "best_final_rank",
+                      "team_goals_reached"):
+            agg = Participant.objects.filter(user=user).aggregate(
+                joined=Count("pk"), completed=Count("pk", filter=Q(status="completed")),
+                teams=Count("pk", filter=Q(team__isnull=False)), best=Min("final_rank"),
+                goals=Count("pk", filter=Q(team__goal_reached_at__isnull=False)))
+            self.values.update(challenges_joined=agg["joined"], challenges_completed=agg["completed"],
+                               teams_joined=agg["teams"], best_final_rank=agg["best"], team_goals_reached=agg["goals"])
+        elif name in ("points", "early_bird_count"):
+            agg = PointAward.objects.filter(user=user).aggregate(
+                points=Sum("points"), early=Count("pk", filter=Q(reason="early_bird")))
+            self.values.update(points=agg["points"] or 0, early_bird_count=agg["early"])
+        elif name == "referrals":
+            self.values["referrals"] = (User.objects.filter(referred_by=user, transactions__status="verified")
+                                        .values("pk").distinct().count())
+        elif name.startswith("challenge_") and self.participant is not None:
+            p = self.participant
+            self.values.update(challenge_saved=p.total_contributed, challenge_rank=p.final_rank or p.rank,
+                               challenge_completed=1 if p.status == Participant.Status.COMPLETED else 0)
+
+
+def _best_run(days: set[date], unit: str) -> int:
+    windows = sorted({scoring.window_start(d, unit) for d in days})
+    best = run = 0
+    previous = None
+    for w in windows:
+        run = run + 1 if previous is not None and scoring.window_next(previous, unit) == w else 1
+        best, previous = max(best, run), w
+    return best
+
+
+def badges_evaluate(*, user, participants: list[Participant] = ()) -> list[BadgeDef]:
+    """Award every badge whose criteria the member now meets (once per member, or once per challenge)."""
+    badges = catalogue()
+    if not badges:
+        return []
+    earned_keys = set(BadgeAward.objects.filter(user=user).values_list("badge_key", "challenge_id"))
+    metrics = MemberMetrics(user)
+    new = []
+    for badge in badges:
+        if badge.per_challenge:
+            for participant in participants:
+                if (badge.key, participant.challenge_id) in earned_keys:
+                    continue
+                scoped = MemberMetrics(user, participant)
+                scoped.values = metrics.values | {}
+                if criteria_evaluate(badge.criteria, scoped):
+                    new.append((badge, participant.challenge_id))
+        elif (badge.key, None) not in earned_keys and criteria_evaluate(badge.criteria, metrics):
+            new.append((badge, None))
+    for badge, challenge_id in new:
+        _, created = BadgeAward.objects.get_or_create(user=user, badge_key=badge.key, challenge_id=challenge_id)
+        if created:
+            _notify(user, "badge_earned", {"badge": badge.localized_name(user.language or None),
+                                           "badge_slug": badge.slug, "icon": badge.icon, "rarity": badge.rarity})
+            _event("badge_earned", user, {"badge": badge.key, "challenge": challenge_id})
+    return [b for b, _ in new]
+
+
+def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
+    """Beat: score verified deposits that were never scored (a lost task). Idempotent, oldest first."""
+    from payments.models import Transaction
+
+    cutoff = timezone.now() - older_than
+    scored = ScoredDeposit.objects.values("transaction_id")
+    pending = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, user__isnull=False,
+                                              updated_at__lt=cutoff, amount__gt=0)
+                   .exclude(pk__in=scored).order_by("pk").values_list("pk", flat=True)[:limit])
+    for transaction_id in pending:
+        deposit_score(transaction_id=transaction_id)
+    return len(pending)
+
+
+# --- lifecycle (beat) -----------------------------------------------------------------------------------------
+def leaderboard_snapshot(*, challenge: Challenge, final: bool = False) -> int:
+    """Copy the current ranks into the `leaderboard` table and Participant.rank (final ones are frozen)."""
+    board = leaderboard.board_from_database(challenge_id=challenge.pk, limit=10 ** 9, user_id=None)
+    participants = {p.user_id: p for p in Participant.objects.filter(challenge=challenge)}
+    now = timezone.now()
+    rows, ranked = [], []
+    for entry in board.results:
+        p = participants[entry["user"]["id"]]
+        rows.append(LeaderboardEntry(challenge=challenge, participant=p, user_id=p.user_id, team_id=p.team_id,
+                                     rank=entry["rank"], score=entry["score"], total_saved=Decimal(entry["total_saved"]),
+                                     is_final=final, taken_at=now))
+        p.rank = entry["rank"]
+        if final:
+            p.final_rank = entry["rank"]
+        ranked.append(p)
+    LeaderboardEntry.objects.bulk_create(
+        rows, batch_size=5000, update_conflicts=True, unique_fields=["challenge", "participant"],
+        update_fields=["rank", "score", "total_saved", "team", "is_final", "taken_at"])
+    Participant.objects.bulk_update(ranked, ["rank", "final_rank"], batch_size=5000)
+    return len(rows)
+
+
+def leaderboards_snapshot() -> int:
+    """Snapshot the boards that changed since the last snapshot (beat, every 30 s)."""
+    from savegame.redis import redis_client
+
+    client = redis_client()
+    count = 0
+    for challenge in Challenge.objects.filter(status=Challenge.Status.ACTIVE):
+        seen_key = tenant_snapshot_key(challenge.pk)
+        try:
+            agg = Participant.objects.filter(challenge=challenge).aggregate(v=Sum("version"), n=Count("pk"))
+            stamp = f"{agg['n']}:{agg['v'] or 0}"
+            if client.exists(leaderboard.ready_key(challenge.pk)) and \
+                    client.zcard(leaderboard.board_key(challenge.pk)) != agg["n"]:
+                # A write-through was lost (Redis restart, or a write racing a rebuild): rebuild on next read.
+                leaderboard.board_forget(challenge.pk)
+            if client.get(seen_key) == stamp:
+                continue
+            with transaction.atomic():
+                leaderboard_snapshot(challenge=challenge)
+            client.set(seen_key, stamp, ex=3600)
+        except Exception:
+            logger.warning("snapshot failed", extra={"challenge": challenge.pk})
+            continue
+        count += 1
+    return count
+
+
+def tenant_snapshot_key(challenge_id: int) -> str:
+    from savegame.redis import tenant_key
+
+    return tenant_key("lb", challenge_id, "snapshot")
+
+
+def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
+    """At end_date: final statuses (completion bonus or failed), frozen ranks, challenge_ended messages."""
+    zone = organization_zone()
+    today = local_today(zone)
+    if not force and challenge.end_date >= today:
+        return
+    rules = rules_for()
+    updates: list = []
+    with transaction.atomic():
+        challenge = Challenge.objects.select_for_update().get(pk=challenge.pk)
+        if challenge.settled_at:
+            return
+        settle_day = max(today, challenge.end_date + timedelta(days=1))
+        participants = list(Participant.objects.select_for_update(of=("self",)).filter(challenge=challenge)
+                            .select_related("user", "team").order_by("pk"))
+        for p in participants:
+            if p.status == Participant.Status.COMPLETED:
+                continue
+            expected = participant_expected(participant=p, rules=rules, today=settle_day)
+            if expected["completed"]:
+                _participant_complete(p, challenge, rules, updates)
+            else:
+                p.status = Participant.Status.FAILED
+                p.progress = expected["progress"]
+                p.version += 1
+                p.save(update_fields=["status", "progress", "version"])
+                updates.append(_board_update(p))
+        leaderboard_snapshot(challenge=challenge, final=True)
+        ranks = dict(Participant.objects.filter(challenge=challenge).values_list("pk", "final_rank"))
+        for p in participants:
+            p.final_rank = ranks.get(p.pk)
+            _notify(p.user, "challenge_ended", {"challenge": challenge.name, "rank": p.final_rank,
+                                                "points": p.points, "status": p.status,
+                                                "total_saved": f"{p.total_contributed:.2f}"})
+            badges_evaluate(user=p.user, participants=[p])
+        challenge.status = Challenge.Status.COMPLETED
+        challenge.settled_at = timezone.now()
+        challenge.save(update_fields=["status", "settled_at", "updated_at"])
+        _after_commit_board(updates)
+
+
+def challenges_lifecycle() -> dict:
+    """Beat: send challenge_started on the first day, fail participations that can no longer complete,
+    and settle challenges whose end_date has passed."""
+    zone = organization_zone()
+    today = local_today(zone)
+    started = settled = failed = 0
+    for challenge in Challenge.objects.filter(status=Challenge.Status.ACTIVE, started_notified_at__isnull=True,
+                                              start_date__lte=today, end_date__gte=today):
+        with transaction.atomic():
+            if Challenge.objects.filter(pk=challenge.pk, started_notified_at__isnull=True).update(
+                    started_notified_at=timezone.now()):
+                for p in Participant.objects.filter(challenge=challenge).select_related("user"):
+                    _notify(p.user, "challenge_started", {"challenge": challenge.name,
+                                                         "end_date": challenge.end_date.isoformat()})
+                started += 1
+    for challenge in Challenge.objects.filter(status=Challenge.Status.ACTIVE, end_date__lt=today):
+        challenge_settle(challenge=challenge)
+        settled += 1
+    rules = rules_for()
+    for p in (Participant.objects.filter(challenge__status=Challenge.Status.ACTIVE, status=Participant.Status.ACTIVE,
+                                         challenge__type__in=["fixed_amount", "streak"])
+              .select_related("challenge", "team", "user").iterator(chunk_size=1000)):
+        expected = participant_expected(participant=p, rules=rules, today=today)
+        was_streak = (p.progress or {}).get("current_streak", 0)
+        if was_streak and not expected["progress"].get("current_streak"):
+            _event("streak_broken", p.user, {"challenge": p.challenge_id, "streak": was_streak})
+        if expected["progress"] != p.progress or scoring_failed(p, today):
+            status = Participant.Status.FAILED if scoring_failed(p, today) else p.status
+            failed += status == Participant.Status.FAILED
+            Participant.objects.filter(pk=p.pk).update(progress=expected["progress"], status=status)
+    return {"started": started, "settled": settled, "failed": failed}
+
+
+def scoring_failed(participant: Participant, today: date) -> bool:
+    deposits = list(participant.contributions.values_list("local_date", "amount"))
+    outcome = scoring.progress_compute(spec_of(participant.challenge), deposits, today=today,
+                                       baseline=participant.baseline or Decimal("0"))
+    return outcome.failed and not outcome.completed
+
+
+def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> int:
+    """Beat: warn members whose streak window closes within `hours_before` hours with no qualifying deposit."""
+    zone = organization_zone()
+    now = timezone.localtime(now or timezone.now(), zone)
+    today = now.date()
+    sent = 0
+    qs = (Participant.objects.filter(challenge__status=Challenge.Status.ACTIVE, status=Participant.Status.ACTIVE,
+                                     challenge__type="streak", challenge__start_date__lte=today,
+                                     challenge__end_date__gte=today)
+          .select_related("challenge", "user"))
+    for p in qs.iterator(chunk_size=1000):
+        spec = spec_of(p.challenge)
+        unit = spec.streak_unit
+        window = scoring.window_start(today, unit)
+        closes = datetime.combine(scoring.window_end(window, unit) + timedelta(days=1), time.min, tzinfo=zone)
+        if closes - now > timedelta(hours=hours_before):
+            continue
+        label = scoring.window_label(window, unit)
+        if p.streak_reminded_window == label:
+            continue
+        deposits = list(p.contributions.values_list("local_date", "amount"))
+        qualifying = scoring.qualifying_windows(spec, deposits)
+        if window in qualifying:
+            continue
+        carried = scoring.streak_carried_into(spec, qualifying, today)
+        if carried == 0:
+            continue
+        with transaction.atomic():
+            if Participant.objects.filter(pk=p.pk).exclude(streak_reminded_window=label).update(
+                    streak_reminded_window=label):
+                _notify(p.user, "streak_at_risk", {
+                    "challenge": p.challenge.name, "current_streak": carried, "unit": unit,
+                    "min_amount": p.challenge.target.get("min_amount", ""), "closes_at": closes.isoformat()},
+                    urgent=True)
+                sent += 1
+    return sent
+
+
+# --- scoring rules (edited by org admins through the organization settings) -------------------------------
+SCORING_LIMITS = {
+    "points_per_kes": (Decimal("0"), Decimal("100")), "streak_multiplier": (Decimal("1"), Decimal("10")),
+    "streak_threshold_days": (0, 366), "streak_threshold_weeks": (0, 53), "early_bird_bonus": (0, 100_000),
+    "early_bird_days": (0, 31), "consistency_bonus": (0, 100_000), "referral_bonus": (0, 100_000),
+}
+
+
+def scoring_rules_validate(*, data) -> dict:
+    """Validate an organization's scoring rules (a partial update is merged over the defaults).
+
+    For whoever saves `Organization.scoring` (organization settings API and page). Raises
+    ValidationError({"scoring": ["<key>: <reason>", ...]}).
+    """
+    from tenants.models import default_scoring
+
+    if not isinstance(data, dict):
+        raise ValidationError({"scoring": ["Must be an object."]})
+    errors, clean = [], {}
+    for key, value in data.items():
+        if key not in SCORING_LIMITS:
+            errors.append(f"{key}: unknown rule (known: {', '.join(default_scoring())}).")
+            continue
+        low, high = SCORING_LIMITS[key]
+        try:
+            number = Decimal(str(value)) if isinstance(low, Decimal) else int(str(value))
+        except (InvalidOperation, ValueError):
+            errors.append(f"{key}: must be a {'number' if isinstance(low, Decimal) else 'whole number'}.")
+            continue
+        if isinstance(value, bool) or not (low <= number <= high):
+            errors.append(f"{key}: must be between {low} and {high}.")
+            continue
+        clean[key] = float(number) if isinstance(low, Decimal) else number
+    if errors:
+        raise ValidationError({"scoring": errors})
+    return clean

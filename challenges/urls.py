@@ -1,3 +1,16 @@
 """challenges pages on the organization host."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from challenges import views
+
+urlpatterns = [
+    path("challenges/", views.challenge_list, name="challenge-list"),
+    path("challenges/<int:pk>/", views.challenge_detail, name="challenge-detail"),
+    path("challenges/<int:pk>/leaderboard/", views.challenge_leaderboard, name="challenge-leaderboard"),
+    path("challenges/<int:pk>/leaderboard/stream", views.leaderboard_stream, name="challenge-leaderboard-stream"),
+    path("badges/", views.badges, name="badges"),
+    path("manage/challenges/", views.manage_challenges, name="manage-challenges"),
+    path("manage/challenges/new/", views.manage_challenge_edit, name="manage-challenge-new"),
+    path("manage/challenges/<int:pk>/", views.manage_challenge_edit, name="manage-challenge-edit"),
+]

@@ -1,0 +1,13 @@
+"""Periodic gamification tasks, run in every organization's schema (collected by savegame/celery.py)."""
+
+from celery.schedules import crontab
+
+SCHEDULE = {
+    "challenges-leaderboards-snapshot": {"task": "challenges.leaderboards_snapshot", "schedule": 30.0},
+    # Activation notices, mid-challenge failures and settling at end_date (completion bonus, final ranks).
+    "challenges-lifecycle": {"task": "challenges.lifecycle", "schedule": crontab(minute="*/15")},
+    # Streak windows close at midnight (days) or Sunday midnight (weeks), Nairobi time: warn in the last hours.
+    "challenges-deposits-unscored-sweep": {"task": "challenges.deposits_unscored_sweep",
+                                           "schedule": crontab(minute="*/5")},
+    "challenges-streaks-at-risk": {"task": "challenges.streaks_at_risk", "schedule": crontab(minute=5)},
+}

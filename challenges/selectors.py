@@ -1,0 +1,215 @@
+"""Reads for the gamification engine. `access_*` helpers give the same answer (None -> 404) whether
+an object is missing or the caller may not see it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from challenges import leaderboard, scoring
+from challenges.badges import catalogue, criteria_explain
+from challenges.models import BadgeAward, Challenge, Participant, PointAward, Team
+
+
+def _is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.role == "org_admin")
+
+
+def challenge_list_for(*, user) -> QuerySet[Challenge]:
+    qs = Challenge.objects.all()
+    if not _is_admin(user):
+        qs = qs.exclude(status=Challenge.Status.DRAFT)
+    return qs.order_by("-start_date", "name", "pk")
+
+
+def access_challenge(*, user, challenge_id) -> Challenge | None:
+    try:
+        return challenge_list_for(user=user).filter(pk=int(challenge_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+_STATUS_TTL = 5.0
+_status_cache: dict[tuple[str, int], tuple[float, str | None]] = {}
+
+
+def challenge_status_cached(*, challenge_id: int) -> str | None:
+    """A challenge's status (None if missing), cached in-process for a few seconds: the hot leaderboard read
+    needs only this to decide visibility, so it skips a database query on most requests."""
+    import time
+
+    from django.db import connection
+
+    key = (connection.schema_name, int(challenge_id))
+    hit = _status_cache.get(key)
+    now = time.monotonic()
+    if hit and now - hit[0] < _STATUS_TTL:
+        return hit[1]
+    status = Challenge.objects.filter(pk=challenge_id).values_list("status", flat=True).first()
+    if len(_status_cache) > 10_000:
+        _status_cache.clear()
+    _status_cache[key] = (now, status)
+    return status
+
+
+def challenge_status_forget(*, challenge_id: int) -> None:
+    from django.db import connection
+
+    _status_cache.pop((connection.schema_name, int(challenge_id)), None)
+
+
+def access_member(*, user, member_id):
+    """The member themself or an org_admin; anything else (or missing) is None."""
+    from accounts.models import User
+
+    try:
+        member_id = int(member_id)
+    except (TypeError, ValueError):
+        return None
+    if not user or not user.is_authenticated:
+        return None
+    if user.pk != member_id and not _is_admin(user):
+        return None
+    return User.objects.filter(pk=member_id).first()
+
+
+def joined_challenge_ids(*, user) -> set[int]:
+    if not user or not user.is_authenticated:
+        return set()
+    return set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True))
+
+
+def participant_of(*, challenge: Challenge, user) -> Participant | None:
+    if not user or not user.is_authenticated:
+        return None
+    return Participant.objects.select_related("team").filter(challenge=challenge, user=user).first()
+
+
+def leaderboard_read(*, challenge_id: int, user=None, limit: int = 10, team_id: int | None = None) -> dict:
+    board = leaderboard.board_read(challenge_id=challenge_id, limit=limit,
+                                   user_id=user.pk if user and user.is_authenticated else None, team_id=team_id)
+    return {"results": board.results, "me": board.me, "count": board.total}
+
+
+def team_list(*, challenge: Challenge) -> list[dict]:
+    from redis.exceptions import RedisError
+
+    try:
+        standings = {team_id: index + 1 for index, (team_id, _) in enumerate(leaderboard.team_standings(challenge.pk))}
+    except RedisError:  # ranks come back with Redis; the list itself is from PostgreSQL
+        standings = {}
+    goal = Decimal(str(challenge.target.get("team_amount", "0")))
+    min_members = int(challenge.target.get("min_members", 0) or 0)
+    rows = []
+    for team in Team.objects.filter(challenge=challenge).order_by("-total_saved", "created_at", "pk"):
+        rows.append({
+            "id": team.pk, "name": team.name, "members_count": team.members_count,
+            "total_saved": f"{team.total_saved:.2f}", "team_amount": f"{goal:.2f}", "min_members": min_members,
+            "ratio": scoring._ratio(team.total_saved, goal), "goal_reached": team.goal_reached_at is not None,
+            "completed": team.total_saved >= goal and team.members_count >= min_members,
+            "rank": standings.get(team.pk),
+        })
+    return rows
+
+
+def team_members(*, team: Team) -> list[dict]:
+    return [
+        {"user": {"id": p.user_id, "name": p.user.display_name}, "points": p.points,
+         "total_saved": f"{p.total_contributed:.2f}"}
+        for p in Participant.objects.filter(team=team).select_related("user").order_by(
+            "-points", "-total_contributed", "pk")
+    ]
+
+
+def member_achievements(*, member) -> dict:
+    awards = {(a.badge_key, a.challenge_id): a for a in BadgeAward.objects.filter(user=member)}
+    challenge_names = dict(Challenge.objects.filter(pk__in=[c for _, c in awards if c]).values_list("pk", "name"))
+    earned, locked = [], []
+    for badge in catalogue(fresh=True):
+        mine = [a for (key, _), a in awards.items() if key == badge.key]
+        base = {"key": badge.key, "slug": badge.slug, "name": badge.localized_name(), "icon": badge.icon,
+                "description": badge.localized_description(), "rarity": badge.rarity,
+                "per_challenge": badge.per_challenge}
+        if mine:
+            for award in sorted(mine, key=lambda a: a.awarded_at):
+                earned.append({**base, "awarded_at": award.awarded_at.isoformat(),
+                               "challenge": ({"id": award.challenge_id, "name": challenge_names.get(award.challenge_id)}
+                                             if award.challenge_id else None)})
+            if not badge.per_challenge:
+                continue
+        if not mine:
+            locked.append({**base, "how_to_earn": criteria_explain(badge.criteria)})
+    points = PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
+    return {"member": {"id": member.pk, "name": member.display_name}, "points": points,
+            "earned": earned, "locked": locked}
+
+
+def point_history(*, member, limit: int = 50) -> list[dict]:
+    return [
+        {"reason": a.reason, "points": a.points, "detail": a.detail, "challenge": a.participant.challenge_id
+         if a.participant_id else None, "created_at": a.created_at.isoformat()}
+        for a in PointAward.objects.filter(user=member).select_related("participant").order_by("-created_at", "-pk")[:limit]
+    ]
+
+
+def member_progress(*, member) -> dict:
+    participations = (Participant.objects.filter(user=member).select_related("challenge", "team")
+                      .order_by("-challenge__start_date", "pk"))
+    results = []
+    for p in participations:
+        progress = dict(p.progress or {})
+        if p.team_id:  # the team total moves with teammates' deposits: read it live
+            progress["team_total"] = f"{p.team.total_saved:.2f}"
+            progress["team_members"] = p.team.members_count
+        results.append({
+            "challenge": {"id": p.challenge_id, "name": p.challenge.name, "type": p.challenge.type,
+                          "status": p.challenge.status, "start_date": p.challenge.start_date.isoformat(),
+                          "end_date": p.challenge.end_date.isoformat()},
+            "status": p.status, "progress": progress, "points": p.points,
+            "total_contributed": f"{p.total_contributed:.2f}", "rank": p.final_rank or p.rank,
+            "team": {"id": p.team_id, "name": p.team.name} if p.team_id else None,
+            "joined_at": p.joined_at.isoformat(),
+        })
+    points = PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
+    saved = sum((p.total_contributed for p in participations), Decimal("0.00"))
+    return {"member": {"id": member.pk, "name": member.display_name}, "points": points,
+            "total_contributed": f"{saved:.2f}", "results": results}
+
+
+def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) -> list[str]:
+    """The challenge's rules in plain words (member page and the leaders' preview)."""
+    from django.utils.translation import gettext as _
+
+    t = challenge.target or {}
+    lines = []
+    if challenge.type == "fixed_amount":
+        lines.append(_("Save at least KES %(amount)s every %(period)s from %(start)s to %(end)s.") % {
+            "amount": t.get("amount"), "period": {"daily": _("day"), "weekly": _("week (Monday to Sunday)"),
+                                                  "monthly": _("calendar month")}.get(t.get("frequency"), ""),
+            "start": challenge.start_date, "end": challenge.end_date})
+        lines.append(_("You complete it when every period is met; missing one period means you cannot complete it."))
+    elif challenge.type == "percentage":
+        lines.append(_("Save %(increase)s%% more than you saved last month (the calendar month before %(start)s).") % {
+            "increase": t.get("increase"), "start": challenge.start_date})
+        if t.get("min_amount"):
+            lines.append(_("If you saved nothing last month, your goal is KES %(amount)s.") % {"amount": t["min_amount"]})
+    elif challenge.type == "streak":
+        if "consecutive_weeks" in t:
+            lines.append(_("Save in %(n)s weeks in a row (weeks run Monday to Sunday).") % {"n": t["consecutive_weeks"]})
+        else:
+            lines.append(_("Save on %(n)s days in a row.") % {"n": t.get("consecutive_days")})
+        if t.get("min_amount"):
+            lines.append(_("A deposit counts when it is at least KES %(amount)s.") % {"amount": t["min_amount"]})
+        lines.append(_("Missing a window resets your current streak; your best streak is kept."))
+    elif challenge.type == "group":
+        lines.append(_("Join a team. Your team completes the challenge when it saves KES %(amount)s together "
+                       "and has at least %(n)s members.") % {"amount": t.get("team_amount"), "n": t.get("min_members")})
+    lines.append(_("Deposits tagged with this challenge's code count only here; other deposits count toward every "
+                   "active challenge you have joined."))
+    if rules is not None:
+        lines.append(_("Points: %(ppk)s per KES; x%(mult)s while your streak is going; +%(early)s for a deposit in "
+                       "the first %(days)s days; +%(bonus)s when you complete it.") % {
+            "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": rules.early_bird_bonus,
+            "days": rules.early_bird_days, "bonus": rules.consistency_bonus})
+    return lines

@@ -1,0 +1,53 @@
+"""Celery tasks for the gamification engine. Each runs in the tenant schema it was sent from
+(tenant-schemas-celery); arguments are ids, never model instances."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+TRANSIENT = (OperationalError, RedisConnectionError)
+
+
+@shared_task(name="challenges.deposit_score", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
+             max_retries=8, time_limit=60, soft_time_limit=50)
+def deposit_score_task(transaction_id: int) -> None:
+    """Score one verified deposit (idempotent, so a retry or a duplicate delivery is harmless)."""
+    from challenges.services import deposit_score
+
+    deposit_score(transaction_id=transaction_id)
+
+
+@shared_task(name="challenges.lifecycle", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
+             max_retries=3, time_limit=600, soft_time_limit=540)
+def challenges_lifecycle_task() -> dict:
+    from challenges.services import challenges_lifecycle
+
+    return challenges_lifecycle()
+
+
+@shared_task(name="challenges.streaks_at_risk", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
+             max_retries=3, time_limit=600, soft_time_limit=540)
+def streaks_at_risk_task() -> int:
+    from challenges.services import streaks_at_risk
+
+    return streaks_at_risk()
+
+
+@shared_task(name="challenges.leaderboards_snapshot", acks_late=True, time_limit=25, soft_time_limit=20,
+             ignore_result=True)
+def leaderboards_snapshot_task() -> int:
+    """Every 30 s; a missed run is simply caught up by the next one (no retries)."""
+    from challenges.services import leaderboards_snapshot
+
+    return leaderboards_snapshot()
+
+
+@shared_task(name="challenges.deposits_unscored_sweep", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
+             max_retries=3, time_limit=300, soft_time_limit=270)
+def deposits_unscored_sweep_task() -> int:
+    """Safety net: a verified deposit whose scoring task was lost is scored within minutes."""
+    from challenges.services import deposits_unscored_sweep
+
+    return deposits_unscored_sweep()

@@ -1,0 +1,207 @@
+"""Member pages (challenges, leaderboard with live updates, badges) and the leaders' challenge pages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+from challenges import leaderboard, selectors, services
+from challenges.forms import ChallengeForm
+from challenges.models import Challenge, Participant, Team
+
+STREAM_SECONDS = 55  # EventSource reconnects by itself; short streams suit proxies and workers
+
+
+def _challenge_or_404(request, pk) -> Challenge:
+    challenge = selectors.access_challenge(user=request.user, challenge_id=pk)
+    if challenge is None:
+        raise Http404
+    return challenge
+
+
+def _error_text(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return " ".join(f"{msg}" for msgs in exc.message_dict.values() for msg in msgs)
+    return " ".join(exc.messages)
+
+
+@login_required
+def challenge_list(request):
+    challenges = list(selectors.challenge_list_for(user=request.user).exclude(status=Challenge.Status.DRAFT))
+    mine = {p.challenge_id: p for p in Participant.objects.filter(user=request.user)}
+    rows = [{"challenge": c, "participant": mine.get(c.pk)} for c in challenges]
+    return render(request, "challenges/challenge_list.html", {
+        "active": [r for r in rows if r["challenge"].status == Challenge.Status.ACTIVE],
+        "past": [r for r in rows if r["challenge"].status != Challenge.Status.ACTIVE],
+    })
+
+
+@login_required
+def challenge_detail(request, pk):
+    challenge = _challenge_or_404(request, pk)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "join":
+                services.participant_join(challenge=challenge, user=request.user)
+                messages.success(request, _("You joined %(name)s.") % {"name": challenge.name})
+            elif action == "team-create":
+                services.team_create(challenge=challenge, user=request.user, name=request.POST.get("name", ""))
+            elif action == "team-join":
+                team = Team.objects.filter(pk=request.POST.get("team") or 0, challenge=challenge).first()
+                if team is None:
+                    raise ValidationError({"team": _("That team no longer exists.")})
+                services.team_join(team=team, user=request.user)
+            elif action == "team-auto":
+                services.team_auto_assign(challenge=challenge, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        return redirect("challenge-detail", pk=challenge.pk)
+    participant = selectors.participant_of(challenge=challenge, user=request.user)
+    teams = selectors.team_list(challenge=challenge) if challenge.type == Challenge.Type.GROUP else []
+    my_team_members = selectors.team_members(team=participant.team) if participant and participant.team_id else []
+    return render(request, "challenges/challenge_detail.html", {
+        "challenge": challenge, "participant": participant, "rules": selectors.rules_in_words(
+            challenge=challenge, rules=services.rules_for()), "teams": teams, "team_members": my_team_members,
+        "progress": participant.progress if participant else {},
+    })
+
+
+@login_required
+def challenge_leaderboard(request, pk):
+    challenge = _challenge_or_404(request, pk)
+    board = selectors.leaderboard_read(challenge_id=challenge.pk, user=request.user, limit=20)
+    return render(request, "challenges/leaderboard.html", {"challenge": challenge, "board": board})
+
+
+def _stream_allowed(schema: str, user_id: int, role: str, pk: int) -> bool:
+    with schema_context(schema):
+        qs = Challenge.objects.filter(pk=pk)
+        if role != "org_admin":
+            qs = qs.exclude(status=Challenge.Status.DRAFT)
+        return qs.exists()
+
+
+async def leaderboard_stream(request, pk):
+    """Server-sent events: one `scores` event per leaderboard change (Redis pub/sub). Needs ASGI (uvicorn)."""
+    import redis.asyncio as aioredis
+
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    schema = request.tenant.schema_name
+    if not await sync_to_async(_stream_allowed)(schema, user.pk, user.role, int(pk)):
+        raise Http404
+    try:
+        seconds = min(float(request.GET.get("seconds", STREAM_SECONDS)), STREAM_SECONDS)
+    except ValueError:
+        seconds = STREAM_SECONDS
+    topic = leaderboard.channel(int(pk), schema=schema)
+
+    async def events():
+        client = aioredis.from_url(settings.REDIS_URL, decode_responses=True)
+        pubsub = client.pubsub()
+        await pubsub.subscribe(topic)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        try:
+            yield "retry: 3000\nevent: ready\ndata: {}\n\n"
+            while (remaining := deadline - loop.time()) > 0:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(remaining, 15))
+                if message and message.get("type") == "message":
+                    yield f"event: scores\ndata: {message['data']}\n\n"
+                else:
+                    yield ": keep-alive\n\n"
+        finally:
+            await pubsub.unsubscribe(topic)
+            await pubsub.aclose()
+            await client.aclose()
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@login_required
+def badges(request):
+    return render(request, "challenges/badges.html", {"achievements": selectors.member_achievements(member=request.user)})
+
+
+# --- leaders ------------------------------------------------------------------------------------------------
+def _org_admin(request):
+    if not request.user.is_authenticated:
+        return False
+    if request.user.role != "org_admin":
+        raise PermissionDenied
+    return True
+
+
+@login_required
+def manage_challenges(request):
+    _org_admin(request)
+    if request.method == "POST":
+        challenge = Challenge.objects.filter(pk=request.POST.get("challenge") or 0).first()
+        status = {"publish": "active", "cancel": "cancelled"}.get(request.POST.get("action"))
+        if challenge and status:
+            try:
+                services.challenge_update(challenge=challenge, actor=request.user, data={"status": status})
+                messages.success(request, _("%(name)s is now %(status)s.") % {
+                    "name": challenge.name, "status": Challenge.Status(status).label})
+            except ValidationError as exc:
+                messages.error(request, _error_text(exc))
+        return redirect("manage-challenges")
+    challenges = Challenge.objects.order_by("-start_date", "name")
+    return render(request, "challenges/manage_list.html", {"challenges": challenges})
+
+
+@login_required
+def manage_challenge_edit(request, pk=None):
+    _org_admin(request)
+    challenge = Challenge.objects.filter(pk=pk).first() if pk else None
+    if pk and challenge is None:
+        raise Http404
+    preview = None
+    if request.method == "POST":
+        form = ChallengeForm(request.POST)
+        if form.is_valid():
+            data = {k: form.cleaned_data[k] for k in ("name", "description", "type", "start_date", "duration_days")}
+            data["target"] = form.target()
+            try:
+                if request.POST.get("action") == "preview":
+                    target = services.challenge_target_validate(type=data["type"], target=data["target"])
+                    draft = Challenge(**{**data, "target": target})
+                    draft.end_date = draft.start_date + timedelta(days=draft.duration_days - 1)
+                    preview = {"challenge": draft, "rules": selectors.rules_in_words(
+                        challenge=draft, rules=services.rules_for())}
+                elif challenge is None:
+                    created = services.challenge_create(actor=request.user, **data)
+                    messages.success(request, _("Saved as a draft. Publish it when ready."))
+                    return redirect("manage-challenge-edit", pk=created.pk)
+                else:
+                    if challenge.status != Challenge.Status.DRAFT:
+                        data = {k: data[k] for k in ("name", "description")}
+                    services.challenge_update(challenge=challenge, actor=request.user, data=data)
+                    messages.success(request, _("Saved."))
+                    return redirect("manage-challenge-edit", pk=challenge.pk)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields and field != "target" else None,
+                                   " ".join(errors))
+    else:
+        form = ChallengeForm(initial=ChallengeForm.initial_from(challenge) if challenge else None)
+    return render(request, "challenges/manage_edit.html", {
+        "form": form, "challenge": challenge, "preview": preview, "type_fields": json.dumps(ChallengeForm.TYPE_FIELDS),
+        "rules": selectors.rules_in_words(challenge=challenge, rules=services.rules_for()) if challenge else [],
+    })

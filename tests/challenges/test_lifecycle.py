@@ -1,0 +1,143 @@
+"""Beat tasks: settling at end_date, streak-at-risk reminders, snapshots; the drift command; the demo."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from challenges.models import BadgeAward, LeaderboardEntry, Participant, PointAward
+from challenges.services import (
+    challenge_settle,
+    challenges_lifecycle,
+    leaderboards_snapshot,
+    participant_join,
+    scores_recompute,
+    streaks_at_risk,
+)
+from tests.challenges.conftest import NAIROBI
+
+
+def test_settle_freezes_ranks_pays_completion_and_crowns_the_champion(make_challenge, make_member, record_deposit,
+                                                                       frozen_today, notifications):
+    frozen_today(date(2026, 3, 3))
+    challenge = make_challenge(type="fixed_amount", target={"amount": "100", "frequency": "weekly"},
+                               start=date(2026, 3, 2), days=7)
+    winner, runner_up, idle = make_member(name="W"), make_member(name="R"), make_member(name="I")
+    for user in (winner, runner_up, idle):
+        participant_join(challenge=challenge, user=user)
+    record_deposit(winner, "900", date(2026, 3, 3))
+    record_deposit(runner_up, "100", date(2026, 3, 8))
+    frozen_today(date(2026, 3, 9))
+    result = challenges_lifecycle()
+    assert result["settled"] == 1
+    challenge.refresh_from_db()
+    assert challenge.status == "completed" and challenge.settled_at
+    rows = {p.user_id: p for p in Participant.objects.filter(challenge=challenge)}
+    assert [rows[u.pk].status for u in (winner, runner_up, idle)] == ["completed", "completed", "failed"]
+    assert [rows[u.pk].final_rank for u in (winner, runner_up, idle)] == [1, 2, 3]
+    assert LeaderboardEntry.objects.filter(challenge=challenge, is_final=True).count() == 3
+    assert BadgeAward.objects.filter(user=winner, badge_key="system:challenge-champion", challenge=challenge).exists()
+    assert not BadgeAward.objects.filter(user=runner_up, badge_key="system:challenge-champion").exists()
+    assert sorted(uid for uid, t, _ in notifications if t == "challenge_ended") == sorted(
+        [winner.pk, runner_up.pk, idle.pk])
+    challenge_settle(challenge=challenge)  # settling twice changes nothing
+    assert PointAward.objects.filter(participant__challenge=challenge, reason="completion").count() == 2
+
+
+def test_streak_at_risk_is_sent_once_per_window(make_challenge, member, record_deposit, frozen_today, notifications):
+    frozen_today(date(2026, 3, 10))
+    challenge = make_challenge(type="streak", target={"consecutive_weeks": 4}, start=date(2026, 3, 2), days=42)
+    participant_join(challenge=challenge, user=member)
+    record_deposit(member, "100", date(2026, 3, 3))  # week 10 qualifies; week 11 has nothing yet
+    saturday = datetime(2026, 3, 14, 20, 0, tzinfo=NAIROBI)
+    assert streaks_at_risk(now=saturday) == 0  # window closes in 28 hours
+    sunday = datetime(2026, 3, 15, 19, 0, tzinfo=NAIROBI)
+    assert streaks_at_risk(now=sunday) == 1
+    assert streaks_at_risk(now=sunday) == 0
+    (sent,) = [c for _, t, c in notifications if t == "streak_at_risk"]
+    assert sent["current_streak"] == 1 and sent["closes_at"].startswith("2026-03-16T00:00:00+03:00")
+
+
+def test_no_streak_reminder_after_saving_this_window(make_challenge, member, record_deposit, frozen_today,
+                                                     notifications):
+    frozen_today(date(2026, 3, 10))
+    challenge = make_challenge(type="streak", target={"consecutive_weeks": 4}, start=date(2026, 3, 2), days=42)
+    participant_join(challenge=challenge, user=member)
+    record_deposit(member, "100", date(2026, 3, 3))
+    record_deposit(member, "100", date(2026, 3, 11))
+    assert streaks_at_risk(now=datetime(2026, 3, 15, 19, 0, tzinfo=NAIROBI)) == 0
+
+
+def test_snapshot_copies_ranks(make_challenge, make_member, record_deposit, frozen_today):
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    a, b = make_member(name="A"), make_member(name="B")
+    participant_join(challenge=challenge, user=a)
+    participant_join(challenge=challenge, user=b)
+    record_deposit(b, "300", date(2026, 3, 4))
+    assert leaderboards_snapshot() == 1
+    assert list(LeaderboardEntry.objects.order_by("rank").values_list("user_id", "rank")) == [(b.pk, 1), (a.pk, 2)]
+    assert leaderboards_snapshot() == 0  # nothing changed since
+
+
+def test_recompute_reports_and_fixes_drift(make_challenge, member, record_deposit, frozen_today):
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    participant_join(challenge=challenge, user=member)
+    record_deposit(member, "300", date(2026, 3, 4))
+    assert scores_recompute() == []
+    Participant.objects.filter(challenge=challenge).update(points=1)
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("recompute_scores", "--org", "alpha", stdout=out)
+    assert exit_info.value.code == 2 and '"points": [1, 350]' in out.getvalue()
+    call_command("recompute_scores", "--org", "alpha", "--fix", stdout=StringIO())
+    assert Participant.objects.get(challenge=challenge).points == 350
+
+
+def test_demo_seed_is_idempotent(tenant, org, make_member):
+    from challenges import demo
+    from challenges.models import Challenge
+
+    members = [make_member(name=f"Demo {i}") for i in range(4)]
+    demo.seed(org, members)
+    first = (Challenge.objects.count(), PointAward.objects.count(), Participant.objects.count())
+    demo.seed(org, members)
+    assert (Challenge.objects.count(), PointAward.objects.count(), Participant.objects.count()) == first
+    assert first[0] == 4 and first[2] == 16 and first[1] > 0
+    assert scores_recompute() == []
+
+
+def test_snapshot_drops_a_board_that_lost_members(make_challenge, make_member, frozen_today,
+                                                  django_capture_on_commit_callbacks):
+    from challenges import leaderboard
+    from savegame.redis import redis_client
+
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("A", "B"):
+            participant_join(challenge=challenge, user=make_member(name=name))
+    leaderboard.board_read(challenge_id=challenge.pk)
+    redis_client().zremrangebyrank(leaderboard.board_key(challenge.pk), 0, 0)  # a lost write
+    leaderboards_snapshot()
+    assert leaderboard.board_read(challenge_id=challenge.pk).total == 2
+
+
+def test_sweep_scores_verified_deposits_whose_task_was_lost(make_challenge, member, record_deposit, frozen_today):
+    from payments.models import Transaction
+
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    participant_join(challenge=challenge, user=member)
+    lost = record_deposit(member, "300", date(2026, 3, 4), score=False)
+    record_deposit(member, "50", date(2026, 3, 4), score=False, status="pending")
+    Transaction.objects.filter(pk=lost.pk).update(updated_at=lost.updated_at.replace(year=2025))
+    from challenges.services import deposits_unscored_sweep
+
+    assert deposits_unscored_sweep() == 1
+    assert deposits_unscored_sweep() == 0
+    assert Participant.objects.get(challenge=challenge, user=member).total_contributed == 300
