@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -348,7 +349,10 @@ def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | 
             device.save(update_fields=["user"])
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
-    redis_client().delete(tenant_key("otp", "cooldown", phone_number))
+    try:  # only lifts the resend cool-down; the code is already spent, so the login must not fail here
+        redis_client().delete(tenant_key("otp", "cooldown", phone_number))
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("redis unavailable: resend cool-down for a verified login left to expire")
     from analytics.services import event_record
 
     event_record(type="login", user=user, properties={"channel": "otp"})
