@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, SmsDevice, User, new_account_code
@@ -297,11 +297,14 @@ def otp_send(*, phone_number: str, organization, ip_address: str | None) -> None
                                  retry_after=max(1, wait))
         code = device.generate_token()
     language = (user.language if user is not None else "") or organization.language
-    with translation.override(language):
-        message = _("Your %(org)s code is %(code)s. It expires in %(minutes)d minutes.") % {
-            "org": organization.name, "code": code, "minutes": settings.OTP_VALID_SECONDS // 60,
-        }
+    from notifications.selectors import template_render
     from notifications.services import sms_send_now
+
+    # the organization's own wording of the "otp" template (edited on /manage/notifications/), in
+    # the member's language, else the organization's
+    message = template_render(key="otp", language=language, context={
+        "org": organization.name, "code": code, "minutes": settings.OTP_VALID_SECONDS // 60,
+    })
 
     if not sms_send_now(to=phone_number, message=message, organization_slug=organization.slug):
         logger.warning("otp sms was not accepted by the backend")
