@@ -4,6 +4,7 @@ plainly (503 + Retry-After, the form still there), never an HTML 500 and never a
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 
 import pytest
 
@@ -11,8 +12,8 @@ from accounts.factories import UserFactory
 from tests.accounts.conftest import code_from
 
 
-@pytest.fixture
-def redis_down(settings):
+@contextmanager
+def redis_unreachable(settings):
     """Point the one Redis pool at a port nobody listens on (a real refused connection)."""
     from savegame.redis import redis_client
 
@@ -22,9 +23,17 @@ def redis_down(settings):
     real = settings.REDIS_URL
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
     redis_client.cache_clear()
-    yield
-    settings.REDIS_URL = real
-    redis_client.cache_clear()
+    try:
+        yield
+    finally:
+        settings.REDIS_URL = real
+        redis_client.cache_clear()
+
+
+@pytest.fixture
+def redis_down(settings):
+    with redis_unreachable(settings):
+        yield
 
 
 def test_sending_a_code_without_redis_shows_a_clear_error(tenant, org, client_for, sms_outbox, redis_down):
@@ -42,20 +51,12 @@ def test_sending_a_code_without_redis_shows_a_clear_error(tenant, org, client_fo
 def test_a_sent_code_still_logs_in_while_redis_is_down(tenant, org, client_for, sms_outbox, settings):
     """Checking a code needs no Redis (tries are counted in the database by django-otp): a code
     that went out before Redis fell still logs the member in, and is not burnt by a 500."""
-    from savegame.redis import redis_client
-
     UserFactory(phone_number="+254744100002")
     client = client_for(org)
     assert client.post("/login/", {"phone_number": "0744100002"}).status_code == 302
     code = code_from(sms_outbox()[-1])
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    real = settings.REDIS_URL
-    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
-    redis_client.cache_clear()
-    try:
+    with redis_unreachable(settings):
         wrong = client.post("/login/?step=code", {"code": "000000" if code != "000000" else "111111"})
         assert wrong.status_code == 400 and "_auth_user_id" not in client.session
         import time
@@ -64,6 +65,3 @@ def test_a_sent_code_still_logs_in_while_redis_is_down(tenant, org, client_for, 
         response = client.post("/login/?step=code", {"code": code})
         assert response.status_code == 302 and response["Location"] == "/"
         assert "_auth_user_id" in client.session
-    finally:
-        settings.REDIS_URL = real
-        redis_client.cache_clear()

@@ -16,16 +16,6 @@ from notifications.models import NotificationPreference, PushSubscription
 
 
 @pytest.fixture
-def vapid(settings, tmp_path):
-    from notifications.push import vapid_keys
-
-    settings.WEBPUSH_DEV_KEY_PATH = str(tmp_path / "vapid.pem")
-    vapid_keys.cache_clear()
-    yield
-    vapid_keys.cache_clear()
-
-
-@pytest.fixture
 def page_client(client_for, org, member):
     client = client_for(org)
     client.force_login(member)
