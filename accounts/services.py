@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, SmsDevice, User, new_account_code
@@ -296,11 +297,14 @@ def otp_send(*, phone_number: str, organization, ip_address: str | None) -> None
                                  retry_after=max(1, wait))
         code = device.generate_token()
     language = (user.language if user is not None else "") or organization.language
-    with translation.override(language):
-        message = _("Your %(org)s code is %(code)s. It expires in %(minutes)d minutes.") % {
-            "org": organization.name, "code": code, "minutes": settings.OTP_VALID_SECONDS // 60,
-        }
+    from notifications.selectors import template_render
     from notifications.services import sms_send_now
+
+    # the organization's own wording of the "otp" template (edited on /manage/notifications/), in
+    # the member's language, else the organization's
+    message = template_render(key="otp", language=language, context={
+        "org": organization.name, "code": code, "minutes": settings.OTP_VALID_SECONDS // 60,
+    })
 
     if not sms_send_now(to=phone_number, message=message, organization_slug=organization.slug):
         logger.warning("otp sms was not accepted by the backend")
@@ -348,7 +352,10 @@ def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | 
             device.save(update_fields=["user"])
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
-    redis_client().delete(tenant_key("otp", "cooldown", phone_number))
+    try:  # only lifts the resend cool-down; the code is already spent, so the login must not fail here
+        redis_client().delete(tenant_key("otp", "cooldown", phone_number))
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.warning("redis unavailable: resend cool-down for a verified login left to expire")
     from analytics.services import event_record
 
     event_record(type="login", user=user, properties={"channel": "otp"})

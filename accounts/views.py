@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -19,6 +21,8 @@ from accounts.decorators import org_admin_required
 from accounts.forms import CodeStepForm, MemberAddForm, MemberImportForm, MemberRoleForm, PhoneStepForm
 from accounts.models import User
 from savegame.clientip import client_ip
+
+logger = logging.getLogger(__name__)
 
 SESSION_PHONE = "login_phone"
 
@@ -50,7 +54,26 @@ def _code_step_url(request) -> str:
 
 
 def login_view(request):
-    """Step 1: phone number. Step 2: the 6-digit code from the SMS. Same rules as the API."""
+    """Step 1: phone number. Step 2: the 6-digit code from the SMS. Same rules as the API.
+    Without Redis, codes can be neither limited nor checked: the page says so (503), never a 500."""
+    import redis
+
+    try:
+        return _login_view(request)
+    except (redis.ConnectionError, redis.TimeoutError):
+        logger.error("redis unavailable during a site login", exc_info=True)
+        phone = request.session.get(SESSION_PHONE)
+        code_step = bool(phone) and ("code" in request.POST or request.GET.get("step") == "code")
+        response = render(request, "accounts/login.html", {
+            "step": "code" if code_step else "phone", "unavailable": True, "phone": phone,
+            "phone_form": PhoneStepForm(request.POST if request.method == "POST" and not code_step else None),
+            "code_form": CodeStepForm(), "next": request.POST.get("next") or request.GET.get("next") or "",
+        }, status=503)
+        response["Retry-After"] = "30"
+        return response
+
+
+def _login_view(request):
     if request.GET.get("restart"):
         request.session.pop(SESSION_PHONE, None)
     if request.user.is_authenticated and request.method == "GET" and not request.GET.get("step"):

@@ -180,3 +180,12 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict:
 
 def broadcast_list(*, limit: int = 10):
     return Broadcast.objects.order_by("-created_at")[:limit]
+
+
+def template_render(*, key: str, language: str, context: dict) -> str:
+    """One message's text in a language: the organization's edited wording (current schema) if it
+    has one, else the default. For callers that send immediately (the login code)."""
+    language = language if language in content.LANGUAGES else "en"
+    override = NotificationTemplate.objects.filter(key=key, language=language).first()
+    body = override.body if override is not None else content.DEFAULTS[key][language][1]
+    return content.render(body, context)

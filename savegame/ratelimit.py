@@ -88,8 +88,9 @@ _script = None
 
 def _hit_script():
     global _script
-    if _script is None:
-        _script = redis_client().register_script(_HIT_SCRIPT)
+    client = redis_client()
+    if _script is None or _script.registered_client is not client:  # the pool was rebuilt (settings changed)
+        _script = client.register_script(_HIT_SCRIPT)
     return _script
 
 

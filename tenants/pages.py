@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import zoneinfo
 from functools import wraps
@@ -12,8 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
@@ -35,6 +34,7 @@ COMMON_TIME_ZONES = [
     "Africa/Lagos", "Africa/Accra", "Africa/Johannesburg", "Africa/Cairo", "UTC", "Europe/London",
 ]
 NOTIFICATION_PREFERENCES_TEMPLATE = "notifications/_profile_preferences.html"
+logger = logging.getLogger(__name__)
 
 
 def org_admin_required(view):
@@ -59,14 +59,6 @@ def _tolerant_reverse(*names: str) -> str | None:
     return None
 
 
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-        return True
-    except TemplateDoesNotExist:
-        return False
-
-
 @login_required
 def home(request):
     summary = member_home_summary(user=request.user, organization=request.tenant)
@@ -86,9 +78,26 @@ class ProfileForm(forms.Form):
     )
 
 
+def _notification_preferences_initial(prefs: dict) -> dict:
+    return {k: prefs[k] for k in ("channel", "has_whatsapp", "sms_enabled", "reminders_enabled")}
+
+
 @login_required
 def profile(request):
-    if request.method == "POST":
+    from notifications.forms import NotificationPreferencesForm
+    from notifications.selectors import notification_preferences_get
+    from notifications.services import notification_preferences_update
+
+    preferences = notification_preferences_get(user=request.user)
+    form = ProfileForm(initial={"name": request.user.name, "language": request.user.language})
+    notification_form = NotificationPreferencesForm(initial=_notification_preferences_initial(preferences))
+    if request.method == "POST" and request.POST.get("form") == "notifications":
+        notification_form = NotificationPreferencesForm(request.POST)
+        if notification_form.is_valid():
+            notification_preferences_update(user=request.user, data=notification_form.cleaned_data)
+            messages.success(request, _("Your notification choices are saved."))
+            return redirect("profile")
+    elif request.method == "POST":
         form = ProfileForm(request.POST)
         if form.is_valid():
             try:
@@ -99,13 +108,11 @@ def profile(request):
             else:
                 messages.success(request, _("Your profile is saved."))
                 return redirect("profile")
-    else:
-        form = ProfileForm(initial={"name": request.user.name, "language": request.user.language})
     return render(request, "web/profile.html", {
         "form": form,
-        "notification_block": (
-            NOTIFICATION_PREFERENCES_TEMPLATE if _template_exists(NOTIFICATION_PREFERENCES_TEMPLATE) else None
-        ),
+        "notification_block": NOTIFICATION_PREFERENCES_TEMPLATE,
+        "notification_form": notification_form,
+        "notification_preferences": preferences,
         "logout_url": _tolerant_reverse("logout"),
         "transactions_url": _tolerant_reverse("transaction-list"),
         "vapid_public_key": _vapid_public_key(),
@@ -113,9 +120,14 @@ def profile(request):
 
 
 def _vapid_public_key() -> str:
-    from django.conf import settings
+    """The one VAPID key: notifications' (WEBPUSH_VAPID_PUBLIC_KEY, else its dev key pair)."""
+    from notifications.push import vapid_public_key
 
-    return getattr(settings, "VAPID_PUBLIC_KEY", "") or getattr(settings, "WEBPUSH_VAPID_PUBLIC_KEY", "")
+    try:
+        return vapid_public_key()
+    except Exception:  # a broken key must not take the profile page down; push just stays hidden
+        logger.exception("VAPID public key unavailable")
+        return ""
 
 
 @require_POST

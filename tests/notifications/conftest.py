@@ -47,3 +47,14 @@ def daytime():
 
     with time_machine.travel("2026-11-25T12:00:00+03:00", tick=True):
         yield
+
+
+@pytest.fixture
+def vapid(settings, tmp_path):
+    """A throwaway VAPID key pair (the dev key file under tmp_path)."""
+    from notifications.push import vapid_keys
+
+    settings.WEBPUSH_DEV_KEY_PATH = str(tmp_path / "vapid.pem")
+    vapid_keys.cache_clear()
+    yield
+    vapid_keys.cache_clear()

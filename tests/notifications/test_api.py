@@ -29,16 +29,6 @@ def browser_subscription(endpoint: str) -> dict:
 
 
 @pytest.fixture
-def vapid(settings, tmp_path):
-    from notifications.push import vapid_keys
-
-    settings.WEBPUSH_DEV_KEY_PATH = str(tmp_path / "vapid.pem")
-    vapid_keys.cache_clear()
-    yield
-    vapid_keys.cache_clear()
-
-
-@pytest.fixture
 def member_client(member, org, api_client_for):
     client = api_client_for(org)
     client.force_authenticate(member)
