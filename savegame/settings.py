@@ -123,7 +123,15 @@ if env("DATABASE_URL", default=""):
 else:
     DATABASES = {"default": embedded.postgres_settings(BASE_DIR)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# The web tier runs under uvicorn (ASGI), where each request's sync code may run on a new thread:
+# persistent per-thread connections (CONN_MAX_AGE > 0) would pile up until PostgreSQL refuses
+# clients. So connections close per request by default; DB_POOL=true reuses them through Django's
+# psycopg pool instead. (django-tenants resets search_path whenever a connection is handed out.)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if env.bool("DB_POOL", default=False):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env.int("DB_POOL_MAX", default=10), "timeout": 10,
+    }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
