@@ -4,7 +4,6 @@ templates, provider settings, push subscriptions and broadcasts. docs/NOTIFICATI
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -221,29 +220,38 @@ def quiet_hours_end(*, now: datetime, org, org_settings: SmsSettings | None = No
 
 
 # Rows queued in the open transaction, flushed to the broker once per commit (so a fan-out of
-# 1,000 notify calls in one transaction sends a handful of batch tasks, not 1,000).
-_pending = threading.local()
+# 1,000 notify calls in one transaction sends a handful of batch tasks, not 1,000). The batch is
+# itself the on_commit callback, so when the transaction (or savepoint) rolls back Django drops it
+# with everything in it: nothing from a rolled-back transaction leaks into the next commit.
+class _EnqueueBatch:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, int]] = []
+        self.flushed = False
+
+    def __call__(self) -> None:
+        self.flushed = True
+        by_schema: dict[str, list[int]] = {}
+        for schema, pk in self.items:
+            by_schema.setdefault(schema, []).append(pk)
+        for schema, ids in by_schema.items():
+            notification_enqueue(notification_ids=ids, schema_name=schema)
 
 
 def _enqueue_after_commit(ids: list[int]) -> None:
     if not ids:
         return
-    buffer = getattr(_pending, "ids", None)
-    if buffer is None:
-        buffer = _pending.ids = []
     schema = connection.schema_name
-    buffer.extend((schema, pk) for pk in ids)
-    transaction.on_commit(_flush_enqueue_buffer)
-
-
-def _flush_enqueue_buffer() -> None:
-    buffer = getattr(_pending, "ids", None) or []
-    _pending.ids = []
-    by_schema: dict[str, list[int]] = {}
-    for schema, pk in buffer:
-        by_schema.setdefault(schema, []).append(pk)
-    for schema, ids in by_schema.items():
-        notification_enqueue(notification_ids=ids, schema_name=schema)
+    if not connection.in_atomic_block:
+        notification_enqueue(notification_ids=list(ids), schema_name=schema)
+        return
+    savepoints = set(connection.savepoint_ids)
+    for sids, func, _robust in reversed(connection.run_on_commit):
+        if isinstance(func, _EnqueueBatch) and not func.flushed and sids == savepoints:
+            func.items.extend((schema, pk) for pk in ids)
+            return
+    batch = _EnqueueBatch()
+    batch.items.extend((schema, pk) for pk in ids)
+    transaction.on_commit(batch)
 
 
 def notification_enqueue(*, notification_ids: list[int], schema_name: str | None = None) -> bool:

@@ -48,6 +48,27 @@ def test_rolled_back_event_sends_nothing(member, provider, django_capture_on_com
     assert callbacks == []
 
 
+def test_a_rolled_back_savepoint_leaves_nothing_for_the_next_commit(member, provider, django_capture_on_commit_callbacks):
+    """Only what the committing transaction queued goes to the broker: a notify inside a savepoint
+    that rolled back must not ride along with the next commit (or leak into the next request)."""
+    enqueued = []
+    with mock.patch("notifications.services.notification_enqueue",
+                    side_effect=lambda **kw: enqueued.append(kw)):
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                notify(user=member, template="badge_earned", context={"badge": "Kept"})
+                with pytest.raises(RuntimeError), transaction.atomic():
+                    notify(user=member, template="badge_earned", context={"badge": "Rolled back"})
+                    raise RuntimeError("inner step failed")
+        kept = Notification.objects.get()
+        assert [kw["notification_ids"] for kw in enqueued] == [[kept.pk]]
+        enqueued.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                notify(user=member, template="badge_earned", context={"badge": "Next"})
+        assert [len(kw["notification_ids"]) for kw in enqueued] == [1]
+
+
 def test_broker_down_at_commit_then_sweep_sends_exactly_once(member, provider, django_capture_on_commit_callbacks):
     with mock.patch.object(send_notifications, "apply_async", side_effect=OperationalError("Error 111 connecting to redis")):
         with django_capture_on_commit_callbacks(execute=True):
