@@ -78,10 +78,11 @@ def test_reconciler_fixes_a_pending_push_whose_callback_never_came(tenant, membe
     from payments.services import stk_pending_reconcile, stk_push_start
 
     simulator.script = ["drop", "cancel"]
+    simulator.delay = 2.0  # long enough that the first query surely finds both still in progress
     paid = stk_push_start(user=member, amount=Decimal("400"))
     cancelled = stk_push_start(user=member, amount=Decimal("60"))
     assert stk_pending_reconcile(older_than_minutes=0) == 0  # Daraja: "still being processed"
-    assert wait_for(lambda: _settled(simulator, paid.checkout_request_id) and _settled(simulator, cancelled.checkout_request_id), 5)
+    assert wait_for(lambda: _settled(simulator, paid.checkout_request_id) and _settled(simulator, cancelled.checkout_request_id), 10)
     with django_capture_on_commit_callbacks(execute=True):
         assert stk_pending_reconcile(older_than_minutes=0) == 2
     paid.refresh_from_db()
