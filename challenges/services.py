@@ -507,24 +507,64 @@ def deposit_score(*, transaction_id: int) -> None:
         day, today = _local_date(tx, zone), local_today(zone)
         user = tx.user
         targets = _deposit_targets(tx, user, day)
+        primary = targets[0] if targets else None
+        rank_before = _rank_in_challenge(primary) if primary is not None else None
         updates: list[leaderboard.BoardUpdate] = []
         team_totals: dict[int, dict[int, Decimal]] = {}
         earned = 0
         for participant in targets:
             earned += _participant_apply(participant, tx, day, today, rules, updates, team_totals)
         earned += _referral_award(tx, user, rules)
-        _notify(user, "deposit_confirmed", {
-            "amount": f"{tx.amount:.2f}", "points": earned, "transaction_id": tx.pk,
-            "receipt": tx.mpesa_receipt or tx.transaction_id or "",
-            "challenges": [p.challenge.name for p in targets],
-        })
-        _event("deposit_verified", user, {"amount": f"{tx.amount:.2f}", "transaction": tx.pk,
-                                          "challenges": [p.challenge_id for p in targets], "points": earned})
+        # The one confirmation of this deposit (payments sends none): urgent, and keyed by the
+        # ledger row so a replay of scoring can never queue a second message.
+        _notify(user, "deposit_confirmed", _deposit_message(tx, user, primary, targets, earned, rank_before),
+                urgent=True)
+        # The one deposit_verified event (payments records none): written with the score, once.
+        _event("deposit_verified", user, {
+            "transaction_id": tx.pk, "challenge_id": tx.challenge_id, "amount": f"{tx.amount:.2f}",
+            "source": tx.source, "challenges": [p.challenge_id for p in targets], "points": earned})
         badges_evaluate(user=user, participants=targets)
         updates = [replace(u, name=user.display_name) if u.user_id == user.pk else u for u in updates]
         _after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
             _after_commit_teams(challenge_id, totals)
+
+
+def _rank_in_challenge(participant: Participant) -> int:
+    """The participant's rank from PostgreSQL, with the leaderboard's tie order (points, saved, joined)."""
+    p = Participant.objects.filter(pk=participant.pk).values("points", "total_contributed").first()
+    if p is None:
+        return 0
+    ahead = Q(points__gt=p["points"]) | Q(points=p["points"], total_contributed__gt=p["total_contributed"]) | Q(
+        points=p["points"], total_contributed=p["total_contributed"], pk__lt=participant.pk)
+    return 1 + Participant.objects.filter(challenge_id=participant.challenge_id).filter(ahead).count()
+
+
+def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int,
+                     rank_before: int | None) -> dict:
+    """Context of the deposit_confirmed message: amount, challenge progress, points and rank change.
+    A deposit that counts toward no challenge gets a plain confirmation (the progress sentence is
+    left out by the renderer because its fields are empty)."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    context = {"amount": f"{tx.amount:,.2f}", "points": earned, "transaction_id": tx.pk,
+               "receipt": tx.mpesa_receipt or tx.transaction_id or "", "idempotency_key": f"deposit:{tx.pk}",
+               "challenge": "", "progress": "", "rank": "", "rank_change": ""}
+    if primary is None:
+        with translation.override(user.language or _organization().language or "en"):
+            context["challenge"] = gettext("your savings")
+        return context
+    try:
+        ratio = Decimal(str((primary.progress or {}).get("ratio", "0")))
+    except InvalidOperation:
+        ratio = Decimal("0")
+    rank_after = _rank_in_challenge(primary)
+    change = (rank_before or rank_after) - rank_after
+    names = [primary.challenge.name] + [p.challenge.name for p in targets[1:]]
+    context.update(challenge=", ".join(names), progress=int(min(ratio, Decimal("1")) * 100), rank=rank_after,
+                   rank_change=f"+{change}" if change > 0 else (str(change) if change < 0 else "="))
+    return context
 
 
 def _mark_scored(transaction_id: int) -> bool:
