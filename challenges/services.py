@@ -567,6 +567,19 @@ def _deposit_message(tx, user, primary: Participant | None, targets: list, earne
     return context
 
 
+def _ended_message(challenge: Challenge, participant: Participant, earned: list) -> dict:
+    """Context of challenge_ended: the result in the member's language, final rank, badges won."""
+    from django.utils import translation
+
+    language = participant.user.language or _organization().language or "en"
+    with translation.override(language):
+        result = str(Participant.Status(participant.status).label)
+        badges = ", ".join(b.localized_name(language) for b in earned)
+    return {"challenge": challenge.name, "result": result, "rank": participant.final_rank or "", "badges": badges,
+            "points": participant.points, "status": participant.status,
+            "total_saved": f"{participant.total_contributed:.2f}"}
+
+
 def _mark_scored(transaction_id: int) -> bool:
     """Insert the idempotency marker in one statement; False when the deposit was already scored."""
     table = ScoredDeposit._meta.db_table
@@ -955,10 +968,8 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
         ranks = dict(Participant.objects.filter(challenge=challenge).values_list("pk", "final_rank"))
         for p in participants:
             p.final_rank = ranks.get(p.pk)
-            _notify(p.user, "challenge_ended", {"challenge": challenge.name, "rank": p.final_rank,
-                                                "points": p.points, "status": p.status,
-                                                "total_saved": f"{p.total_contributed:.2f}"})
-            badges_evaluate(user=p.user, participants=[p])
+            earned = badges_evaluate(user=p.user, participants=[p])
+            _notify(p.user, "challenge_ended", _ended_message(challenge, p, earned))
         challenge.status = Challenge.Status.COMPLETED
         challenge.settled_at = timezone.now()
         challenge.save(update_fields=["status", "settled_at", "updated_at"])
@@ -1036,7 +1047,7 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
             if Participant.objects.filter(pk=p.pk).exclude(streak_reminded_window=label).update(
                     streak_reminded_window=label):
                 _notify(p.user, "streak_at_risk", {
-                    "challenge": p.challenge.name, "current_streak": carried, "unit": unit,
+                    "challenge": p.challenge.name, "streak": carried, "current_streak": carried, "unit": unit,
                     "min_amount": p.challenge.target.get("min_amount", ""), "closes_at": closes.isoformat()},
                     urgent=True)
                 sent += 1
