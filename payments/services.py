@@ -555,6 +555,14 @@ def stk_push_start(*, user, amount: Decimal, challenge=None) -> Transaction:
     from payments.daraja import DarajaClient, DarajaError
     from payments.selectors import mpesa_callback_urls
 
+    if challenge is not None:
+        from django.core.exceptions import ValidationError
+
+        from challenges.selectors import joined_challenge_ids
+
+        # Tagging is the member's explicit choice among challenges they joined (joining is its own step).
+        if challenge.pk not in joined_challenge_ids(user=user):
+            raise ValidationError({"challenge": "Join this challenge before saving towards it."})
     row = MpesaSettings.objects.get()
     tx = Transaction.objects.create(source=Transaction.Source.STK, amount=amount, user=user, challenge=challenge,
                                     phone_number=user.phone_number, status=Transaction.Status.PENDING,
