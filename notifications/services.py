@@ -221,29 +221,40 @@ def quiet_hours_end(*, now: datetime, org, org_settings: SmsSettings | None = No
 
 
 # Rows queued in the open transaction, flushed to the broker once per commit (so a fan-out of
-# 1,000 notify calls in one transaction sends a handful of batch tasks, not 1,000).
+# 1,000 notify calls in one transaction sends a handful of batch tasks, not 1,000). The buffer
+# belongs to the transaction that registered its flush: when that transaction rolls back, Django
+# drops the callback and the next notify starts a new buffer, so ids of rolled-back rows (possibly
+# of another schema) never reach a later commit.
 _pending = threading.local()
+
+
+class _Buffer(list):
+    def flush(self) -> None:
+        items, self[:] = list(self), []
+        if getattr(_pending, "buffer", None) is self:
+            _pending.buffer = None
+        by_schema: dict[str, list[int]] = {}
+        for schema, pk in items:
+            by_schema.setdefault(schema, []).append(pk)
+        for schema, ids in by_schema.items():
+            notification_enqueue(notification_ids=ids, schema_name=schema)
+
+
+def _buffer_registered(buffer: _Buffer) -> bool:
+    return connection.in_atomic_block and any(
+        getattr(entry[1], "__self__", None) is buffer for entry in connection.run_on_commit)
 
 
 def _enqueue_after_commit(ids: list[int]) -> None:
     if not ids:
         return
-    buffer = getattr(_pending, "ids", None)
-    if buffer is None:
-        buffer = _pending.ids = []
     schema = connection.schema_name
-    buffer.extend((schema, pk) for pk in ids)
-    transaction.on_commit(_flush_enqueue_buffer)
-
-
-def _flush_enqueue_buffer() -> None:
-    buffer = getattr(_pending, "ids", None) or []
-    _pending.ids = []
-    by_schema: dict[str, list[int]] = {}
-    for schema, pk in buffer:
-        by_schema.setdefault(schema, []).append(pk)
-    for schema, ids in by_schema.items():
-        notification_enqueue(notification_ids=ids, schema_name=schema)
+    buffer = getattr(_pending, "buffer", None)
+    if buffer is not None and _buffer_registered(buffer):
+        buffer.extend((schema, pk) for pk in ids)
+        return
+    buffer = _pending.buffer = _Buffer((schema, pk) for pk in ids)
+    transaction.on_commit(buffer.flush)
 
 
 def notification_enqueue(*, notification_ids: list[int], schema_name: str | None = None) -> bool:
