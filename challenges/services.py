@@ -531,13 +531,27 @@ def deposit_score(*, transaction_id: int) -> None:
 
 
 def _rank_in_challenge(participant: Participant) -> int:
-    """The participant's rank from PostgreSQL, with the leaderboard's tie order (points, saved, joined)."""
-    p = Participant.objects.filter(pk=participant.pk).values("points", "total_contributed").first()
-    if p is None:
-        return 0
-    ahead = Q(points__gt=p["points"]) | Q(points=p["points"], total_contributed__gt=p["total_contributed"]) | Q(
-        points=p["points"], total_contributed=p["total_contributed"], pk__lt=participant.pk)
-    return 1 + Participant.objects.filter(challenge_id=participant.challenge_id).filter(ahead).count()
+    """The participant's rank with their current (in-memory) points and total, in the leaderboard's tie
+    order: from the live Redis board (cheap at any size), else counted in PostgreSQL."""
+    import time as _time
+
+    from redis.exceptions import RedisError
+
+    if _time.monotonic() - _redis_failed_at[0] >= REDIS_BACKOFF_SECONDS:
+        try:
+            rank = leaderboard.rank_for(challenge_id=participant.challenge_id, user_id=participant.user_id,
+                                        points=participant.points, total_saved=participant.total_contributed,
+                                        participant_id=participant.pk)
+            if rank is not None:
+                return rank
+        except RedisError:
+            _redis_failed_at[0] = _time.monotonic()
+            logger.warning("leaderboard unavailable: rank counted in PostgreSQL", extra={"schema": connection.schema_name})
+    points, saved = participant.points, participant.total_contributed
+    ahead = Q(points__gt=points) | Q(points=points, total_contributed__gt=saved) | Q(
+        points=points, total_contributed=saved, pk__lt=participant.pk)
+    return 1 + (Participant.objects.filter(challenge_id=participant.challenge_id).filter(ahead)
+                .exclude(pk=participant.pk).count())
 
 
 def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int,

@@ -128,3 +128,26 @@ def make_saver(tenant):
     from accounts.services import user_create
 
     return lambda phone: user_create(phone_number=phone, name=f"Saver {phone[-3:]}")
+
+
+def test_confirmation_rank_from_redis_equals_the_database_order(tenant, running_challenge, make_saver):
+    from challenges import leaderboard
+    from challenges.models import Participant
+    from challenges.services import participant_join
+
+    challenge = running_challenge()
+    users = [make_saver(f"+2547083742{n:02d}") for n in range(5)]
+    for user, (points, saved) in zip(users, [(500, "500"), (500, "700"), (500, "500"), (0, "0"), (900, "100")]):
+        p, _ = participant_join(challenge=challenge, user=user)
+        Participant.objects.filter(pk=p.pk).update(points=points, total_contributed=Decimal(saved))
+    leaderboard.board_rebuild(challenge.pk)
+    expected = {row["user"]["id"]: row["rank"] for row in leaderboard.board_from_database(
+        challenge_id=challenge.pk, limit=10, user_id=None).results}
+    assert sorted(expected.values()) == [1, 2, 3, 4, 5]
+    for p in Participant.objects.filter(challenge=challenge):
+        assert leaderboard.rank_for(challenge_id=challenge.pk, user_id=p.user_id, points=p.points,
+                                    total_saved=p.total_contributed, participant_id=p.pk) == expected[p.user_id]
+    # a score not yet written through ranks where it will land
+    last = Participant.objects.get(challenge=challenge, user=users[3])
+    assert leaderboard.rank_for(challenge_id=challenge.pk, user_id=last.user_id, points=600,
+                                total_saved=Decimal("600"), participant_id=last.pk) == 2

@@ -21,6 +21,17 @@ def _current(nav: str) -> list[str]:
     return re.findall(r'<a href="([^"]+)" aria-current="page"', nav)
 
 
+def _walk(client, pages: dict, urls: dict, nav_class: str) -> None:
+    """Open every page: its nav links every section and marks exactly the expected one."""
+    for name, (path, section) in pages.items():
+        response = client.get(path)
+        assert response.status_code == 200, name
+        nav = _nav(response.content.decode(), nav_class)
+        for url in urls.values():
+            assert f'href="{url}"' in nav, (name, url)
+        assert _current(nav) == [section], name
+
+
 @pytest.fixture
 def challenge(tenant):
     from challenges.models import Challenge
@@ -39,13 +50,7 @@ def test_member_nav_links_every_section_and_marks_the_current_one(signed_in, mem
     # sub-pages of the challenge section mark "Challenges"
     pages["challenge-detail"] = (reverse("challenge-detail", args=[challenge.pk]), urls["challenge-list"])
     pages["challenge-leaderboard"] = (reverse("challenge-leaderboard", args=[challenge.pk]), urls["challenge-list"])
-    for name, (path, section) in pages.items():
-        response = client.get(path)
-        assert response.status_code == 200, name
-        nav = _nav(response.content.decode(), "bottom-nav")
-        for url in urls.values():
-            assert f'href="{url}"' in nav, (name, url)
-        assert _current(nav) == [section], name
+    _walk(client, pages, urls, "bottom-nav")
     home = client.get("/").content.decode()  # the home card leads to my challenge's leaderboard
     assert f'href="{reverse("challenge-leaderboard", args=[challenge.pk])}"' in home
 
@@ -56,10 +61,4 @@ def test_leader_nav_links_every_section_and_marks_the_current_one(signed_in, org
     pages = {name: (url, url) for name, url in urls.items()}
     pages["manage-challenge-new"] = (reverse("manage-challenge-new"), urls["manage-challenges"])
     pages["manage-challenge-edit"] = (reverse("manage-challenge-edit", args=[challenge.pk]), urls["manage-challenges"])
-    for name, (path, section) in pages.items():
-        response = client.get(path)
-        assert response.status_code == 200, name
-        nav = _nav(response.content.decode(), "manage-nav")
-        for url in urls.values():
-            assert f'href="{url}"' in nav, (name, url)
-        assert _current(nav) == [section], name
+    _walk(client, pages, urls, "manage-nav")
