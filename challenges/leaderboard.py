@@ -73,6 +73,32 @@ return {top, total, me, names}
 """
 
 
+_RANK = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return false end
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then old = string.sub(old, string.find(old, '|', 1, true) + 1) end
+local ahead = redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[2], '+inf')
+for _, other in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])) do
+  if other ~= old and other > ARGV[3] then ahead = ahead + 1 end
+end
+return ahead + 1
+"""
+
+
+def rank_for(*, challenge_id: int, user_id: int, points: int, total_saved: Decimal, participant_id: int) -> int | None:
+    """The rank a member holds (or will hold) with `points` and `total_saved`, against the rest of
+    the live board: O(log N) plus the members tied on that score. None when the board is not built.
+    Raises RedisError when Redis is away (callers fall back to PostgreSQL)."""
+    cache = _scripts.__dict__
+    _scripts()
+    if "rank" not in cache or cache.get("rank_client") is not cache["client"]:
+        cache.update(rank=cache["client"].register_script(_RANK), rank_client=cache["client"])
+    member = member_encode(total_saved=total_saved, participant_id=participant_id, user_id=user_id)
+    rank = cache["rank"](keys=[board_key(challenge_id), members_key(challenge_id), ready_key(challenge_id)],
+                         args=[user_id, int(points), member])
+    return int(rank) if rank else None
+
+
 def _scripts():
     client = redis_client()
     cache = _scripts.__dict__

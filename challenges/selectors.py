@@ -74,6 +74,13 @@ def access_member(*, user, member_id):
     return User.objects.filter(pk=member_id).first()
 
 
+def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
+    """Ids of the members who joined a challenge (every participant status), for notifications'
+    broadcast to a challenge's participants. Inactive accounts are left out."""
+    return list(Participant.objects.filter(challenge_id=challenge_id, user__is_active=True)
+                .order_by("user_id").values_list("user_id", flat=True).distinct())
+
+
 def joined_challenge_ids(*, user) -> set[int]:
     if not user or not user.is_authenticated:
         return set()
@@ -213,3 +220,38 @@ def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) 
             "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": rules.early_bird_bonus,
             "days": rules.early_bird_days, "bonus": rules.consistency_bonus})
     return lines
+
+
+def member_points(*, member) -> int:
+    """All points a member has earned: deposits, streak top-ups and every bonus (award rows)."""
+    return PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
+
+
+def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
+    """The active challenges this member joined (soonest ending first) with their own progress:
+    saved, percent done, live rank among the challenge's participants, and the current streak of a
+    streak challenge. Ranks come from the live board (PostgreSQL when Redis is away)."""
+    rows = []
+    participations = (Participant.objects.filter(user=member, challenge__status=Challenge.Status.ACTIVE)
+                      .select_related("challenge", "team").order_by("challenge__end_date", "challenge_id")[:limit])
+    for p in participations:
+        challenge, progress = p.challenge, dict(p.progress or {})
+        try:
+            ratio = Decimal(str(progress.get("ratio", "0")))
+        except ArithmeticError:
+            ratio = Decimal("0")
+        board = leaderboard.board_read(challenge_id=challenge.pk, limit=1, user_id=member.pk)
+        saved = p.team.total_saved if p.team_id else p.total_contributed
+        streak = None
+        if challenge.type == Challenge.Type.STREAK:
+            streak = {"current": int(progress.get("current_streak", 0)), "best": int(progress.get("best_streak", 0)),
+                      "needed": int(progress.get("needed", 0) or challenge.target.get("consecutive_weeks")
+                                    or challenge.target.get("consecutive_days") or 0),
+                      "unit": progress.get("unit") or ("day" if challenge.target.get("consecutive_days") else "week")}
+        rows.append({
+            "id": challenge.pk, "name": challenge.name, "type": challenge.type,
+            "type_label": challenge.get_type_display(), "end_date": challenge.end_date, "status": p.status,
+            "saved": saved, "points": p.points, "percent": max(0, min(100, int(ratio * 100))),
+            "rank": board.me["rank"] if board.me else None, "participants": board.total, "streak": streak,
+        })
+    return rows

@@ -507,24 +507,91 @@ def deposit_score(*, transaction_id: int) -> None:
         day, today = _local_date(tx, zone), local_today(zone)
         user = tx.user
         targets = _deposit_targets(tx, user, day)
+        primary = targets[0] if targets else None
+        rank_before = _rank_in_challenge(primary) if primary is not None else None
         updates: list[leaderboard.BoardUpdate] = []
         team_totals: dict[int, dict[int, Decimal]] = {}
         earned = 0
         for participant in targets:
             earned += _participant_apply(participant, tx, day, today, rules, updates, team_totals)
         earned += _referral_award(tx, user, rules)
-        _notify(user, "deposit_confirmed", {
-            "amount": f"{tx.amount:.2f}", "points": earned, "transaction_id": tx.pk,
-            "receipt": tx.mpesa_receipt or tx.transaction_id or "",
-            "challenges": [p.challenge.name for p in targets],
-        })
-        _event("deposit_verified", user, {"amount": f"{tx.amount:.2f}", "transaction": tx.pk,
-                                          "challenges": [p.challenge_id for p in targets], "points": earned})
+        # The one confirmation of this deposit (payments sends none): urgent, and keyed by the
+        # ledger row so a replay of scoring can never queue a second message.
+        _notify(user, "deposit_confirmed", _deposit_message(tx, user, primary, targets, earned, rank_before),
+                urgent=True)
+        # The one deposit_verified event (payments records none): written with the score, once.
+        _event("deposit_verified", user, {
+            "transaction_id": tx.pk, "challenge_id": tx.challenge_id, "amount": f"{tx.amount:.2f}",
+            "source": tx.source, "challenges": [p.challenge_id for p in targets], "points": earned})
         badges_evaluate(user=user, participants=targets)
         updates = [replace(u, name=user.display_name) if u.user_id == user.pk else u for u in updates]
         _after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
             _after_commit_teams(challenge_id, totals)
+
+
+def _rank_in_challenge(participant: Participant) -> int:
+    """The participant's rank with their current (in-memory) points and total, in the leaderboard's tie
+    order: from the live Redis board (cheap at any size), else counted in PostgreSQL."""
+    import time as _time
+
+    from redis.exceptions import RedisError
+
+    if _time.monotonic() - _redis_failed_at[0] >= REDIS_BACKOFF_SECONDS:
+        try:
+            rank = leaderboard.rank_for(challenge_id=participant.challenge_id, user_id=participant.user_id,
+                                        points=participant.points, total_saved=participant.total_contributed,
+                                        participant_id=participant.pk)
+            if rank is not None:
+                return rank
+        except RedisError:
+            _redis_failed_at[0] = _time.monotonic()
+            logger.warning("leaderboard unavailable: rank counted in PostgreSQL", extra={"schema": connection.schema_name})
+    points, saved = participant.points, participant.total_contributed
+    ahead = Q(points__gt=points) | Q(points=points, total_contributed__gt=saved) | Q(
+        points=points, total_contributed=saved, pk__lt=participant.pk)
+    return 1 + (Participant.objects.filter(challenge_id=participant.challenge_id).filter(ahead)
+                .exclude(pk=participant.pk).count())
+
+
+def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int,
+                     rank_before: int | None) -> dict:
+    """Context of the deposit_confirmed message: amount, challenge progress, points and rank change.
+    A deposit that counts toward no challenge gets a plain confirmation (the progress sentence is
+    left out by the renderer because its fields are empty)."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    context = {"amount": f"{tx.amount:,.2f}", "points": earned, "transaction_id": tx.pk,
+               "receipt": tx.mpesa_receipt or tx.transaction_id or "", "idempotency_key": f"deposit:{tx.pk}",
+               "challenge": "", "progress": "", "rank": "", "rank_change": ""}
+    if primary is None:
+        with translation.override(user.language or _organization().language or "en"):
+            context["challenge"] = gettext("your savings")
+        return context
+    try:
+        ratio = Decimal(str((primary.progress or {}).get("ratio", "0")))
+    except InvalidOperation:
+        ratio = Decimal("0")
+    rank_after = _rank_in_challenge(primary)
+    change = (rank_before or rank_after) - rank_after
+    names = [primary.challenge.name] + [p.challenge.name for p in targets[1:]]
+    context.update(challenge=", ".join(names), progress=int(min(ratio, Decimal("1")) * 100), rank=rank_after,
+                   rank_change=f"+{change}" if change > 0 else (str(change) if change < 0 else "="))
+    return context
+
+
+def _ended_message(challenge: Challenge, participant: Participant, earned: list) -> dict:
+    """Context of challenge_ended: the result in the member's language, final rank, badges won."""
+    from django.utils import translation
+
+    language = participant.user.language or _organization().language or "en"
+    with translation.override(language):
+        result = str(Participant.Status(participant.status).label)
+        badges = ", ".join(b.localized_name(language) for b in earned)
+    return {"challenge": challenge.name, "result": result, "rank": participant.final_rank or "", "badges": badges,
+            "points": participant.points, "status": participant.status,
+            "total_saved": f"{participant.total_contributed:.2f}"}
 
 
 def _mark_scored(transaction_id: int) -> bool:
@@ -915,10 +982,8 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
         ranks = dict(Participant.objects.filter(challenge=challenge).values_list("pk", "final_rank"))
         for p in participants:
             p.final_rank = ranks.get(p.pk)
-            _notify(p.user, "challenge_ended", {"challenge": challenge.name, "rank": p.final_rank,
-                                                "points": p.points, "status": p.status,
-                                                "total_saved": f"{p.total_contributed:.2f}"})
-            badges_evaluate(user=p.user, participants=[p])
+            earned = badges_evaluate(user=p.user, participants=[p])
+            _notify(p.user, "challenge_ended", _ended_message(challenge, p, earned))
         challenge.status = Challenge.Status.COMPLETED
         challenge.settled_at = timezone.now()
         challenge.save(update_fields=["status", "settled_at", "updated_at"])
@@ -996,7 +1061,7 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
             if Participant.objects.filter(pk=p.pk).exclude(streak_reminded_window=label).update(
                     streak_reminded_window=label):
                 _notify(p.user, "streak_at_risk", {
-                    "challenge": p.challenge.name, "current_streak": carried, "unit": unit,
+                    "challenge": p.challenge.name, "streak": carried, "current_streak": carried, "unit": unit,
                     "min_amount": p.challenge.target.get("min_amount", ""), "closes_at": closes.isoformat()},
                     urgent=True)
                 sent += 1

@@ -7,6 +7,7 @@ wording can never reach into Python objects.
 from __future__ import annotations
 
 import math
+import re
 import string
 from dataclasses import dataclass
 from decimal import Decimal
@@ -127,8 +128,25 @@ def placeholders_in(text: str) -> list[str]:
     return names
 
 
+# Fields that may legitimately be blank without making a sentence meaningless.
+_ALWAYS_KEPT = frozenset({"org", "name"})
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
 def render(text: str, context: dict) -> str:
-    rendered = _formatter.vformat(text, (), {k: "" if v is None else v for k, v in context.items()})
+    """Fill `{placeholder}` fields. A sentence whose other fields have no value is left out (a deposit
+    that counts toward no challenge has no progress or rank to report), unless that leaves nothing."""
+    values = {k: "" if v is None else v for k, v in context.items()}
+    kept = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        try:
+            names = placeholders_in(sentence)
+        except ValueError:
+            names = []
+        if any(values.get(name, "") == "" for name in names if name not in _ALWAYS_KEPT):
+            continue
+        kept.append(sentence)
+    rendered = _formatter.vformat(" ".join(kept) if kept else text, (), values)
     return " ".join(rendered.split())
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
 from django_tenants.utils import schema_context
 
 from payments.models import MpesaSettings, Transaction
@@ -69,3 +71,20 @@ def transaction_get(*, user, pk: int) -> Transaction | None:
 
 def unmatched_list() -> QuerySet[Transaction]:
     return Transaction.objects.filter(status=Transaction.Status.UNMATCHED).order_by("created_at", "id")
+
+
+def member_paybill(*, user) -> dict | None:
+    """How a member pays by Paybill: the business number and their own account number
+    (None when the organization takes payments on a Till, or has no shortcode yet)."""
+    row = MpesaSettings.objects.only("shortcode", "shortcode_type").first()
+    if row is None or not row.shortcode or row.shortcode_type != MpesaSettings.ShortcodeType.PAYBILL:
+        return None
+    return {"shortcode": row.shortcode, "account": user.account_code}
+
+
+def member_savings(*, user) -> dict:
+    """A member's verified ledger: total (reversals included, they are negative entries) and deposits."""
+    verified = Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED)
+    agg = verified.aggregate(total=Sum("amount"), deposits=Count("id", filter=Q(amount__gt=0)))
+    return {"total_saved": agg["total"] or Decimal("0.00"), "deposits": agg["deposits"],
+            "deposit_times": [t for t in verified.filter(amount__gt=0).values_list("transacted_at", flat=True) if t]}

@@ -273,26 +273,21 @@ def _status_change(tx: Transaction, *, from_status: str, reason: str, actor=None
 
 
 def _on_verified(tx: Transaction) -> None:
-    """In the crediting transaction: outbox notification; after commit: scoring and analytics."""
-    from notifications.services import notify
+    """After the crediting transaction commits: hand the deposit to gamification.
 
-    notify(user=tx.user, template="deposit_confirmed", urgent=True,
-           context={"amount": str(tx.amount), "receipt": tx.mpesa_receipt or "", "transaction_id": tx.pk})
+    Gamification's `deposit_score` owns what follows a verified deposit, in its own transaction:
+    the one `deposit_confirmed` message (amount, challenge progress, points, rank change; keyed
+    `deposit:<tx id>`) and the one `deposit_verified` analytics event. Payments sends neither,
+    so a deposit is confirmed exactly once, also when it matches no challenge."""
     tx_id = tx.pk
     transaction.on_commit(lambda: _after_verified(tx_id))
 
 
 def _after_verified(tx_id: int) -> None:
-    from analytics.services import event_record
-
     try:
         deposit_score_once(transaction_id=tx_id)
     except Exception:  # the sweep retries unscored deposits
         logger.exception("scoring failed; the sweep will retry", extra={"transaction_id": tx_id})
-    tx = Transaction.objects.filter(pk=tx_id).select_related("user").first()
-    if tx is not None:
-        event_record(type="deposit_verified", user=tx.user,
-                     properties={"transaction_id": tx.pk, "amount": str(tx.amount), "source": tx.source})
 
 
 def deposit_score_once(*, transaction_id: int) -> bool:
@@ -560,6 +555,14 @@ def stk_push_start(*, user, amount: Decimal, challenge=None) -> Transaction:
     from payments.daraja import DarajaClient, DarajaError
     from payments.selectors import mpesa_callback_urls
 
+    if challenge is not None:
+        from django.core.exceptions import ValidationError
+
+        from challenges.selectors import joined_challenge_ids
+
+        # Tagging is the member's explicit choice among challenges they joined (joining is its own step).
+        if challenge.pk not in joined_challenge_ids(user=user):
+            raise ValidationError({"challenge": "Join this challenge before saving towards it."})
     row = MpesaSettings.objects.get()
     tx = Transaction.objects.create(source=Transaction.Source.STK, amount=amount, user=user, challenge=challenge,
                                     phone_number=user.phone_number, status=Transaction.Status.PENDING,

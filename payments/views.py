@@ -53,7 +53,8 @@ def save_now(request):
     from payments.daraja import DarajaError
 
     settings_row = MpesaSettings.objects.first()
-    challenges = Challenge.objects.filter(status="active").order_by("name")
+    # Only challenges this member joined can be chosen (joining is an explicit step on the challenge page).
+    challenges = Challenge.objects.filter(status="active", participants__user=request.user).order_by("name")
     context = {"mpesa": settings_row, "challenges": challenges, "pending": None, "error": "", "amount": ""}
     if request.method == "POST":
         raw = (request.POST.get("amount") or "").strip()
@@ -65,7 +66,12 @@ def save_now(request):
         except InvalidOperation:
             context["error"] = _("Enter a whole number of shillings between 1 and 250,000.")
             return render(request, "payments/save_now.html", context, status=400)
-        challenge = challenges.filter(pk=request.POST.get("challenge") or 0).first()
+        challenge = None
+        if request.POST.get("challenge"):
+            challenge = challenges.filter(pk=request.POST["challenge"] if request.POST["challenge"].isdigit() else 0).first()
+            if challenge is None:
+                context["error"] = _("Join this challenge before saving towards it.")
+                return render(request, "payments/save_now.html", context, status=400)
         if settings_row is None or not settings_row.shortcode:
             context["error"] = _("M-Pesa is not set up for this organization yet.")
             return render(request, "payments/save_now.html", context, status=400)

@@ -178,8 +178,27 @@ class DomainAdmin(admin.ModelAdmin):
     search_fields = ["domain", "tenant__name"]
 
 
+class SystemBadgeForm(forms.ModelForm):
+    class Meta:
+        model = SystemBadge
+        fields = "__all__"
+
+    def clean_criteria(self):
+        """The rule must be one gamification can evaluate (metric comparisons, all/any)."""
+        from challenges.badges import criteria_validate
+
+        criteria = self.cleaned_data.get("criteria")
+        try:
+            criteria_validate(criteria)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict.get("criteria", exc.messages) if hasattr(exc, "error_dict")
+                                        else exc.messages) from exc
+        return criteria
+
+
 @admin.register(SystemBadge)
 class SystemBadgeAdmin(admin.ModelAdmin):
+    form = SystemBadgeForm
     list_display = ["icon", "name", "rarity", "per_challenge", "is_active"]
     list_filter = ["rarity", "is_active", "per_challenge"]
     search_fields = ["name", "slug", "description"]

@@ -1,62 +1,14 @@
-"""Reads for the member home page, computed straight from the ledger and challenges.
-
-Stand-in until the gamification and payments selectors land on the same branch: when they do,
-swap `member_home_summary` internals for `challenges.selectors` (participants, points, rank,
-streaks) and `payments.selectors` (totals). The template only needs the dict shape below.
+"""Reads for the member home page, composed from the owning capabilities' selectors:
+payments (`member_savings`, `member_paybill`) and gamification (`member_points`,
+`member_active_challenges`). The template only needs the dict shape of `member_home_summary`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
-
-ZERO = Decimal("0.00")
-
-
-@dataclass
-class ChallengeProgress:
-    id: int
-    name: str
-    type: str
-    type_label: str
-    end_date: date
-    saved: Decimal
-    target: Decimal | None
-    percent: int  # 0..100 for bars and rings
-
-    @property
-    def done(self) -> bool:
-        return self.percent >= 100
-
-
-def challenge_target_amount(challenge) -> Decimal | None:
-    """What one member must save to finish `challenge`, where the type says (else None)."""
-    target = challenge.target or {}
-    try:
-        if challenge.type == "fixed_amount":
-            per_period = Decimal(str(target["amount"]))
-            period_days = {"daily": 1, "weekly": 7, "monthly": 30}.get(target.get("frequency", "weekly"), 7)
-            return per_period * math.ceil(challenge.duration_days / period_days)
-        if challenge.type == "percentage" and target.get("min_amount"):
-            return Decimal(str(target["min_amount"]))
-        if challenge.type == "group":
-            return Decimal(str(target["team_amount"]))
-    except (KeyError, ValueError, ArithmeticError, TypeError):
-        return None
-    return None
-
-
-def _percent(saved: Decimal, target: Decimal | None) -> int:
-    if not target or target <= 0:
-        return 0
-    return max(0, min(100, int(saved * 100 / target)))
 
 
 def weekly_streak(*, deposit_dates: list[date], today: date) -> int:
@@ -73,64 +25,35 @@ def weekly_streak(*, deposit_dates: list[date], today: date) -> int:
 
 
 def member_paybill(*, user) -> dict | None:
-    """How this member pays by Paybill: the business number and their own account number.
+    """How this member pays by Paybill (payments' selector)."""
+    from payments.selectors import member_paybill as paybill
 
-    Reads payments' settings row directly (read-only) until payments offers a selector for it.
-    """
-    from payments.models import MpesaSettings
-
-    row = MpesaSettings.objects.only("shortcode", "shortcode_type").first()
-    if row is None or not row.shortcode or row.shortcode_type != MpesaSettings.ShortcodeType.PAYBILL:
-        return None
-    return {"shortcode": row.shortcode, "account": user.account_code}
+    return paybill(user=user)
 
 
 def member_home_summary(*, user, organization) -> dict:
-    from accounts.models import User
-    from challenges.models import Challenge
-    from payments.models import Transaction
+    """Savings from the ledger; points (bonuses included), ranks and streaks from gamification,
+    for the active challenges this member joined only."""
+    from challenges.selectors import member_active_challenges, member_points
+    from payments.selectors import member_savings
 
-    verified = Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED)
-    total_saved = verified.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
-
-    by_challenge = dict(
-        verified.exclude(challenge=None).values("challenge").annotate(s=Sum("amount")).values_list("challenge", "s")
-    )
-    active = []
-    for challenge in Challenge.objects.filter(status=Challenge.Status.ACTIVE).order_by("end_date")[:10]:
-        saved = by_challenge.get(challenge.id, ZERO)
-        if challenge.type == "group":
-            saved = challenge.total_saved
-        target = challenge_target_amount(challenge)
-        active.append(ChallengeProgress(
-            id=challenge.id, name=challenge.name, type=challenge.type, type_label=challenge.get_type_display(),
-            end_date=challenge.end_date, saved=saved, target=target, percent=_percent(saved, target),
-        ))
-
+    savings = member_savings(user=user)
     tz = ZoneInfo(organization.time_zone or "Africa/Nairobi")
-    when = [t.astimezone(tz).date() for t in verified.values_list("transacted_at", flat=True) if t]
-    streak = weekly_streak(deposit_dates=when, today=timezone.now().astimezone(tz).date())
-
-    points = int(total_saved * Decimal(str(organization.scoring_rule("points_per_kes"))))
-    rank = None
-    savers = 0
-    if total_saved > 0:
-        totals = User.objects.annotate(
-            saved=Coalesce(
-                Sum("transactions__amount", filter=Q(transactions__status=Transaction.Status.VERIFIED)), ZERO
-            )
-        ).filter(saved__gt=0)
-        agg = totals.aggregate(savers=Count("id"), ahead=Count("id", filter=Q(saved__gt=total_saved)))
-        savers, rank = agg["savers"], agg["ahead"] + 1
+    when = [t.astimezone(tz).date() for t in savings["deposit_times"]]
+    challenges = member_active_challenges(member=user)
+    ranked = [c for c in challenges if c["rank"]]
+    best = min(ranked, key=lambda c: (c["rank"], c["end_date"])) if ranked else None
     return {
         "paybill": member_paybill(user=user),
-        "total_saved": total_saved,
-        "deposits": len(when),
-        "active_challenges": active,
-        "streak_weeks": streak,
-        "points": points,
-        "rank": rank,
-        "savers": savers,
+        "total_saved": savings["total_saved"],
+        "deposits": savings["deposits"],
+        "active_challenges": challenges,
+        "streak_weeks": weekly_streak(deposit_dates=when, today=timezone.now().astimezone(tz).date()),
+        "streaks": [c for c in challenges if c["streak"]],
+        "points": member_points(member=user),
+        "rank": best["rank"] if best else None,
+        "savers": best["participants"] if best else 0,
+        "rank_challenge": best["name"] if best else "",
     }
 
 

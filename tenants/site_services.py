@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,17 +25,16 @@ BRANDING_KEYS = set(default_branding())
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 MAX_LOGO_BYTES = 1024 * 1024
 LOGO_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
-# name -> (type, minimum, maximum)
-SCORING_RULES: dict[str, tuple[type, float, float]] = {
-    "points_per_kes": (float, 0, 1000),
-    "streak_multiplier": (float, 1, 10),
-    "streak_threshold_days": (int, 1, 365),
-    "streak_threshold_weeks": (int, 1, 52),
-    "early_bird_bonus": (int, 0, 1_000_000),
-    "early_bird_days": (int, 0, 31),
-    "consistency_bonus": (int, 0, 1_000_000),
-    "referral_bonus": (int, 0, 1_000_000),
-}
+# name -> (type, minimum, maximum): gamification's limits (challenges.services.SCORING_LIMITS) are
+# the only ones; this view of them sizes the API serializer and the settings form.
+def _scoring_rules() -> dict[str, tuple[type, float, float]]:
+    from challenges.services import SCORING_LIMITS
+
+    return {key: ((float, float(low), float(high)) if isinstance(low, Decimal) else (int, low, high))
+            for key, (low, high) in SCORING_LIMITS.items()}
+
+
+SCORING_RULES: dict[str, tuple[type, float, float]] = _scoring_rules()
 assert set(SCORING_RULES) == set(default_scoring())
 
 
@@ -72,24 +71,16 @@ def _clean_branding(changes: dict, errors: dict) -> dict:
 
 
 def _clean_scoring(changes: dict, errors: dict) -> dict:
+    """Each rule through gamification's `scoring_rules_validate`, so its error names the field."""
+    from challenges.services import scoring_rules_validate
+
     out = {}
     for key, value in changes.items():
-        field = f"scoring.{key}"
-        if key not in SCORING_RULES:
-            errors[field] = ["Unknown scoring rule."]
-            continue
-        kind, low, high = SCORING_RULES[key]
         try:
-            number = Decimal(str(value))
-            if kind is int and number != number.to_integral_value():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            errors[field] = ["Enter a whole number." if kind is int else "Enter a number."]
-            continue
-        if not low <= number <= high:
-            errors[field] = [f"Must be between {low} and {high}."]
-            continue
-        out[key] = int(number) if kind is int else float(number)
+            out.update(scoring_rules_validate(data={key: value}))
+        except ValidationError as exc:
+            messages = exc.message_dict.get("scoring", exc.messages)
+            errors[f"scoring.{key}"] = [m.split(": ", 1)[1] if m.startswith(f"{key}: ") else m for m in messages]
     return out
 
 

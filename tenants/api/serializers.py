@@ -20,10 +20,12 @@ class BrandingSerializer(serializers.Serializer):
 
 
 def _scoring_fields() -> dict:
+    """Types only: the ranges are gamification's (`scoring_rules_validate`, run by the service), so
+    the API and the settings page give the same answer. The limits are documented in the schema."""
     fields = {}
     for key, (kind, low, high) in SCORING_RULES.items():
         field = serializers.IntegerField if kind is int else serializers.FloatField
-        fields[key] = field(required=False, min_value=low, max_value=high)
+        fields[key] = field(required=False, help_text=f"Between {low} and {high}.")
     return fields
 
 

@@ -6,9 +6,10 @@ whether it exists elsewhere or not, so ids of other organizations cannot be prob
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,9 +51,24 @@ class OrganizationDetail(APIView):
         organization = _organization(request, id)
         serializer = OrganizationSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        organization = organization_settings_update(organization=organization, data=serializer.validated_data,
-                                                    actor_label=_actor(request), **_who(request))
+        try:
+            organization = organization_settings_update(organization=organization, data=serializer.validated_data,
+                                                        actor_label=_actor(request), **_who(request))
+        except DjangoValidationError as exc:
+            raise ValidationError(_nested(exc.message_dict)) from exc
         return Response(organization_representation(organization))
+
+
+def _nested(errors: dict) -> dict:
+    """{"scoring.points_per_kes": [...]} -> {"scoring": {"points_per_kes": [...]}} (the serializer's shape)."""
+    out: dict = {}
+    for field, messages in errors.items():
+        head, _, rest = field.partition(".")
+        if rest:
+            out.setdefault(head, {})[rest] = messages
+        else:
+            out[head] = messages
+    return out
 
 
 class OrganizationBranding(APIView):

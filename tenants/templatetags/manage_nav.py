@@ -15,6 +15,7 @@ SECTIONS = [
     ("manage-members", _("Members")),
     ("manage-transactions", _("Transactions")),
     ("manage-unmatched", _("Unmatched payments")),
+    ("manage-mpesa", _("M-Pesa")),
     ("manage-notifications", _("Notifications")),
     ("manage-analytics", _("Analytics")),
     ("manage-settings", _("Settings")),

@@ -12,34 +12,10 @@ def test_home_needs_a_signed_in_member(client_for, org, db):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_home_shows_verified_savings_only_with_progress(signed_in, member, deposit, active_challenge):
-    deposit(member, 300, challenge=active_challenge)
-    deposit(member, 200, challenge=active_challenge, days_ago=7)
-    deposit(member, 999, status="pending")
-    deposit(member, 50, status="failed")
-    html = signed_in(member).get("/").content.decode()
-    assert re.search(r"data-total>KES 500\.00<", html)
-    assert "Weekly 500" in html
-    # 4 weeks x 500 = 2,000 to finish; 500 saved = 25%
-    assert 'class="ring" style="--value:25"' in html
-    assert re.search(r"data-streak>2<", html)
-    assert re.search(r"data-rank>#1<", html)
-
-
-def test_home_ranks_against_other_savers(signed_in, member, deposit, tenant):
-    from accounts.services import user_create
-
-    other = user_create(phone_number="+254712000999", name="Baraka")
-    deposit(other, 1000)
-    deposit(member, 400)
-    html = signed_in(member).get("/").content.decode()
-    assert re.search(r"data-rank>#2<", html) and "rank of 2 savers" in html
-
-
-def test_home_empty_state(signed_in, member):
-    html = signed_in(member).get("/").content.decode()
-    assert "No active challenges yet" in html
-    assert re.search(r"data-total>KES 0\.00<", html)
+def test_home_empty_state(signed_in, member, active_challenge):
+    html = signed_in(member).get("/").content.decode()  # a challenge exists, but this member joined none
+    assert "You have not joined an active challenge yet" in html and "Weekly 500" not in html
+    assert re.search(r"data-total>KES 0\.00<", html) and re.search(r"data-rank>–<", html)
 
 
 def test_brand_colours_and_readable_text_reach_every_page(signed_in, member, org):
