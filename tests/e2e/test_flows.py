@@ -288,3 +288,67 @@ def test_save_now_shows_pending_then_the_result(e2e_org, make_user, new_page, ca
     if outcome == "success":
         shot(page, "transactions")
     assert page.console_errors == []
+
+
+def _seed_screens(with_db, org, make_user):
+    """A small, believable organization: a running challenge, three savers, scored deposits, one
+    payment nobody matched."""
+    from django.utils import timezone
+
+    members = [make_user(org, name=name, phone=phone) for name, phone in (
+        ("Akinyi Otieno", "+254712345678"), ("Baraka Mwangi", "+254733444555"), ("Chebet Kiprop", "+254701222333"))]
+    challenge = _active_challenge(with_db, org, name="Akiba ya Krismasi",
+                                  description="Save KES 500 every week until Christmas.")
+    with with_db(org):
+        from challenges.services import participant_join
+        from payments.models import Transaction
+        from payments.services import deposit_score_once
+
+        now = timezone.now()
+        for n, (member, amount) in enumerate(zip(members, ("750", "1200", "300"))):
+            participant_join(challenge=challenge, user=member)
+            tx = Transaction.objects.create(user=member, amount=Decimal(amount), status="verified", source="c2b",
+                                            challenge=challenge, transaction_id=f"TKSHOT00{n}",
+                                            mpesa_receipt=f"TKSHOT00{n}", bill_ref_number=member.account_code,
+                                            phone_number=member.phone_number, transacted_at=now, verified_at=now)
+            deposit_score_once(transaction_id=tx.pk)
+        Transaction.objects.create(user=None, amount=Decimal("450"), status="unmatched", source="c2b",
+                                   transaction_id="TKSHOTX99", mpesa_receipt="TKSHOTX99", bill_ref_number="WRONG1",
+                                   payer_name="John", phone_number="5f2b" + "0" * 60, transacted_at=now)
+    return members, challenge
+
+
+@pytest.mark.parametrize("viewport", ["mobile", "desktop"])
+def test_key_screens(e2e_org, make_user, new_page, live_site, with_db, shot, viewport):
+    """Every key screen renders for its user without errors or sideways scrolling; each is saved as a
+    screenshot (test-artifacts/screenshots/<name>-<viewport>.png)."""
+    members, challenge = _seed_screens(with_db, e2e_org, make_user)
+    member, admin = members[0], e2e_org.admin
+    screens = {
+        "home": (member, "/", "Akiba ya Krismasi"),
+        "challenge-detail": (member, f"/challenges/{challenge.pk}/", "My progress"),
+        "leaderboard": (member, f"/challenges/{challenge.pk}/leaderboard/", "Baraka Mwangi"),
+        "badges": (member, "/badges/", None),
+        "transactions": (member, "/transactions/", "750"),
+        "save-now": (member, "/save/", member.account_code),
+        "manage-overview": (admin, "/manage/", None),
+        "manage-challenges": (admin, "/manage/challenges/", "Akiba ya Krismasi"),
+        "manage-challenge-new": (admin, "/manage/challenges/new/", "Preview the rules"),
+        "manage-challenge-edit": (admin, f"/manage/challenges/{challenge.pk}/", "Rules as members read them"),
+        "manage-analytics": (admin, "/manage/analytics/", None),
+        "manage-transactions": (admin, "/manage/transactions/", "TKSHOT001"),
+        "manage-unmatched": (admin, "/manage/unmatched/", "TKSHOTX99"),
+        "manage-settings": (admin, "/manage/settings/", "Live preview"),
+    }
+    for name, (user, path, expected) in screens.items():
+        page = new_page(viewport, org=e2e_org, user=user)
+        response = page.goto(live_site.url(e2e_org, path))
+        assert response.status == 200, name
+        if name != "leaderboard":  # its event stream never lets the network go idle
+            page.wait_for_load_state("networkidle")
+        if expected:
+            assert expected in page.locator("main").inner_text(), name
+        assert page.console_errors == [], (name, page.console_errors)
+        assert _no_sideways_scroll(page), name
+        shot(page, name)
+        page.context.close()
