@@ -84,7 +84,7 @@ def test_member_joins_a_challenge_from_its_page(e2e_org, make_user, new_page, li
     progress = page.locator("section[aria-labelledby=progress-heading]").inner_text()
     assert "0 points" in progress and "KES 0.00 saved" in progress, progress
     assert _no_sideways_scroll(page)
-    shot(page, "challenge-detail")
+    shot(page, "challenge-joined")
     with with_db(e2e_org):
         from challenges.models import Participant
 
@@ -154,7 +154,7 @@ def test_a_deposit_moves_the_open_leaderboard_live(e2e_org, make_user, new_page,
     assert page.locator("#rows tr").nth(1).get_attribute("aria-current") == "true"
     page.locator("#me").filter(has_text=re.compile(r"\b2\b")).wait_for(timeout=5_000)  # "You are number 2"
     assert page.evaluate("() => window.__notReloaded === true")  # it moved without a reload
-    shot(page, "leaderboard")
+    shot(page, "leaderboard-live")
     with with_db(e2e_org):
         tx = Transaction.objects.get(transaction_id="TKE2ELIVE1")
         assert (tx.user_id, tx.challenge_id, tx.status, tx.amount) == (rival.pk, challenge.pk, "verified", Decimal("2000.00"))
@@ -195,7 +195,7 @@ def test_leader_creates_and_publishes_a_challenge(e2e_org, make_user, new_page, 
     assert preview.get_by_role("heading", name="What members will read").is_visible()
     assert "500" in preview.inner_text()
     assert admin.get_by_label("Name", exact=True).input_value() == "Save 500 every week"  # nothing lost
-    shot(admin, "manage-challenge-new")
+    shot(admin, "manage-challenge-preview")
     with with_db(e2e_org):
         from challenges.models import Challenge
 
@@ -206,7 +206,7 @@ def test_leader_creates_and_publishes_a_challenge(e2e_org, make_user, new_page, 
     assert "Saved as a draft" in admin.locator(".messages").inner_text()
     pk = int(re.search(r"/manage/challenges/(\d+)/$", admin.url).group(1))
     assert admin.get_by_role("heading", name="Rules as members read them").is_visible()
-    shot(admin, "manage-challenge-edit")
+    shot(admin, "manage-challenge-draft")
 
     # A draft stays hidden from members.
     page = new_page("mobile", org=e2e_org, user=member)
@@ -217,7 +217,7 @@ def test_leader_creates_and_publishes_a_challenge(e2e_org, make_user, new_page, 
     admin.wait_for_url(re.compile(r"/manage/challenges/$"))
     assert "Save 500 every week is now Active." in admin.locator(".messages").inner_text()
     assert admin.get_by_role("link", name="Leaderboard").count() == 1
-    shot(admin, "manage-challenges")
+    shot(admin, "manage-challenges-published")
     with with_db(e2e_org):
         challenge = Challenge.objects.get(pk=pk)
         assert (challenge.status, challenge.type, challenge.start_date, challenge.duration_days) == (
@@ -255,8 +255,6 @@ def test_save_now_shows_pending_then_the_result(e2e_org, make_user, new_page, ca
     page = new_page("mobile", org=e2e_org, user=member)
     page.goto(live_site.url(e2e_org, "/save/"))
     assert page.locator("#account-code").inner_text() == member.account_code  # Paybill instructions
-    if outcome == "success":
-        shot(page, "save-now")
     page.get_by_label("Amount (KES)").fill("250")
     page.get_by_label("Towards challenge (optional)").select_option(str(challenge.pk))
     page.get_by_role("button", name="Send the M-Pesa prompt to my phone").click()
@@ -286,7 +284,7 @@ def test_save_now_shows_pending_then_the_result(e2e_org, make_user, new_page, ca
     assert row.count() >= 1
     assert ("Verified" if outcome == "success" else "Failed") in page.locator("main").inner_text()
     if outcome == "success":
-        shot(page, "transactions")
+        shot(page, "transactions-after-save")
     assert page.console_errors == []
 
 
@@ -352,3 +350,32 @@ def test_key_screens(e2e_org, make_user, new_page, live_site, with_db, shot, vie
         assert _no_sideways_scroll(page), name
         shot(page, name)
         page.context.close()
+
+
+def test_member_screens_in_kiswahili(e2e_org, make_user, new_page, live_site, with_db, shot):
+    """A member who chose Kiswahili reads the challenge, leaderboard, badges and Save now pages in it."""
+    members, challenge = _seed_screens(with_db, e2e_org, make_user)
+    member = members[0]
+    with with_db(e2e_org):
+        from accounts.models import User
+
+        User.objects.filter(pk=member.pk).update(language="sw")
+    page = new_page("mobile", org=e2e_org, user=member)
+    screens = {
+        "challenge-detail-sw": (f"/challenges/{challenge.pk}/", ["Jinsi inavyofanya kazi", "Maendeleo yangu"],
+                                ["How it works", "periods met"]),
+        "leaderboard-sw": (f"/challenges/{challenge.pk}/leaderboard/", ["Msimamo", "Wewe ni nambari 2"],
+                           ["Updates live", "points to move up"]),
+        "badges-sw": ("/badges/", ["Beji", "Jinsi ya kupata"], ["Still to earn", "How to earn"]),
+        "save-now-sw": ("/save/", ["Tuma ombi la M-Pesa kwenye simu yangu"], ["Send the M-Pesa prompt"]),
+    }
+    for name, (path, present, absent) in screens.items():
+        page.goto(live_site.url(e2e_org, path))
+        assert page.locator("html").get_attribute("lang") == "sw", name
+        text = page.locator("main").inner_text()
+        for words in present:
+            assert words in text, (name, words)
+        for words in absent:
+            assert words not in text, (name, words)
+        shot(page, name)
+    assert page.console_errors == []
