@@ -16,39 +16,6 @@ pytestmark = pytest.mark.e2e
 LIVE_TIMEOUT_MS = 20_000  # a deposit to the open page: callback + task + scoring + SSE (or a 5 s poll)
 
 
-@pytest.fixture
-def worker():
-    """A real Celery worker (threads) consuming the payments queue, as in production."""
-    from celery.contrib.testing.worker import start_worker
-    from django.db import connections
-
-    from savegame.celery import app as celery_app
-
-    from celery.signals import task_postrun
-
-    def close_connections(**_kwargs):
-        connections.close_all()  # in the worker thread: the test database must be droppable at the end
-
-    task_postrun.connect(close_connections, weak=False)
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
-                          queues=["celery", "payments"]):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = previous
-        task_postrun.disconnect(close_connections)
-        connections.close_all()
-
-
-@pytest.fixture
-def callbacks_to_live_site(settings, live_site):
-    """Our callback URLs (what Daraja is told) point at the live test server."""
-    settings.SITE_PORT = str(live_site.port)
-    return live_site
-
-
 def _active_challenge(with_db, org, name="Weekly 500", **fields):
     from challenges.models import Challenge
     from challenges.services import challenge_create, local_today
@@ -231,18 +198,6 @@ def test_leader_creates_and_publishes_a_challenge(e2e_org, make_user, new_page, 
     assert page.get_by_text("Weka akiba kila wiki").is_visible()
     assert page.get_by_role("button", name="Join this challenge").is_visible()
     assert admin.console_errors == [] and page.console_errors == []
-
-
-@pytest.fixture
-def daraja(settings):
-    """The local Daraja stand-in on 127.0.0.1:<ephemeral>, calling back after a short delay."""
-    from payments.simulator import DarajaSimulator
-
-    simulator = DarajaSimulator("127.0.0.1", 0, delay=3.0, cancel_rate=0, duplicate_rate=0, drop_rate=0,
-                                out_of_order_rate=0).start()
-    settings.MPESA_SIMULATOR_URL = simulator.url
-    yield simulator
-    simulator.stop()
 
 
 @pytest.mark.parametrize("outcome", ["success", "cancel"])
