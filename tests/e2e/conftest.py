@@ -15,7 +15,7 @@ Fixtures (see docs/E2E.md for a worked example):
                        test-artifacts/screenshots/<name>-<viewport>.png.
 - `sms_to(phone)`      messages the file SMS backend wrote to `phone` (for OTP login flows).
 - `with_db(org)`       context manager: run ORM code in an org's schema from a test body.
-- `worker`             a real Celery worker (threads) on the celery + payments queues for the test.
+- `worker`             a real Celery worker (threads) on every declared queue for the test.
 - `callbacks_to_live_site` our Daraja callback URLs (payments.selectors.mpesa_callback_urls) point
                        at the live server (settings.SITE_PORT).
 - `daraja`             the local Daraja simulator (payments/simulator.py) on an ephemeral port,
@@ -305,7 +305,7 @@ def sms_to():
 
 @pytest.fixture
 def worker():
-    """A real Celery worker (threads) consuming the payments queue, as in production."""
+    """A real Celery worker (threads) consuming every queue (celery, payments, notifications)."""
     from celery.contrib.testing.worker import start_worker
     from django.db import connections
 
@@ -320,8 +320,10 @@ def worker():
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
+        # Every declared queue: start_worker's `queues` narrows what the app consumes for every later
+        # worker in this process too.
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
-                          queues=["celery", "payments"]):
+                          queues=[queue.name for queue in celery_app.conf.task_queues]):
             yield
     finally:
         celery_app.conf.task_always_eager = previous
