@@ -15,6 +15,11 @@ Fixtures (see docs/E2E.md for a worked example):
                        test-artifacts/screenshots/<name>-<viewport>.png.
 - `sms_to(phone)`      messages the file SMS backend wrote to `phone` (for OTP login flows).
 - `with_db(org)`       context manager: run ORM code in an org's schema from a test body.
+- `worker`             a real Celery worker (threads) on every declared queue for the test.
+- `callbacks_to_live_site` our Daraja callback URLs (payments.selectors.mpesa_callback_urls) point
+                       at the live server (settings.SITE_PORT).
+- `daraja`             the local Daraja simulator (payments/simulator.py) on an ephemeral port,
+                       calling back after 3 s; script outcomes with `daraja.script = ["cancel"]`.
 """
 
 from __future__ import annotations
@@ -296,6 +301,53 @@ def sms_to():
         return [row for row in rows if row.get("to") == phone]
 
     return read
+
+
+@pytest.fixture
+def worker():
+    """A real Celery worker (threads) consuming every queue (celery, payments, notifications)."""
+    from celery.contrib.testing.worker import start_worker
+    from django.db import connections
+
+    from savegame.celery import app as celery_app
+
+    from celery.signals import task_postrun
+
+    def close_connections(**_kwargs):
+        connections.close_all()  # in the worker thread: the test database must be droppable at the end
+
+    task_postrun.connect(close_connections, weak=False)
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        # Every declared queue: start_worker's `queues` narrows what the app consumes for every later
+        # worker in this process too.
+        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
+                          queues=[queue.name for queue in celery_app.conf.task_queues]):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+        task_postrun.disconnect(close_connections)
+        connections.close_all()
+
+
+@pytest.fixture
+def callbacks_to_live_site(settings, live_site):
+    """Our callback URLs (what Daraja is told) point at the live test server."""
+    settings.SITE_PORT = str(live_site.port)
+    return live_site
+
+
+@pytest.fixture
+def daraja(settings):
+    """The local Daraja stand-in on 127.0.0.1:<ephemeral>, calling back after a short delay."""
+    from payments.simulator import DarajaSimulator
+
+    simulator = DarajaSimulator("127.0.0.1", 0, delay=3.0, cancel_rate=0, duplicate_rate=0, drop_rate=0,
+                                out_of_order_rate=0).start()
+    settings.MPESA_SIMULATOR_URL = simulator.url
+    yield simulator
+    simulator.stop()
 
 
 def fetch_in_page(page, url: str, method: str = "GET") -> dict:
