@@ -387,7 +387,8 @@ def _send_push(row: Notification, report: SendReport) -> bool:
     delivered = 0
     for subscription in PushSubscription.objects.filter(user_id=row.user_id):
         try:
-            outcome = push_send(subscription=subscription, title=row.title, body=row.message)
+            outcome = push_send(subscription=subscription, title=row.title, body=row.message,
+                                url=f"/n/{row.pk}/")
         except PermanentProviderError as exc:
             logger.info("push refused", extra={"error": str(exc)})
             continue
@@ -497,6 +498,19 @@ def delivery_report_apply(*, provider_message_id: str, status: str, phone_number
     row.save(update_fields=fields)
     if failure_reason in OPT_OUT_FAILURES:
         preference_opt_out(user_id=row.user_id, reason=failure_reason)
+    return True
+
+
+def notification_opened(*, notification_id: int) -> bool:
+    """A member opened a message (clicked a web push): record it for the notification-to-deposit
+    conversion. Returns False for an id this organization never sent."""
+    from analytics.services import event_record
+
+    row = Notification.objects.filter(pk=notification_id).only("id", "user_id", "template", "channel").first()
+    if row is None:
+        return False
+    event_record(type="notification_opened", user=row.user,
+                 properties={"notification_id": row.pk, "template": row.template, "channel": row.channel})
     return True
 
 

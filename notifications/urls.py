@@ -6,5 +6,6 @@ from notifications import views
 
 urlpatterns = [
     path("manage/notifications/", views.manage_notifications, name="manage-notifications"),
+    path("n/<int:pk>/", views.notification_open, name="notification-open"),
     path("hooks/sms/<str:token>/delivery", views.delivery_report, name="sms-delivery-report"),
 ]

@@ -188,3 +188,9 @@ def delivery_report(request, token: str):
         failure_reason=request.POST.get("failureReason", ""),
     )
     return HttpResponse("OK", content_type="text/plain")
+
+
+def notification_open(request, pk: int):
+    """Where a web push click lands: note the open, then go to the member's home page."""
+    services.notification_opened(notification_id=pk)
+    return redirect("home")

@@ -161,3 +161,20 @@ def test_manage_page_is_for_org_admins(org, member, client_for):
     client = client_for(org)
     client.force_login(member)
     assert client.get("/manage/notifications/").status_code == 403
+
+
+def test_opening_a_push_records_the_open_for_conversion(member, org, client_for, provider):
+    from analytics.models import Event
+
+    notify(user=member, template="badge_earned", context={"badge": "Saver"}, channel="push")
+    row = Notification.objects.get(user=member)
+    response = client_for(org).get(f"/n/{row.pk}/")
+    assert response.status_code == 302 and response["Location"] == "/"
+    connection.set_tenant(org)
+    event = Event.objects.get(type="notification_opened")
+    assert event.user_id == member.pk
+    assert event.properties["notification_id"] == row.pk and event.properties["template"] == "badge_earned"
+    # an id this organization never sent records nothing
+    assert client_for(org).get("/n/999999/").status_code == 302
+    connection.set_tenant(org)
+    assert Event.objects.filter(type="notification_opened").count() == 1
