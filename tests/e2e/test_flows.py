@@ -204,8 +204,12 @@ def test_leader_creates_and_publishes_a_challenge(e2e_org, make_user, new_page, 
 def test_save_now_shows_pending_then_the_result(e2e_org, make_user, new_page, callbacks_to_live_site, with_db,
                                                 daraja, worker, shot, outcome):
     live_site = callbacks_to_live_site
+    from challenges.services import participant_join
+
     member = make_user(e2e_org, name="Akinyi Otieno", phone="+254712345678")
     challenge = _active_challenge(with_db, e2e_org)
+    with with_db(e2e_org):
+        participant_join(challenge=challenge, user=member)  # Save now tags only challenges I joined
     daraja.script = [outcome]
     page = new_page("mobile", org=e2e_org, user=member)
     page.goto(live_site.url(e2e_org, "/save/"))
