@@ -484,6 +484,15 @@ def _local_date(tx, zone: ZoneInfo) -> date:
     return timezone.localtime(when, zone).date()
 
 
+def deposits_score(*, transaction_ids: list[int]) -> None:
+    """Score several verified deposits (the batch form of `deposit_score`; same guarantees).
+
+    Callers hand over whatever they have ready (the inbox drain, the unscored sweep); a deposit
+    already scored is skipped."""
+    for transaction_id in transaction_ids:
+        deposit_score(transaction_id=transaction_id)
+
+
 def deposit_score(*, transaction_id: int) -> None:
     """Score one verified deposit: progress, points, streaks, teams, leaderboards, badges.
 
