@@ -85,18 +85,37 @@ return ahead + 1
 """
 
 
+@dataclass(frozen=True)
+class RankQuery:
+    challenge_id: int
+    user_id: int
+    points: int
+    total_saved: Decimal
+    participant_id: int
+
+
 def rank_for(*, challenge_id: int, user_id: int, points: int, total_saved: Decimal, participant_id: int) -> int | None:
     """The rank a member holds (or will hold) with `points` and `total_saved`, against the rest of
     the live board: O(log N) plus the members tied on that score. None when the board is not built.
     Raises RedisError when Redis is away (callers fall back to PostgreSQL)."""
+    (rank,) = ranks_for([RankQuery(challenge_id, user_id, points, total_saved, participant_id)])
+    return rank
+
+
+def ranks_for(queries: list[RankQuery]) -> list[int | None]:
+    """`rank_for` for many members at once, in one Redis round trip."""
+    if not queries:
+        return []
     cache = _scripts.__dict__
     _scripts()
     if "rank" not in cache or cache.get("rank_client") is not cache["client"]:
         cache.update(rank=cache["client"].register_script(_RANK), rank_client=cache["client"])
-    member = member_encode(total_saved=total_saved, participant_id=participant_id, user_id=user_id)
-    rank = cache["rank"](keys=[board_key(challenge_id), members_key(challenge_id), ready_key(challenge_id)],
-                         args=[user_id, int(points), member])
-    return int(rank) if rank else None
+    pipe = cache["client"].pipeline(transaction=False)
+    for q in queries:
+        member = member_encode(total_saved=q.total_saved, participant_id=q.participant_id, user_id=q.user_id)
+        cache["rank"](keys=[board_key(q.challenge_id), members_key(q.challenge_id), ready_key(q.challenge_id)],
+                      args=[q.user_id, int(q.points), member], client=pipe)
+    return [int(rank) if rank else None for rank in pipe.execute()]
 
 
 def _scripts():
@@ -311,15 +330,28 @@ def board_from_database(*, challenge_id: int, limit: int, user_id: int | None, t
 
 def board_top_members(challenge_id: int, n: int = 5) -> list[tuple[str, float]] | None:
     """The current top n (member, score), rebuilding the board first if Redis lost it."""
+    return boards_top_members([challenge_id], n)[challenge_id]
+
+
+def boards_top_members(challenge_ids, n: int = 5) -> dict[int, list[tuple[str, float]]]:
+    """`board_top_members` for several challenges in one round trip (plus a rebuild for a lost board)."""
+    challenge_ids = list(challenge_ids)
+    if not challenge_ids:
+        return {}
     client = redis_client()
     pipe = client.pipeline(transaction=False)
-    pipe.exists(ready_key(challenge_id))
-    pipe.zrevrange(board_key(challenge_id), 0, n - 1, withscores=True)
-    ready, top = pipe.execute()
-    if not ready:
-        board_rebuild(challenge_id)
-        return client.zrevrange(board_key(challenge_id), 0, n - 1, withscores=True)
-    return top
+    for challenge_id in challenge_ids:
+        pipe.exists(ready_key(challenge_id))
+        pipe.zrevrange(board_key(challenge_id), 0, n - 1, withscores=True)
+    replies = pipe.execute()
+    tops = {}
+    for index, challenge_id in enumerate(challenge_ids):
+        ready, top = replies[2 * index], replies[2 * index + 1]
+        if not ready:
+            board_rebuild(challenge_id)
+            top = client.zrevrange(board_key(challenge_id), 0, n - 1, withscores=True)
+        tops[challenge_id] = top
+    return tops
 
 
 def team_standings(challenge_id: int) -> list[tuple[int, Decimal]]:

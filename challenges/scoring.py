@@ -160,14 +160,32 @@ def floor_points(amount: Decimal, points_per_kes: Decimal, multiplier: Decimal) 
     return max(int(value), 0)
 
 
+def streaks_carried(spec: ChallengeSpec, qualifying: set[date], days: Iterable[date]) -> dict[date, int]:
+    """`streak_carried_into` for the windows of many days in one pass over the challenge's windows:
+    {window start: consecutive qualifying windows just before it}."""
+    unit = spec.streak_unit
+    wanted = {window_start(day, unit) for day in days}
+    if not wanted:
+        return {}
+    runs, run = {}, 0
+    current, last = window_start(spec.start_date, unit), max(wanted)
+    while current <= last:
+        runs[current] = run
+        run = run + 1 if current in qualifying else 0
+        current = window_next(current, unit)
+    return {w: runs.get(w, 0) for w in wanted}
+
+
 def deposit_points(spec: ChallengeSpec, rules: Rules, deposits: list[Deposit]) -> list[tuple[int, Decimal]]:
     """For each deposit (same order): (points it deserves, multiplier), given all deposits known."""
-    qualifying = qualifying_windows(spec, deposits)
     threshold = rules.threshold(spec.streak_unit)
+    carried = {}
+    if threshold:
+        carried = streaks_carried(spec, qualifying_windows(spec, deposits), (day for day, _ in deposits))
+    unit, one = spec.streak_unit, Decimal("1")
     out = []
     for day, amount in deposits:
-        carried = streak_carried_into(spec, qualifying, day)
-        multiplier = rules.streak_multiplier if threshold and carried >= threshold else Decimal("1")
+        multiplier = rules.streak_multiplier if threshold and carried[window_start(day, unit)] >= threshold else one
         out.append((floor_points(amount, rules.points_per_kes, multiplier), multiplier))
     return out
 

@@ -8,19 +8,21 @@ award rows, notifications and leaderboard updates.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from challenges import leaderboard, scoring
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
+from challenges.metrics import MetricsLoader
 from challenges.models import (
     BadgeAward,
     Challenge,
@@ -31,6 +33,7 @@ from challenges.models import (
     ScoredDeposit,
     Team,
 )
+from savegame.bulk import insert_rows, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -484,13 +487,7 @@ def _local_date(tx, zone: ZoneInfo) -> date:
     return timezone.localtime(when, zone).date()
 
 
-def deposits_score(*, transaction_ids: list[int]) -> None:
-    """Score several verified deposits (the batch form of `deposit_score`; same guarantees).
-
-    Callers hand over whatever they have ready (the inbox drain, the unscored sweep); a deposit
-    already scored is skipped."""
-    for transaction_id in transaction_ids:
-        deposit_score(transaction_id=transaction_id)
+SCORING_BATCH = 200  # deposits per transaction when a backlog is scored
 
 
 def deposit_score(*, transaction_id: int) -> None:
@@ -502,72 +499,379 @@ def deposit_score(*, transaction_id: int) -> None:
     there; an untagged one counts toward every active challenge the member has joined whose
     dates contain the deposit's local date.
     """
+    deposits_score(transaction_ids=[transaction_id])
+
+
+def deposits_score(*, transaction_ids: Iterable[int]) -> int:
+    """Score several verified deposits in one transaction: the batch form of `deposit_score`, with
+    the same result as scoring each one in id order, but a fixed number of queries and Redis round
+    trips per batch instead of per deposit. Deposits already scored (or not verified) are skipped.
+    Returns how many were scored now."""
     from payments.models import Transaction
 
+    ids = sorted({int(i) for i in transaction_ids})
+    if not ids:
+        return 0
     with transaction.atomic():
-        tx = (Transaction.objects.select_for_update(of=("self",)).select_related("user")
-              .filter(pk=transaction_id).first())
-        if tx is None or tx.status != Transaction.Status.VERIFIED or tx.user_id is None or tx.amount <= 0:
-            return
-        if not _mark_scored(tx.pk):
-            return
+        txs = [tx for tx in Transaction.objects.select_for_update(of=("self",)).select_related("user", "challenge")
+               .filter(pk__in=ids).order_by("pk")
+               if tx.status == Transaction.Status.VERIFIED and tx.user_id is not None and tx.amount > 0]
+        fresh = _mark_scored([tx.pk for tx in txs])
+        txs = [tx for tx in txs if tx.pk in fresh]
+        if txs:
+            _ScoringBatch(txs).score()
+    return len(txs)
+
+
+def _mark_scored(transaction_ids: list[int]) -> set[int]:
+    """Insert the idempotency markers in one statement; returns the ids that were not scored before."""
+    if not transaction_ids:
+        return set()
+    table = ScoredDeposit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (transaction_id, scored_at) SELECT unnest(%s::bigint[]), now() "
+                       "ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id", [list(transaction_ids)])
+        return {row[0] for row in cursor.fetchall()}
+
+
+class _ScoringBatch:
+    """Deposits scored together: rows are read once, the rules applied in memory deposit by deposit
+    (id order), and everything written back in bulk before commit.
+
+    Locks: the ledger rows, then the members' participations (one statement, id order), then their
+    teams, then challenge totals in id order, so concurrent batches never wait on each other in a cycle.
+    """
+
+    def __init__(self, txs: list):
+        self.txs = txs
         organization = _organization()
-        zone, rules = organization_zone(organization), rules_for(organization)
-        day, today = _local_date(tx, zone), local_today(zone)
-        user = tx.user
-        targets = _deposit_targets(tx, user, day)
+        self.zone, self.rules = organization_zone(organization), rules_for(organization)
+        self.today, self.now = local_today(self.zone), timezone.now()
+        self.users = {tx.user_id: tx.user for tx in txs}
+        self.specs: dict[int, scoring.ChallengeSpec] = {}
+        self.new_contributions: list[_Counted] = []
+        self.touched: dict[int, _Counted] = {}
+        self.awards: list[tuple] = []
+        self.changed: dict[int, Participant] = {}
+        self.challenge_saved: dict[int, Decimal] = {}
+        self.team_totals: dict[int, dict[int, Decimal]] = {}
+        self.messages: list[tuple] = []  # (user, context, primary rank query before, after)
+        self.top5: list[tuple] = []
+        self.events: list[tuple] = []
+        self.badge_subjects: dict[int, dict[int, Participant]] = {}
+
+    def score(self) -> None:
+        self._join_tagged()
+        self._load()
+        for tx in self.txs:
+            self._deposit(tx)
+        self._write()
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def _counts_in(self, tx, day: date) -> bool:
+        challenge = tx.challenge
+        return challenge.status == Challenge.Status.ACTIVE and challenge.start_date <= day <= challenge.end_date
+
+    def _join_tagged(self) -> None:
+        """Paying with a challenge's code joins it (the member chose it explicitly)."""
+        tagged = [tx for tx in self.txs if tx.challenge_id and self._counts_in(tx, _local_date(tx, self.zone))]
+        if not tagged:
+            return
+        joined = set(Participant.objects.filter(challenge_id__in={tx.challenge_id for tx in tagged},
+                                                user_id__in={tx.user_id for tx in tagged})
+                     .values_list("challenge_id", "user_id"))
+        for tx in tagged:
+            if (tx.challenge_id, tx.user_id) not in joined:
+                participant_join(challenge=tx.challenge, user=tx.user)
+                joined.add((tx.challenge_id, tx.user_id))
+
+    def _load(self) -> None:
+        participants = list(Participant.objects.select_related("challenge").select_for_update(of=("self",))
+                            .filter(user_id__in=self.users, challenge__status=Challenge.Status.ACTIVE).order_by("pk"))
+        self.by_user: dict[int, list[Participant]] = {}
+        for p in participants:
+            p.user = self.users[p.user_id]
+            self.by_user.setdefault(p.user_id, []).append(p)
+        team_ids = {p.team_id for p in participants if p.team_id}
+        self.teams = {t.pk: t for t in Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk")}
+        for p in participants:
+            if p.team_id:
+                p.team = self.teams[p.team_id]
+        self.contributions: dict[int, list[_Counted]] = {p.pk: [] for p in participants}
+        for pk, participant_id, transaction_id, amount, day, points in (
+                Contribution.objects.filter(participant_id__in=self.contributions).order_by("local_date", "pk")
+                .values_list("pk", "participant_id", "transaction_id", "amount", "local_date", "points_awarded")):
+            self.contributions[participant_id].append(_Counted(participant_id, transaction_id, amount, day, points, pk))
+        self.bonuses = set(PointAward.objects.filter(
+            participant_id__in=self.contributions, reason__in=PointAward.ONCE_PER_PARTICIPANT)
+            .values_list("participant_id", "reason"))
+        self.tops = _boards_top({p.challenge_id for p in participants})
+
+    def _spec(self, challenge: Challenge) -> scoring.ChallengeSpec:
+        if challenge.pk not in self.specs:
+            self.specs[challenge.pk] = spec_of(challenge)
+        return self.specs[challenge.pk]
+
+    # -- the rules, deposit by deposit ---------------------------------------------------------------------
+    def _deposit(self, tx) -> None:
+        day = _local_date(tx, self.zone)
+        mine = self.by_user.get(tx.user_id, [])
+        if tx.challenge_id:
+            targets = [p for p in mine if p.challenge_id == tx.challenge_id] if self._counts_in(tx, day) else []
+        else:
+            targets = sorted((p for p in mine if p.challenge.start_date <= day <= p.challenge.end_date),
+                             key=lambda p: p.challenge_id)
         primary = targets[0] if targets else None
-        rank_before = _rank_in_challenge(primary) if primary is not None else None
-        updates: list[leaderboard.BoardUpdate] = []
-        team_totals: dict[int, dict[int, Decimal]] = {}
-        earned = 0
-        for participant in targets:
-            earned += _participant_apply(participant, tx, day, today, rules, updates, team_totals)
-        earned += _referral_award(tx, user, rules)
+        before = _rank_query(primary) if primary is not None else None
+        earned = sum(self._apply(p, tx, day) for p in targets)
+        earned += _referral_award(tx, tx.user, self.rules)
         # The one confirmation of this deposit (payments sends none): urgent, and keyed by the
         # ledger row so a replay of scoring can never queue a second message.
-        _notify(user, "deposit_confirmed", _deposit_message(tx, user, primary, targets, earned, rank_before),
-                urgent=True)
+        self.messages.append((tx.user, _deposit_message(tx, tx.user, primary, targets, earned), before,
+                              _rank_query(primary) if primary is not None else None))
         # The one deposit_verified event (payments records none): written with the score, once.
-        _event("deposit_verified", user, {
+        self.events.append(("deposit_verified", tx.user, {
             "transaction_id": tx.pk, "challenge_id": tx.challenge_id, "amount": f"{tx.amount:.2f}",
-            "source": tx.source, "challenges": [p.challenge_id for p in targets], "points": earned})
-        badges_evaluate(user=user, participants=targets)
-        updates = [replace(u, name=user.display_name) if u.user_id == user.pk else u for u in updates]
+            "source": tx.source, "challenges": [p.challenge_id for p in targets], "points": earned}))
+        subjects = self.badge_subjects.setdefault(tx.user_id, {})
+        subjects.update({p.pk: p for p in targets})
+
+    def _apply(self, participant: Participant, tx, day: date) -> int:
+        challenge, rules = participant.challenge, self.rules
+        spec = self._spec(challenge)
+        existing = self.contributions[participant.pk]
+        contribution = _Counted(participant.pk, tx.pk, tx.amount, day)
+        contributions = [*existing, contribution]
+        deposits = [(c.local_date, c.amount) for c in contributions]
+        awards = []
+        for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits), strict=True):
+            is_new = c is contribution
+            if is_new or deserved > c.points_awarded:
+                awards.append(_award(
+                    participant, PointAward.Reason.DEPOSIT if is_new else PointAward.Reason.STREAK_TOPUP,
+                    max(deserved - c.points_awarded, 0), transaction_id=c.transaction_id, amount=c.amount,
+                    multiplier=multiplier,
+                    detail=(f"{c.amount} KES x {rules.points_per_kes} x {multiplier}" if is_new
+                            else f"streak multiplier applied after an earlier deposit arrived late ({c.local_date})"),
+                ))
+                c.points_awarded = max(deserved, c.points_awarded)
+                if not is_new and c.pk:
+                    self.touched[c.pk] = c
+        # The early-bird bonus was paid when the first early deposit was scored (the rule is monotone).
+        if scoring.early_bird_earned(spec, rules, deposits) and not scoring.early_bird_earned(
+                spec, rules, [(c.local_date, c.amount) for c in existing]):
+            awards.append(_award(participant, PointAward.Reason.EARLY_BIRD, rules.early_bird_bonus,
+                                 detail=f"A deposit in the first {rules.early_bird_days} days"))
+        existing.append(contribution)
+        self.new_contributions.append(contribution)
+        team_total, team_members = None, 0
+        if participant.team_id:
+            team = participant.team
+            team.total_saved += tx.amount
+            team_total, team_members = team.total_saved, team.members_count
+            self.team_totals.setdefault(challenge.pk, {})[team.pk] = team.total_saved
+        if participant.baseline is None and challenge.type == Challenge.Type.PERCENTAGE:
+            participant.baseline = _baseline(challenge, participant.user_id, self.zone)
+        outcome = scoring.progress_compute(spec, deposits, today=self.today,
+                                           baseline=participant.baseline or Decimal("0"),
+                                           team_total=team_total, team_members=team_members)
+        self.awards += awards
+        earned = sum(a[_AWARD_POINTS] for a in awards)
+        top_before = self.tops.get(challenge.pk)
+        participant.points += earned
+        participant.total_contributed += tx.amount
+        participant.progress = outcome.progress
+        participant.version += 1
+        if outcome.completed:
+            earned += self._complete(participant, challenge)
+        elif participant.status != Participant.Status.COMPLETED:
+            participant.status = Participant.Status.FAILED if outcome.failed else Participant.Status.ACTIVE
+        self.changed[participant.pk] = participant
+        self.challenge_saved[challenge.pk] = self.challenge_saved.get(challenge.pk, Decimal("0")) + tx.amount
+        if top_before is not None:
+            self.tops[challenge.pk], entered = _top5_after(participant, top_before)
+            if entered:
+                self.top5.append((participant.user, {"challenge": challenge.name, "rank": entered,
+                                                     "score": participant.points}))
+        return earned
+
+    def _complete(self, participant: Participant, challenge: Challenge) -> int:
+        """Mark completed and pay the completion bonus (once). Returns the bonus paid now."""
+        if participant.status == Participant.Status.COMPLETED:
+            return 0
+        participant.status, participant.completed_at = Participant.Status.COMPLETED, self.now
+        participant.version += 1
+        bonus = self.rules.consistency_bonus
+        if not bonus or (participant.pk, PointAward.Reason.COMPLETION) in self.bonuses:
+            return 0
+        self.bonuses.add((participant.pk, PointAward.Reason.COMPLETION))
+        self.awards.append(_award(participant, PointAward.Reason.COMPLETION, bonus, detail=f"Completed {challenge.name}"))
+        participant.points += bonus
+        return bonus
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def _write(self) -> None:
+        insert_rows(Contribution, ["participant", "transaction", "amount", "local_date", "points_awarded"],
+                    [(c.participant_id, c.transaction_id, c.amount, c.local_date, c.points_awarded)
+                     for c in self.new_contributions])
+        update_rows(Contribution, [("id", "bigint"), ("points_awarded", "bigint")],
+                    [(c.pk, c.points_awarded) for c in self.touched.values()])
+        insert_rows(PointAward, _AWARD_FIELDS, self.awards)
+        changed = sorted(self.changed.values(), key=lambda p: p.pk)
+        _participants_write(changed)
+        for challenge_id in sorted(self.challenge_saved):
+            Challenge.objects.filter(pk=challenge_id).update(
+                total_saved=F("total_saved") + self.challenge_saved[challenge_id])
+        teams = sorted({p.team_id for p in changed if p.team_id})
+        if teams:
+            Team.objects.bulk_update([self.teams[t] for t in teams], ["total_saved"])
+        updates = [_board_update(p, p.user.display_name) for p in changed]
+        for team_id in teams:
+            member = next(p for p in changed if p.team_id == team_id)
+            _team_check_goal(self.teams[team_id], member.challenge, self.rules, self.today, updates)
+        outbox = self._confirmations() + [(user, "top5_entered", context) for user, context in self.top5]
+        badges_evaluate_many(subjects=[(self.users[uid], list(ps.values())) for uid, ps in self.badge_subjects.items()],
+                             zone=self.zone, outbox=outbox, events=self.events)
+        _notify_batch(outbox)
+        _events(self.events)
         _after_commit_board(updates)
-        for challenge_id, totals in team_totals.items():
+        for challenge_id, totals in self.team_totals.items():
             _after_commit_teams(challenge_id, totals)
 
+    def _confirmations(self) -> list[tuple]:
+        """deposit_confirmed for each deposit, with the member's rank before and after it."""
+        queries = [q for _u, _c, before, after in self.messages for q in (before, after) if q is not None]
+        ranks = iter(_ranks(queries))
+        items = []
+        for user, context, before, after in self.messages:
+            if after is not None:
+                rank_before, rank_after = next(ranks), next(ranks)
+                change = (rank_before or rank_after) - rank_after
+                context.update(rank=rank_after,
+                               rank_change=f"+{change}" if change > 0 else (str(change) if change < 0 else "="))
+            items.append((user, "deposit_confirmed", context))
+        return items
 
-def _rank_in_challenge(participant: Participant) -> int:
-    """The participant's rank with their current (in-memory) points and total, in the leaderboard's tie
-    order: from the live Redis board (cheap at any size), else counted in PostgreSQL."""
+
+@dataclass(slots=True)
+class _Counted:
+    """A deposit counted toward a participation (a Contribution row) as a batch holds it in memory."""
+
+    participant_id: int
+    transaction_id: int
+    amount: Decimal
+    local_date: date
+    points_awarded: int = 0
+    pk: int | None = None
+
+
+_AWARD_FIELDS = ["user", "participant", "transaction", "reason", "points", "amount", "multiplier", "detail"]
+_AWARD_POINTS = _AWARD_FIELDS.index("points")
+
+
+def _award(participant: Participant, reason: str, points: int, *, transaction_id: int | None = None,
+           amount: Decimal | None = None, multiplier: Decimal = Decimal("1"), detail: str = "") -> tuple:
+    """A PointAward row as a tuple in _AWARD_FIELDS order (written in bulk by _insert_rows)."""
+    return (participant.user_id, participant.pk, transaction_id, reason, points, amount, multiplier, detail[:200])
+
+
+def _participants_write(participants: list[Participant]) -> None:
+    """Write the scored fields of many participations in one statement (savegame/bulk.py says why)."""
+    update_rows(Participant, [("id", "bigint"), ("points", "bigint"), ("total_contributed", "numeric"),
+                              ("progress", "jsonb"), ("version", "integer"), ("baseline", "numeric"), ("status", "text"),
+                              ("completed_at", "timestamptz")],
+                [(p.pk, p.points, p.total_contributed, p.progress, p.version, p.baseline, p.status, p.completed_at)
+                 for p in participants])
+
+
+_redis_failed_at = [0.0]
+REDIS_BACKOFF_SECONDS = 30.0
+
+
+def _redis_usable() -> bool:
+    """Scoring runs inside a transaction holding row locks: after a Redis failure it stops asking
+    Redis for a while instead of waiting on timeouts deposit after deposit."""
     import time as _time
 
+    return _time.monotonic() - _redis_failed_at[0] >= REDIS_BACKOFF_SECONDS
+
+
+def _redis_failed(what: str) -> None:
+    import time as _time
+
+    _redis_failed_at[0] = _time.monotonic()
+    logger.warning("leaderboard unavailable: %s", what, extra={"schema": connection.schema_name})
+
+
+def _rank_query(participant: Participant) -> leaderboard.RankQuery:
+    """A snapshot of the participant's standing now (points and total), to rank later."""
+    return leaderboard.RankQuery(participant.challenge_id, participant.user_id, participant.points,
+                                 participant.total_contributed, participant.pk)
+
+
+def _ranks(queries: list[leaderboard.RankQuery]) -> list[int]:
+    """Ranks in the leaderboard's tie order: from the live Redis board in one round trip (cheap at any
+    size), else counted in PostgreSQL."""
     from redis.exceptions import RedisError
 
-    if _time.monotonic() - _redis_failed_at[0] >= REDIS_BACKOFF_SECONDS:
+    ranks: list[int | None] = [None] * len(queries)
+    if queries and _redis_usable():
         try:
-            rank = leaderboard.rank_for(challenge_id=participant.challenge_id, user_id=participant.user_id,
-                                        points=participant.points, total_saved=participant.total_contributed,
-                                        participant_id=participant.pk)
-            if rank is not None:
-                return rank
+            ranks = leaderboard.ranks_for(queries)
         except RedisError:
-            _redis_failed_at[0] = _time.monotonic()
-            logger.warning("leaderboard unavailable: rank counted in PostgreSQL", extra={"schema": connection.schema_name})
-    points, saved = participant.points, participant.total_contributed
-    ahead = Q(points__gt=points) | Q(points=points, total_contributed__gt=saved) | Q(
-        points=points, total_contributed=saved, pk__lt=participant.pk)
-    return 1 + (Participant.objects.filter(challenge_id=participant.challenge_id).filter(ahead)
-                .exclude(pk=participant.pk).count())
+            _redis_failed("rank counted in PostgreSQL")
+    return [rank if rank is not None else _rank_counted(q) for q, rank in zip(queries, ranks, strict=True)]
 
 
-def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int,
-                     rank_before: int | None) -> dict:
-    """Context of the deposit_confirmed message: amount, challenge progress, points and rank change.
-    A deposit that counts toward no challenge gets a plain confirmation (the progress sentence is
-    left out by the renderer because its fields are empty)."""
+def _rank_counted(q: leaderboard.RankQuery) -> int:
+    ahead = Q(points__gt=q.points) | Q(points=q.points, total_contributed__gt=q.total_saved) | Q(
+        points=q.points, total_contributed=q.total_saved, pk__lt=q.participant_id)
+    return 1 + (Participant.objects.filter(challenge_id=q.challenge_id).filter(ahead)
+                .exclude(pk=q.participant_id).count())
+
+
+def _boards_top(challenge_ids: set[int]) -> dict[int, list]:
+    """The boards' top 5 before this batch (for top5_entered); empty while Redis is away."""
+    if not challenge_ids or not _redis_usable():
+        return {}
+    try:
+        return leaderboard.boards_top_members(sorted(challenge_ids), 5)
+    except Exception:
+        _redis_failed("skipping the top-5 check")
+        return {}
+
+
+def _top5_after(participant: Participant, top: list) -> tuple[list, int | None]:
+    """The top 5 with this participant's new score, and their new position (1-5) if this deposit
+    lifted them into it (judged against the live board as it stood, plus this batch's changes)."""
+    suffix = f":{participant.user_id}"
+    was_in = any(member.endswith(suffix) for member, _ in top)
+    mine = leaderboard.member_encode(total_saved=participant.total_contributed, participant_id=participant.pk,
+                                     user_id=participant.user_id)
+    ranked = sorted([*(item for item in top if not item[0].endswith(suffix)), (mine, participant.points)],
+                    key=lambda item: (item[1], item[0]), reverse=True)
+    position = ranked.index((mine, participant.points))
+    return ranked[:5], (position + 1 if position < 5 and not was_in else None)
+
+
+def _notify_batch(messages: list[tuple]) -> None:
+    """Queue (user, template, context) messages in one go (urgency comes with the template)."""
+    if messages:
+        from notifications.services import notify_batch
+
+        notify_batch(messages=messages)
+
+
+def _events(items: list) -> None:
+    from analytics.services import events_record
+
+    events_record(items=items)
+
+
+def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int) -> dict:
+    """Context of the deposit_confirmed message: amount, challenge progress and points (the rank
+    change is added once the batch's ranks are read). A deposit that counts toward no challenge gets
+    a plain confirmation (the progress sentence is left out by the renderer because its fields are empty)."""
     from django.utils import translation
     from django.utils.translation import gettext
 
@@ -582,11 +886,8 @@ def _deposit_message(tx, user, primary: Participant | None, targets: list, earne
         ratio = Decimal(str((primary.progress or {}).get("ratio", "0")))
     except InvalidOperation:
         ratio = Decimal("0")
-    rank_after = _rank_in_challenge(primary)
-    change = (rank_before or rank_after) - rank_after
-    names = [primary.challenge.name] + [p.challenge.name for p in targets[1:]]
-    context.update(challenge=", ".join(names), progress=int(min(ratio, Decimal("1")) * 100), rank=rank_after,
-                   rank_change=f"+{change}" if change > 0 else (str(change) if change < 0 else "="))
+    context.update(challenge=", ".join(p.challenge.name for p in targets),
+                   progress=int(min(ratio, Decimal("1")) * 100))
     return context
 
 
@@ -601,131 +902,6 @@ def _ended_message(challenge: Challenge, participant: Participant, earned: list)
     return {"challenge": challenge.name, "result": result, "rank": participant.final_rank or "", "badges": badges,
             "points": participant.points, "status": participant.status,
             "total_saved": f"{participant.total_contributed:.2f}"}
-
-
-def _mark_scored(transaction_id: int) -> bool:
-    """Insert the idempotency marker in one statement; False when the deposit was already scored."""
-    table = ScoredDeposit._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (transaction_id, scored_at) VALUES (%s, now()) "
-                       "ON CONFLICT (transaction_id) DO NOTHING RETURNING id", [transaction_id])
-        return cursor.fetchone() is not None
-
-
-def _deposit_targets(tx, user, day: date) -> list[Participant]:
-    qs = Participant.objects.select_related("challenge", "team").select_for_update(of=("self",))
-    if tx.challenge_id:
-        challenge = tx.challenge
-        if challenge.status != Challenge.Status.ACTIVE or not (challenge.start_date <= day <= challenge.end_date):
-            return []
-        if not Participant.objects.filter(challenge=challenge, user=user).exists():
-            # Paying with a challenge's code joins it (the member chose it explicitly).
-            participant_join(challenge=challenge, user=user)
-        return list(qs.filter(challenge=challenge, user=user))
-    # Ordered by challenge so concurrent deposits lock challenge rows in the same order (no deadlock).
-    return list(qs.filter(user=user, challenge__status=Challenge.Status.ACTIVE, challenge__start_date__lte=day,
-                          challenge__end_date__gte=day).order_by("challenge_id"))
-
-
-def _participant_apply(participant: Participant, tx, day: date, today: date, rules: scoring.Rules,
-                       updates: list, team_totals: dict) -> int:
-    challenge = participant.challenge
-    spec = spec_of(challenge)
-    previous_rank_top = _top_before(participant)
-    existing = list(participant.contributions.order_by("local_date", "pk"))
-    contribution = Contribution(participant=participant, transaction=tx, amount=tx.amount, local_date=day)
-    contributions = [*existing, contribution]
-    deposits = [(c.local_date, c.amount) for c in contributions]
-    awards, touched = [], []
-    for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits), strict=True):
-        is_new = c is contribution
-        if is_new or deserved > c.points_awarded:
-            awards.append(PointAward(
-                user_id=participant.user_id, participant=participant, transaction_id=c.transaction_id,
-                reason=PointAward.Reason.DEPOSIT if is_new else PointAward.Reason.STREAK_TOPUP,
-                points=max(deserved - c.points_awarded, 0), amount=c.amount, multiplier=multiplier,
-                detail=(f"{c.amount} KES x {rules.points_per_kes} x {multiplier}" if is_new
-                        else f"streak multiplier applied after an earlier deposit arrived late ({c.local_date})"),
-            ))
-            c.points_awarded = max(deserved, c.points_awarded)
-            if not is_new:
-                touched.append(c)
-    contribution.save()
-    # The early-bird bonus was paid when the first early deposit was scored (the rule is monotone).
-    if scoring.early_bird_earned(spec, rules, deposits) and not scoring.early_bird_earned(
-            spec, rules, [(c.local_date, c.amount) for c in existing]):
-        awards.append(PointAward(user_id=participant.user_id, participant=participant,
-                                 reason=PointAward.Reason.EARLY_BIRD, points=rules.early_bird_bonus,
-                                 detail=f"A deposit in the first {rules.early_bird_days} days"))
-    team_total, team_members = None, 0
-    if participant.team_id:
-        Team.objects.filter(pk=participant.team_id).update(total_saved=F("total_saved") + tx.amount)
-        team = participant.team
-        team.refresh_from_db()
-        team_total, team_members = team.total_saved, team.members_count
-        team_totals.setdefault(challenge.pk, {})[team.pk] = team.total_saved
-    if participant.baseline is None and challenge.type == Challenge.Type.PERCENTAGE:
-        participant.baseline = _baseline(challenge, participant.user_id, organization_zone())
-    outcome = scoring.progress_compute(spec, deposits, today=today, baseline=participant.baseline or Decimal("0"),
-                                       team_total=team_total, team_members=team_members)
-    PointAward.objects.bulk_create(awards)
-    if touched:
-        Contribution.objects.bulk_update(touched, ["points_awarded"])
-    earned = sum(a.points for a in awards)
-    participant.points += earned
-    participant.total_contributed += tx.amount
-    participant.progress = outcome.progress
-    participant.version += 1
-    if outcome.completed:
-        participant.save(update_fields=["points", "total_contributed", "progress", "version", "baseline"])
-        before = participant.points
-        _participant_complete(participant, challenge, rules, [])
-        earned += participant.points - before
-    else:
-        if participant.status != Participant.Status.COMPLETED:
-            participant.status = Participant.Status.FAILED if outcome.failed else Participant.Status.ACTIVE
-        participant.save(update_fields=["points", "total_contributed", "progress", "version", "baseline", "status"])
-    Challenge.objects.filter(pk=challenge.pk).update(total_saved=F("total_saved") + tx.amount)
-    updates.append(_board_update(participant))
-    if participant.team_id:
-        _team_check_goal(participant.team, challenge, rules, today, updates)
-    _top5_check(participant, previous_rank_top)
-    return earned
-
-
-_redis_failed_at = [0.0]
-REDIS_BACKOFF_SECONDS = 30.0
-
-
-def _top_before(participant: Participant):
-    """The board's top 5 before this deposit (for top5_entered). This runs inside the scoring transaction,
-    so after a Redis failure it is skipped for a while instead of holding row locks through retries."""
-    import time as _time
-
-    if _time.monotonic() - _redis_failed_at[0] < REDIS_BACKOFF_SECONDS:
-        return None
-    try:
-        return leaderboard.board_top_members(participant.challenge_id, 5)
-    except Exception:
-        _redis_failed_at[0] = _time.monotonic()
-        logger.warning("leaderboard unavailable: skipping the top-5 check", extra={"schema": connection.schema_name})
-        return None
-
-
-def _top5_check(participant: Participant, top) -> None:
-    """Tell a member when this deposit lifts them into the top 5 (judged against the live board)."""
-    if top is None:
-        return
-    suffix = f":{participant.user_id}"
-    if any(member.endswith(suffix) for member, _ in top):
-        return
-    mine = leaderboard.member_encode(total_saved=participant.total_contributed, participant_id=participant.pk,
-                                     user_id=participant.user_id)
-    ranked = sorted([*top, (mine, participant.points)], key=lambda item: (item[1], item[0]), reverse=True)
-    position = ranked.index((mine, participant.points))
-    if position < 5:
-        _notify(participant.user, "top5_entered",
-                {"challenge": participant.challenge.name, "rank": position + 1, "score": participant.points})
 
 
 def _referral_award(tx, user, rules: scoring.Rules) -> int:
@@ -804,90 +980,57 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
 
 
 # --- badges -------------------------------------------------------------------------------------------------------
-class MemberMetrics:
-    """Lazily computed metrics for the badge rule engine (one query per group of metrics)."""
-
-    def __init__(self, user, participant: Participant | None = None, zone: ZoneInfo | None = None):
-        self.user, self.participant, self.zone = user, participant, zone
-        self.values: dict = {}
-
-    def __call__(self, name: str):
-        if name not in self.values:
-            self._load(name)
-        return self.values.get(name)
-
-    def _load(self, name: str) -> None:
-        from accounts.models import User
-        from payments.models import Transaction
-
-        user = self.user
-        if name in ("total_saved", "deposits_count", "largest_deposit", "best_streak_weeks", "best_streak_days"):
-            zone = self.zone or organization_zone()
-            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED).values_list(
-                "amount", Coalesce("transacted_at", "verified_at", "created_at")))
-            amounts = [amount for amount, _ in rows]
-            days = {timezone.localtime(stamp, zone).date() for _, stamp in rows}
-            self.values.update(total_saved=sum(amounts, Decimal("0")), deposits_count=len(rows),
-                               largest_deposit=max(amounts, default=0),
-                               best_streak_days=_best_run(days, scoring.DAY),
-                               best_streak_weeks=_best_run(days, scoring.WEEK))
-        elif name in ("challenges_joined", "challenges_completed", "teams_joined", "best_final_rank",
-                      "team_goals_reached"):
-            agg = Participant.objects.filter(user=user).aggregate(
-                joined=Count("pk"), completed=Count("pk", filter=Q(status="completed")),
-                teams=Count("pk", filter=Q(team__isnull=False)), best=Min("final_rank"),
-                goals=Count("pk", filter=Q(team__goal_reached_at__isnull=False)))
-            self.values.update(challenges_joined=agg["joined"], challenges_completed=agg["completed"],
-                               teams_joined=agg["teams"], best_final_rank=agg["best"], team_goals_reached=agg["goals"])
-        elif name in ("points", "early_bird_count"):
-            agg = PointAward.objects.filter(user=user).aggregate(
-                points=Sum("points"), early=Count("pk", filter=Q(reason="early_bird")))
-            self.values.update(points=agg["points"] or 0, early_bird_count=agg["early"])
-        elif name == "referrals":
-            self.values["referrals"] = (User.objects.filter(referred_by=user, transactions__status="verified")
-                                        .values("pk").distinct().count())
-        elif name.startswith("challenge_") and self.participant is not None:
-            p = self.participant
-            self.values.update(challenge_saved=p.total_contributed, challenge_rank=p.final_rank or p.rank,
-                               challenge_completed=1 if p.status == Participant.Status.COMPLETED else 0)
-
-
-def _best_run(days: set[date], unit: str) -> int:
-    windows = sorted({scoring.window_start(d, unit) for d in days})
-    best = run = 0
-    previous = None
-    for w in windows:
-        run = run + 1 if previous is not None and scoring.window_next(previous, unit) == w else 1
-        best, previous = max(best, run), w
-    return best
-
-
 def badges_evaluate(*, user, participants: list[Participant] = ()) -> list[BadgeDef]:
     """Award every badge whose criteria the member now meets (once per member, or once per challenge)."""
+    return badges_evaluate_many(subjects=[(user, list(participants))]).get(user.pk, [])
+
+
+def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None, outbox: list | None = None,
+                         events: list | None = None) -> dict[int, list[BadgeDef]]:
+    """`badges_evaluate` for many members at once: (user, participations to judge per-challenge badges on)
+    pairs in, {user id: badges earned now} out, with a fixed number of queries for the whole batch.
+    The badge_earned messages and events are queued now, or appended to `outbox` / `events` for a
+    caller that writes its own in one go."""
     badges = catalogue()
-    if not badges:
-        return []
-    earned_keys = set(BadgeAward.objects.filter(user=user).values_list("badge_key", "challenge_id"))
-    metrics = MemberMetrics(user)
-    new = []
-    for badge in badges:
-        if badge.per_challenge:
-            for participant in participants:
-                if (badge.key, participant.challenge_id) in earned_keys:
-                    continue
-                scoped = MemberMetrics(user, participant)
-                scoped.values = metrics.values | {}
-                if criteria_evaluate(badge.criteria, scoped):
-                    new.append((badge, participant.challenge_id))
-        elif (badge.key, None) not in earned_keys and criteria_evaluate(badge.criteria, metrics):
-            new.append((badge, None))
-    for badge, challenge_id in new:
-        _, created = BadgeAward.objects.get_or_create(user=user, badge_key=badge.key, challenge_id=challenge_id)
-        if created:
-            _notify(user, "badge_earned", {"badge": badge.localized_name(user.language or None),
-                                           "badge_slug": badge.slug, "icon": badge.icon, "rarity": badge.rarity})
-            _event("badge_earned", user, {"badge": badge.key, "challenge": challenge_id})
-    return [b for b, _ in new]
+    if not badges or not subjects:
+        return {}
+    user_ids = [user.pk for user, _ in subjects]
+    earned = set(BadgeAward.objects.filter(user_id__in=user_ids).values_list("user_id", "badge_key", "challenge_id"))
+    loader = MetricsLoader(user_ids, zone or organization_zone())
+    new: list[tuple] = []
+    for user, participants in subjects:
+        metric = loader.metric(user.pk)
+        for badge in badges:
+            if badge.per_challenge:
+                new += [(user, badge, p.challenge_id) for p in participants
+                        if (user.pk, badge.key, p.challenge_id) not in earned
+                        and criteria_evaluate(badge.criteria, loader.metric(user.pk, p))]
+            elif (user.pk, badge.key, None) not in earned and criteria_evaluate(badge.criteria, metric):
+                new.append((user, badge, None))
+    if not new:
+        return {}
+    # Concurrent scorers of one member are serialised by the participation locks; the unique
+    # constraints and the message's idempotency key cover a member without participations.
+    BadgeAward.objects.bulk_create([BadgeAward(user=user, badge_key=badge.key, challenge_id=challenge_id)
+                                    for user, badge, challenge_id in new], ignore_conflicts=True)
+    messages = [(user, "badge_earned", {
+        "badge": badge.localized_name(user.language or None), "badge_slug": badge.slug, "icon": badge.icon,
+        "rarity": badge.rarity, "idempotency_key": f"badge:{badge.key}:{challenge_id or 0}"})
+        for user, badge, challenge_id in new]
+    recorded = [("badge_earned", user, {"badge": badge.key, "challenge": challenge_id})
+                for user, badge, challenge_id in new]
+    if outbox is None:
+        _notify_batch(messages)
+    else:
+        outbox += messages
+    if events is None:
+        _events(recorded)
+    else:
+        events += recorded
+    out: dict[int, list[BadgeDef]] = {}
+    for user, badge, _challenge_id in new:
+        out.setdefault(user.pk, []).append(badge)
+    return out
 
 
 def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
@@ -899,8 +1042,8 @@ def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), lim
     pending = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, user__isnull=False,
                                               updated_at__lt=cutoff, amount__gt=0)
                    .exclude(pk__in=scored).order_by("pk").values_list("pk", flat=True)[:limit])
-    for transaction_id in pending:
-        deposit_score(transaction_id=transaction_id)
+    for start in range(0, len(pending), SCORING_BATCH):
+        deposits_score(transaction_ids=pending[start:start + SCORING_BATCH])
     return len(pending)
 
 
@@ -991,8 +1134,9 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
         ranks = dict(Participant.objects.filter(challenge=challenge).values_list("pk", "final_rank"))
         for p in participants:
             p.final_rank = ranks.get(p.pk)
-            earned = badges_evaluate(user=p.user, participants=[p])
-            _notify(p.user, "challenge_ended", _ended_message(challenge, p, earned))
+        earned = badges_evaluate_many(subjects=[(p.user, [p]) for p in participants], zone=zone)
+        _notify_batch([(p.user, "challenge_ended", _ended_message(challenge, p, earned.get(p.user_id, [])))
+                       for p in participants])
         challenge.status = Challenge.Status.COMPLETED
         challenge.settled_at = timezone.now()
         challenge.save(update_fields=["status", "settled_at", "updated_at"])

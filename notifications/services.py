@@ -79,20 +79,57 @@ def notify_many(
     broadcast: Broadcast | None = None,
 ) -> int:
     """The bulk form of `notify`: one INSERT for all `users`. Returns how many rows were new."""
-    if template not in content.PLACEHOLDERS:
-        raise ValueError(f"unknown notification template {template!r}")
-    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
-        logger.warning("notify called outside an organization; ignored", extra={"template": template})
-        return 0
-    users = list(users)
-    if not users:
-        return 0
-    plan = _Planner(urgent=urgent or template in content.URGENT_TEMPLATES, template=template, users=users)
-    rows = []
+    items = []
     for user in users:
         ctx = dict(context or {})
         if context_for is not None:
             ctx.update(context_for(user))
+        items.append((user, ctx))
+    return notify_each(items=items, template=template, urgent=urgent, channel=channel, key_prefix=key_prefix,
+                       broadcast=broadcast)
+
+
+def notify_each(
+    *,
+    items: Iterable[tuple[object, dict]],
+    template: str,
+    urgent: bool = False,
+    channel: str | None = None,
+    key_prefix: str = "",
+    broadcast: Broadcast | None = None,
+) -> int:
+    """Queue one `template` message per (user, context) pair with a fixed number of queries (a
+    member may appear more than once, e.g. two deposits scored together). Returns how many rows were new."""
+    return notify_batch(messages=[(user, template, context) for user, context in items], urgent=urgent,
+                        channel=channel, key_prefix=key_prefix, broadcast=broadcast)
+
+
+def notify_batch(
+    *,
+    messages: Iterable[tuple[object, str, dict]],
+    urgent: bool = False,
+    channel: str | None = None,
+    key_prefix: str = "",
+    broadcast: Broadcast | None = None,
+) -> int:
+    """The one writer of the outbox: (user, template, context) triples, any mix of templates and
+    members, planned with a fixed number of queries and stored in one INSERT. `urgent` applies to
+    every message (templates in content.URGENT_TEMPLATES always are). Returns how many rows were new."""
+    messages = list(messages)
+    for template in {template for _user, template, _ctx in messages}:
+        if template not in content.PLACEHOLDERS:
+            raise ValueError(f"unknown notification template {template!r}")
+    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        logger.warning("notify called outside an organization; ignored",
+                       extra={"template": ",".join(sorted({m[1] for m in messages}))})
+        return 0
+    if not messages:
+        return 0
+    plan = _Planner(urgent=urgent, templates={template for _user, template, _ctx in messages},
+                    users=list({user.pk: user for user, _t, _ctx in messages}.values()))
+    rows = []
+    for user, template, context in messages:
+        ctx = dict(context or {})
         explicit_key = str(ctx.pop("idempotency_key", "") or "")
         if explicit_key:
             key = f"{template}:{explicit_key}:{user.pk}"
@@ -100,7 +137,8 @@ def notify_many(
             key = f"{key_prefix}:{user.pk}"
         else:
             key = uuid.uuid4().hex
-        rows.append(plan.build(user=user, context=ctx, channel=channel, key=key[:64], broadcast=broadcast))
+        rows.append(plan.build(user=user, template=template, context=ctx, channel=channel, key=key[:64],
+                               broadcast=broadcast))
     if len(rows) == 1:
         try:
             with transaction.atomic():
@@ -123,65 +161,71 @@ def notify_many(
 
 
 class _Planner:
-    """Works out channel, language, wording, quiet hours and cap for a batch of recipients with a
+    """Works out channel, language, wording, quiet hours and cap for a batch of messages with a
     fixed number of queries, whatever the batch size."""
 
-    def __init__(self, *, urgent: bool, template: str, users: list):
+    def __init__(self, *, urgent: bool, templates: set[str], users: list):
         self.urgent = urgent
-        self.template = template
         self.now = timezone.now()
         self.org = current_organization()
         self.org_settings = SmsSettings.objects.first()
         self.org_language = getattr(self.org, "language", "en") or "en"
         self.org_name = getattr(self.org, "name", "") or ""
-        ids = [u.pk for u in users]
-        self.prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=ids)}
-        self.push_users = set(PushSubscription.objects.filter(user_id__in=ids).values_list("user_id", flat=True).distinct())
-        self.overrides = {(t.language, t.key): t for t in NotificationTemplate.objects.filter(key=template)}
-        self.deferred_until = None if urgent else quiet_hours_end(now=self.now, org=self.org, org_settings=self.org_settings)
-        self.sent_today: dict[int, int] = {}
-        if not urgent:
-            since = local_midnight(now=self.now, org=self.org)
-            self.sent_today = dict(
-                Notification.objects.filter(user_id__in=ids, created_at__gte=since, urgent=False)
-                .exclude(status=Notification.Status.SKIPPED).values("user_id").annotate(n=Count("id")).values_list("user_id", "n")
-            )
+        self.ids = [u.pk for u in users]
+        self.prefs = {p.user_id: p for p in NotificationPreference.objects.filter(user_id__in=self.ids)}
+        self.push_users = set(PushSubscription.objects.filter(user_id__in=self.ids).values_list("user_id", flat=True).distinct())
+        self.overrides = {(t.language, t.key): t for t in NotificationTemplate.objects.filter(key__in=templates)}
+        self.deferred_until = quiet_hours_end(now=self.now, org=self.org, org_settings=self.org_settings)
+        self.sent_today: dict[int, int] | None = None  # read on the first message that counts toward the cap
         self.cap = (self.org_settings.daily_cap if self.org_settings else settings.NOTIFICATIONS_DAILY_CAP)
 
-    def wording(self, language: str) -> tuple[str, str]:
-        override = self.overrides.get((language, self.template))
+    def is_urgent(self, template: str) -> bool:
+        return self.urgent or template in content.URGENT_TEMPLATES
+
+    def wording(self, template: str, language: str) -> tuple[str, str]:
+        override = self.overrides.get((language, template))
         if override is not None:
             return override.title, override.body
-        return content.DEFAULTS[self.template][language]
+        return content.DEFAULTS[template][language]
 
-    def build(self, *, user, context: dict, channel: str | None, key: str, broadcast) -> Notification:
+    def _count_today(self, user_id: int) -> int:
+        if self.sent_today is None:
+            since = local_midnight(now=self.now, org=self.org)
+            self.sent_today = dict(
+                Notification.objects.filter(user_id__in=self.ids, created_at__gte=since, urgent=False)
+                .exclude(status=Notification.Status.SKIPPED).values("user_id").annotate(n=Count("id")).values_list("user_id", "n")
+            )
+        return self.sent_today.get(user_id, 0)
+
+    def build(self, *, user, template: str, context: dict, channel: str | None, key: str, broadcast) -> Notification:
         prefs = self.prefs.get(user.pk)
+        urgent = self.is_urgent(template)
         language = user.language if user.language in content.LANGUAGES else (
             self.org_language if self.org_language in content.LANGUAGES else "en")
-        title, body = self.wording(language)
+        title, body = self.wording(template, language)
         ctx = {"org": self.org_name, "name": getattr(user, "name", ""), **context}
-        ch, skip = self._channel_for(user=user, prefs=prefs, requested=channel)
-        if not skip and self.template in content.REMINDER_TEMPLATES and prefs is not None and not prefs.reminders_enabled:
+        ch, skip = self._channel_for(user=user, template=template, prefs=prefs, requested=channel)
+        if not skip and template in content.REMINDER_TEMPLATES and prefs is not None and not prefs.reminders_enabled:
             skip = "reminders turned off"
         if not skip and not user.is_active:
             skip = "inactive member"
-        if not skip and not self.urgent:
-            count = self.sent_today.get(user.pk, 0)
+        if not skip and not urgent:
+            count = self._count_today(user.pk)
             if count >= self.cap:
                 skip = "daily cap reached"
             self.sent_today[user.pk] = count + 1
         return Notification(
-            user=user, channel=ch, template=self.template, language=language,
+            user=user, channel=ch, template=template, language=language,
             title=content.render(title, ctx)[:120], message=content.render(body, ctx),
-            to=user.phone_number, urgent=self.urgent, idempotency_key=key, broadcast=broadcast,
+            to=user.phone_number, urgent=urgent, idempotency_key=key, broadcast=broadcast,
             status=Notification.Status.SKIPPED if skip else Notification.Status.PENDING, reason=skip,
-            scheduled_for=None if skip else self.deferred_until,
+            scheduled_for=None if skip or urgent else self.deferred_until,
         )
 
-    def _channel_for(self, *, user, prefs, requested: str | None) -> tuple[str, str]:
+    def _channel_for(self, *, user, template: str, prefs, requested: str | None) -> tuple[str, str]:
         """(channel, skip reason). WhatsApp falls back to SMS when the member has none or opted
         out of it; push falls back to SMS without a subscription; SMS opt-out falls back to push."""
-        if self.template == "otp":
+        if template == "otp":
             return Channel.SMS, ""  # the member asked for it, and only SMS reaches a logged-out phone
         ch = requested or (prefs.channel if prefs else Channel.SMS)
         if ch == Channel.WHATSAPP and (prefs is None or not prefs.has_whatsapp or prefs.whatsapp_opted_out):

@@ -73,13 +73,18 @@ def record_deposit(tenant):
 
 @pytest.fixture
 def notifications(monkeypatch):
-    """Capture notify(...) calls: a list of (user_id, template, context)."""
+    """Capture queued messages (notify, notify_many and notify_each all end in notify_batch): a list of
+    (user_id, template, context)."""
     import notifications.services
 
     sent = []
-    monkeypatch.setattr(notifications.services, "notify",
-                        lambda *, user, template, context=None, urgent=False, channel=None:
-                        sent.append((user.pk, template, context or {})))
+
+    def capture(*, messages, urgent=False, channel=None, key_prefix="", broadcast=None):
+        messages = list(messages)
+        sent.extend((user.pk, template, dict(context or {})) for user, template, context in messages)
+        return len(messages)
+
+    monkeypatch.setattr(notifications.services, "notify_batch", capture)
     return sent
 
 

@@ -101,3 +101,51 @@ def test_adding_a_deposit_never_lowers_any_deposits_points(deposits, extra, unit
     after = scoring.deposit_points(spec, rules, [*deposits, extra])
     assert all(b[0] <= a[0] for b, a in zip(before, after[:len(before)], strict=True))
     assert all(points >= 0 for points, _ in after)
+
+
+def _play_members(make_challenge, make_member, record_deposit, deposits, *, batched: bool):
+    """Two members in two overlapping challenges (one a streak, one a weekly target); `deposits` are
+    (member, day offset, amount). Scored one by one, or all together in one deposits_score batch."""
+    from challenges.services import deposits_score
+
+    result = {}
+    try:
+        with transaction.atomic():
+            challenges = [make_challenge(type="streak", target=TARGETS["streak"], start=START, days=28),
+                          make_challenge(type="fixed_amount", target=TARGETS["fixed_amount"], start=START, days=28)]
+            members = [make_member(), make_member()]
+            for challenge in challenges:
+                for member in members:
+                    participant_join(challenge=challenge, user=member)
+            txs = [record_deposit(members[who], amount, START + timedelta(days=offset), score=not batched)
+                   for who, offset, amount in deposits]
+            if batched:
+                assert deposits_score(transaction_ids=[tx.pk for tx in txs]) == len(txs)
+                assert deposits_score(transaction_ids=[tx.pk for tx in txs]) == 0  # idempotent
+            rules = rules_for()
+            for p in Participant.objects.filter(challenge__in=challenges).select_related("challenge", "team"):
+                key = (challenges.index(p.challenge), members.index(p.user))
+                expected = participant_expected(participant=p, rules=rules, today=START)
+                awards = sum(PointAward.objects.filter(participant=p).values_list("points", flat=True))
+                result[key] = {"points": p.points, "total": p.total_contributed, "status": p.status,
+                               "progress": p.progress, "awards": awards, "expected_points": expected["points"],
+                               "challenge_total": p.challenge.total_saved}
+            raise Rollback
+    except Rollback:
+        pass
+    return result
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(deposits=st.lists(st.tuples(st.integers(0, 1), st.integers(min_value=0, max_value=27),
+                                   st.decimals(min_value=Decimal("0.01"), max_value=Decimal("2000"), places=2)),
+                         min_size=1, max_size=10))
+def test_a_batch_scores_exactly_like_one_deposit_at_a_time(deposits, make_challenge, make_member, record_deposit,
+                                                            frozen_today):
+    frozen_today(START + timedelta(days=27))
+    one_by_one = _play_members(make_challenge, make_member, record_deposit, deposits, batched=False)
+    batched = _play_members(make_challenge, make_member, record_deposit, deposits, batched=True)
+    assert batched == one_by_one
+    for run in batched.values():
+        assert run["points"] == run["awards"] == run["expected_points"] >= 0

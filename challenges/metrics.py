@@ -1,0 +1,122 @@
+"""Member metrics for the badge rule engine, loaded for many members at once.
+
+A badge rule names metrics (challenges/badges.py METRICS). Metrics come in groups that one grouped
+query answers for every member of a batch; a group is loaded only when some rule asks for one of its
+metrics, so evaluating badges for a batch of deposits costs a handful of queries, not a handful per member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from challenges import scoring
+
+GROUPS = {
+    "total_saved": "deposits", "deposits_count": "deposits", "largest_deposit": "deposits",
+    "best_streak_weeks": "deposits", "best_streak_days": "deposits",
+    "challenges_joined": "challenges", "challenges_completed": "challenges", "teams_joined": "challenges",
+    "best_final_rank": "challenges", "team_goals_reached": "challenges",
+    "points": "points", "early_bird_count": "points",
+    "referrals": "referrals",
+}
+DEFAULTS = {
+    "deposits": {"total_saved": Decimal("0"), "deposits_count": 0, "largest_deposit": Decimal("0"),
+                 "best_streak_days": 0, "best_streak_weeks": 0},
+    "challenges": {"challenges_joined": 0, "challenges_completed": 0, "teams_joined": 0, "best_final_rank": None,
+                   "team_goals_reached": 0},
+    "points": {"points": 0, "early_bird_count": 0},
+    "referrals": {"referrals": 0},
+}
+
+
+def best_run(days: Iterable[date], unit: str) -> int:
+    """The longest run of consecutive windows (days or ISO weeks) holding at least one of `days`."""
+    windows = sorted({scoring.window_start(d, unit) for d in days})
+    best = run = 0
+    previous = None
+    for w in windows:
+        run = run + 1 if previous is not None and scoring.window_next(previous, unit) == w else 1
+        best, previous = max(best, run), w
+    return best
+
+
+class MetricsLoader:
+    """Lazily loaded metrics for a set of members (current tenant schema)."""
+
+    def __init__(self, user_ids: Iterable[int], zone: ZoneInfo):
+        self.user_ids = sorted(set(user_ids))
+        self.zone = zone
+        self.values: dict[int, dict] = {uid: {} for uid in self.user_ids}
+        self.loaded: set[str] = set()
+
+    def metric(self, user_id: int, participant=None) -> Callable[[str], object]:
+        """A `metric(name)` callable for criteria_evaluate; challenge_* metrics come from `participant`."""
+        def value(name: str):
+            if name.startswith("challenge_"):
+                if participant is None:
+                    return None
+                return {"challenge_saved": participant.total_contributed,
+                        "challenge_rank": participant.final_rank or participant.rank,
+                        "challenge_completed": 1 if participant.status == "completed" else 0}.get(name)
+            group = GROUPS.get(name)
+            if group is None:
+                return None
+            if group not in self.loaded:
+                self._load(group)
+            return self.values[user_id].get(name)
+
+        return value
+
+    def _load(self, group: str) -> None:
+        for values in self.values.values():
+            values.update(DEFAULTS[group])
+        getattr(self, f"_load_{group}")()
+        self.loaded.add(group)
+
+    def _load_deposits(self) -> None:
+        from payments.models import Transaction
+
+        verified = Transaction.objects.filter(user_id__in=self.user_ids, status=Transaction.Status.VERIFIED)
+        for row in verified.values("user_id").annotate(total=Sum("amount"), n=Count("pk", filter=Q(amount__gt=0)),
+                                                       largest=Max("amount")).order_by():
+            self.values[row["user_id"]].update(total_saved=row["total"], deposits_count=row["n"],
+                                               largest_deposit=max(row["largest"], Decimal("0")))
+        days: dict[int, list[date]] = {}
+        when = Coalesce("transacted_at", "verified_at", "created_at")
+        for user_id, day in (verified.filter(amount__gt=0).annotate(day=TruncDate(when, tzinfo=self.zone))
+                             .values_list("user_id", "day").distinct().order_by()):
+            days.setdefault(user_id, []).append(day)
+        for user_id, member_days in days.items():
+            self.values[user_id].update(best_streak_days=best_run(member_days, scoring.DAY),
+                                        best_streak_weeks=best_run(member_days, scoring.WEEK))
+
+    def _load_challenges(self) -> None:
+        from challenges.models import Participant
+
+        for row in (Participant.objects.filter(user_id__in=self.user_ids).values("user_id")
+                    .annotate(joined=Count("pk"), completed=Count("pk", filter=Q(status="completed")),
+                              teams=Count("pk", filter=Q(team__isnull=False)), best=Min("final_rank"),
+                              goals=Count("pk", filter=Q(team__goal_reached_at__isnull=False))).order_by()):
+            self.values[row["user_id"]].update(
+                challenges_joined=row["joined"], challenges_completed=row["completed"], teams_joined=row["teams"],
+                best_final_rank=row["best"], team_goals_reached=row["goals"])
+
+    def _load_points(self) -> None:
+        from challenges.models import PointAward
+
+        for row in (PointAward.objects.filter(user_id__in=self.user_ids).values("user_id")
+                    .annotate(points=Sum("points"), early=Count("pk", filter=Q(reason="early_bird"))).order_by()):
+            self.values[row["user_id"]].update(points=row["points"] or 0, early_bird_count=row["early"])
+
+    def _load_referrals(self) -> None:
+        from accounts.models import User
+
+        for row in (User.objects.filter(referred_by_id__in=self.user_ids, transactions__status="verified")
+                    .values("referred_by_id").annotate(n=Count("pk", distinct=True)).order_by()):
+            self.values[row["referred_by_id"]]["referrals"] = row["n"]
