@@ -33,6 +33,13 @@
   if (fromCache || !navigator.onLine) showOffline();
   window.addEventListener("offline", showOffline);
   window.addEventListener("online", function () { if (banner && !fromCache) banner.hidden = true; });
+  // Leader tabs scroll sideways on a phone: bring the current one into view so the row reads as scrollable.
+  var currentTab = document.querySelector(".manage-nav [aria-current=page]");
+  var tabs = currentTab && currentTab.parentNode;
+  if (tabs && tabs.scrollWidth > tabs.clientWidth) {
+    tabs.scrollLeft += currentTab.getBoundingClientRect().left - tabs.getBoundingClientRect().left -
+      (tabs.clientWidth - currentTab.offsetWidth) / 2;
+  }
   document.querySelectorAll("[data-last-synced]").forEach(function (el) {
     var when = null;
     try { when = localStorage.getItem(SYNC_KEY); } catch (e) { /* ignore */ }

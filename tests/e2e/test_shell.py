@@ -221,3 +221,27 @@ def test_the_site_is_installable(e2e_org, make_user, new_page, live_site):
             "no-url-for-service-worker", "not-offline-capable", "no-matching-service-worker",
             "cannot-download-icon", "no-icon-available", "not-from-secure-origin"}
     assert not ours & set(errors), errors
+
+
+@pytest.mark.parametrize("viewport", ["mobile", "desktop"])
+def test_leader_tabs_and_reports_fit_the_screen(e2e_org, make_user, new_page, live_site, with_db, shot, viewport):
+    """On a phone the leader tabs scroll sideways: the current one is brought into view. On any screen
+    the analytics tables stay inside their cards (they scroll instead of being cut off)."""
+    member = make_user(e2e_org)
+    _deposit(with_db, e2e_org, member, "1500", challenge=_challenge(with_db, e2e_org))
+    page = new_page(viewport, org=e2e_org, user=e2e_org.admin)
+    assert page.goto(live_site.url(e2e_org, "/manage/analytics/")).status == 200
+    page.wait_for_load_state("networkidle")
+    width = page.viewport_size["width"]
+    tab = page.locator(".manage-nav [aria-current=page]").bounding_box()
+    assert tab["x"] >= 0 and tab["x"] + tab["width"] <= width, tab
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways page
+    overflowing = page.evaluate("""() => [...document.querySelectorAll('.report')]
+        .filter(card => card.scrollWidth > card.clientWidth + 1).map(card => card.querySelector('h2').textContent)""")
+    assert overflowing == []
+    assert page.locator("#h-trends ~ .pair table").is_visible()
+    if viewport == "desktop":  # wide enough to show every column of the savings table without scrolling
+        assert page.evaluate("""() => { const box = document.querySelector('#h-trends ~ .pair .scroll');
+            return box.scrollWidth <= box.clientWidth + 1; }""")
+    assert page.console_errors == []
+    shot(page, "manage-analytics")
