@@ -31,8 +31,9 @@ def seed(organization, members) -> None:
     from accounts.models import User
     from challenges.models import Challenge, Team
     from challenges.services import (
+        SCORING_BATCH,
         challenge_create,
-        deposit_score,
+        deposits_score,
         local_today,
         organization_zone,
         participant_join,
@@ -42,6 +43,11 @@ def seed(organization, members) -> None:
     from payments.models import Transaction
 
     connection.set_tenant(organization)
+    # The demo is history: its confirmations and badge messages are kept on record but never sent,
+    # so the first `make run` does not text every demo member about last fortnight.
+    from notifications.models import Notification
+
+    seen = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     zone = organization_zone(organization)
     today = local_today(zone)
     admin = User.objects.filter(role="org_admin").order_by("pk").first()
@@ -70,6 +76,7 @@ def seed(organization, members) -> None:
     # Verified demo deposits (as payments would record them), scored through the seam.
     prefix = f"DM{organization.slug[:4].upper()}"
     number = 0
+    verified = []
     for offset in range(16, 0, -1):
         day = today - timedelta(days=offset)
         for member in members:
@@ -86,4 +93,8 @@ def seed(organization, members) -> None:
                           "phone_number": member.phone_number, "bill_ref_number": member.account_code},
             )
             if tx.status == Transaction.Status.VERIFIED:
-                deposit_score(transaction_id=tx.pk)
+                verified.append(tx.pk)
+    for start in range(0, len(verified), SCORING_BATCH):
+        deposits_score(transaction_ids=verified[start:start + SCORING_BATCH])
+    Notification.objects.filter(pk__gt=seen, status=Notification.Status.PENDING).update(
+        status=Notification.Status.SKIPPED, reason="demo history (not sent)")
