@@ -367,13 +367,15 @@ def _team_check_goal(team: Team, challenge: Challenge, rules: scoring.Rules, tod
 
 
 def _participant_complete(participant: Participant, challenge: Challenge, rules: scoring.Rules, updates: list) -> None:
-    """Mark completed and pay the completion bonus (once)."""
+    """Mark completed and pay the completion bonus (once per completion: the status check below, on a
+    locked row). A reversal that un-completes a running challenge takes the bonus back
+    (challenges/reversals.py), so completing again pays it again."""
     if participant.status == Participant.Status.COMPLETED:
         return
     participant.status = Participant.Status.COMPLETED
     participant.completed_at = timezone.now()
     bonus = rules.consistency_bonus
-    if bonus and not PointAward.objects.filter(participant=participant, reason=PointAward.Reason.COMPLETION).exists():
+    if bonus:
         PointAward.objects.create(user_id=participant.user_id, participant=participant,
                                   reason=PointAward.Reason.COMPLETION, points=bonus,
                                   detail=f"Completed {challenge.name}")
@@ -771,9 +773,17 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
 
     Returns one row per drift. With fix=True, stored totals are corrected and the leaderboard rebuilt
     (award rows are history and are never rewritten; a drift between rows and totals is reported).
+    `reversal` rows (negative) count like any other row. A reversed deposit still counted (its
+    claw-back never ran) is reported; with fix=True it is clawed back first (challenges/reversals.py).
     """
+    from challenges.reversals import deposit_reversal_apply, reversed_still_counted
+
     rules, today = rules_for(), local_today()
     drifts = []
+    still_counted = reversed_still_counted(challenge_id=challenge_id)
+    if fix:
+        for transaction_id in sorted({t for ids in still_counted.values() for t in ids}):
+            deposit_reversal_apply(transaction_id=transaction_id)
     qs = Participant.objects.select_related("challenge", "team").order_by("pk")
     if challenge_id:
         qs = qs.filter(challenge_id=challenge_id)
@@ -790,6 +800,8 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
             problems["award_rows"] = (awarded, participant.points)
         if participant.total_contributed != expected["total_contributed"]:
             problems["total_contributed"] = (str(participant.total_contributed), str(expected["total_contributed"]))
+        if participant.pk in still_counted:
+            problems["reversed_still_counted"] = still_counted[participant.pk]
         if problems:
             drifts.append({"participant": participant.pk, "challenge": participant.challenge_id,
                            "user": participant.user_id, **problems})
