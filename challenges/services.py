@@ -281,7 +281,8 @@ def member_deposits_between(*, user_id: int, first: date, last: date, zone: Zone
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
     total = (
-        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED)
+        # amount > 0: a reversal's negative entry is verified too, and its original is already left out
+        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED, amount__gt=0)
         .annotate(at=Coalesce("transacted_at", "verified_at", "created_at"))
         .filter(at__gte=start, at__lt=end)
         .aggregate(total=Sum("amount"))["total"]
@@ -835,7 +836,8 @@ class MemberMetrics:
         user = self.user
         if name in ("total_saved", "deposits_count", "largest_deposit", "best_streak_weeks", "best_streak_days"):
             zone = self.zone or organization_zone()
-            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED).values_list(
+            # amount > 0: the negative entry of a reversal is not a deposit (its original is `reversed`)
+            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED, amount__gt=0).values_list(
                 "amount", Coalesce("transacted_at", "verified_at", "created_at")))
             amounts = [amount for amount, _ in rows]
             days = {timezone.localtime(stamp, zone).date() for _, stamp in rows}

@@ -377,3 +377,17 @@ def test_team_rows_stay_within_the_team(make_challenge, make_member, record_depo
     pb = Participant.objects.get(challenge=challenge, user=b)
     assert pb.status == "completed" and not PointAward.objects.filter(participant=pb, reason="reversal").exists()
     assert_consistent(Participant.objects.get(challenge=challenge, user=a), pb)
+
+
+def test_badge_metrics_and_baselines_count_a_reversed_deposit_once(member, record_deposit, reverse, frozen_today):
+    """The original is `reversed` and its mirror entry is a verified negative row: leaving out the
+    first but adding the second would take the money off twice."""
+    from challenges.services import MemberMetrics, member_deposits_between, organization_zone
+
+    frozen_today(date(2026, 3, 10))
+    record_deposit(member, "5000", date(2026, 2, 10))
+    reverse(record_deposit(member, "2000", date(2026, 2, 12)))
+    metrics = MemberMetrics(member)
+    assert (metrics("total_saved"), metrics("deposits_count"), metrics("largest_deposit")) == (5000, 1, 5000)
+    assert member_deposits_between(user_id=member.pk, first=date(2026, 2, 1), last=date(2026, 3, 31),
+                                   zone=organization_zone()) == Decimal("5000.00")
