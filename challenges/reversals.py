@@ -23,7 +23,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -58,7 +58,9 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
               .filter(pk=transaction_id).first())
         if tx is None or tx.status != Transaction.Status.REVERSED or tx.user_id is None:
             return 0
-        if not _mark_reversed(tx.pk):
+        # The ledger row is locked, so this check-then-insert cannot race (and the column is unique).
+        _guard, created = ReversedDeposit.objects.get_or_create(transaction_id=tx.pk)
+        if not created:
             return 0
         was_scored = ScoredDeposit.objects.filter(transaction_id=tx.pk).exists()
         contributions = list(Contribution.objects.filter(transaction=tx).select_related("participant"))
@@ -81,15 +83,6 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
         for challenge_id, totals in team_totals.items():
             _after_commit_teams(challenge_id, totals)
     return len(updates)
-
-
-def _mark_reversed(transaction_id: int) -> bool:
-    """Insert the idempotency marker in one statement; False when the reversal was handled before."""
-    table = ReversedDeposit._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (transaction_id, reversed_at) VALUES (%s, now()) "
-                       "ON CONFLICT (transaction_id) DO NOTHING RETURNING id", [transaction_id])
-        return cursor.fetchone() is not None
 
 
 def _participants_locked(contributions: list[Contribution]) -> list[Participant]:

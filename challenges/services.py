@@ -837,8 +837,8 @@ class MemberMetrics:
         if name in ("total_saved", "deposits_count", "largest_deposit", "best_streak_weeks", "best_streak_days"):
             zone = self.zone or organization_zone()
             # amount > 0: the negative entry of a reversal is not a deposit (its original is `reversed`)
-            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED, amount__gt=0).values_list(
-                "amount", Coalesce("transacted_at", "verified_at", "created_at")))
+            rows = list(Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED, amount__gt=0)
+                        .values_list("amount", Coalesce("transacted_at", "verified_at", "created_at")))
             amounts = [amount for amount, _ in rows]
             days = {timezone.localtime(stamp, zone).date() for _, stamp in rows}
             self.values.update(total_saved=sum(amounts, Decimal("0")), deposits_count=len(rows),

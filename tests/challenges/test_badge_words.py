@@ -23,7 +23,8 @@ ALL_ROUNDER = {"all": [{"metric": "challenges_joined", "gte": 3},
      "nafasi ya 3 au bora zaidi mwishoni mwa changamoto"),
     ({"metric": "challenge_completed", "eq": 1}, "complete this challenge", "kukamilisha changamoto hii"),
     (ALL_ROUNDER,
-     "at least 3 challenges joined and (at least 4 weeks in a row with a deposit or at least KES 10,000 saved in total)",
+     "at least 3 challenges joined and (at least 4 weeks in a row with a deposit or at least KES 10,000 saved "
+     "in total)",
      "angalau changamoto 3 ulizojiunga nazo na (angalau wiki 4 mfululizo zenye amana au angalau KES 10,000 "
      "zilizowekwa kwa jumla)"),
 ])
@@ -43,7 +44,8 @@ def test_a_kiswahili_member_sees_kiswahili_how_to_earn(make_member, api_client_f
     member = make_member(name="Wanjiru", language="sw")
     api = api_client_for(org)
     api.force_authenticate(member)
-    locked = {b["slug"]: b["how_to_earn"] for b in api.get(f"/api/v1/members/{member.pk}/achievements").json()["locked"]}
+    body = api.get(f"/api/v1/members/{member.pk}/achievements").json()
+    locked = {b["slug"]: b["how_to_earn"] for b in body["locked"]}
     assert locked["first-deposit"] == "angalau amana 1 iliyothibitishwa"
     assert locked["saved-10k"] == "angalau KES 10,000 zilizowekwa kwa jumla"
     web = client_for(org)
