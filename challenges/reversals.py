@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 
 def deposit_reversal_apply(*, transaction_id: int) -> int:
-    """Claw back what a reversed deposit earned. Returns how many participations changed.
+    """Claw back what a reversed deposit earned. Returns how many participations were recomputed.
 
     Does nothing unless the ledger row is `reversed`, and nothing the second time. A deposit that
     was reversed before it was ever scored needs nothing: deposit_score skips reversed rows.
