@@ -21,6 +21,7 @@ class Event(models.Model):
         LOGIN = "login", _("Login")
         CHALLENGE_JOINED = "challenge_joined", _("Challenge joined")
         DEPOSIT_VERIFIED = "deposit_verified", _("Deposit verified")
+        DEPOSIT_REVERSED = "deposit_reversed", _("Deposit reversed")
         BADGE_EARNED = "badge_earned", _("Badge earned")
         STREAK_BROKEN = "streak_broken", _("Streak broken")
         NOTIFICATION_OPENED = "notification_opened", _("Notification opened")

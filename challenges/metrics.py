@@ -82,14 +82,16 @@ class MetricsLoader:
     def _load_deposits(self) -> None:
         from payments.models import Transaction
 
-        verified = Transaction.objects.filter(user_id__in=self.user_ids, status=Transaction.Status.VERIFIED)
-        for row in verified.values("user_id").annotate(total=Sum("amount"), n=Count("pk", filter=Q(amount__gt=0)),
+        # amount > 0: the negative entry of a reversal is not a deposit (its original is `reversed`)
+        deposits = Transaction.objects.filter(user_id__in=self.user_ids, status=Transaction.Status.VERIFIED,
+                                              amount__gt=0)
+        for row in deposits.values("user_id").annotate(total=Sum("amount"), n=Count("pk"),
                                                        largest=Max("amount")).order_by():
             self.values[row["user_id"]].update(total_saved=row["total"], deposits_count=row["n"],
-                                               largest_deposit=max(row["largest"], Decimal("0")))
+                                               largest_deposit=row["largest"])
         days: dict[int, list[date]] = {}
         when = Coalesce("transacted_at", "verified_at", "created_at")
-        for user_id, day in (verified.filter(amount__gt=0).annotate(day=TruncDate(when, tzinfo=self.zone))
+        for user_id, day in (deposits.annotate(day=TruncDate(when, tzinfo=self.zone))
                              .values_list("user_id", "day").distinct().order_by()):
             days.setdefault(user_id, []).append(day)
         for user_id, member_days in days.items():

@@ -150,6 +150,14 @@ class ScoredDeposit(models.Model):
     scored_at = models.DateTimeField(auto_now_add=True)
 
 
+class ReversedDeposit(models.Model):
+    """One row per reversed deposit already taken back out of the game: the idempotency guard of
+    challenges.reversals.deposit_reversal_apply (a reversal handled twice claws back once)."""
+
+    transaction = models.OneToOneField("payments.Transaction", on_delete=models.PROTECT, related_name="+")
+    reversed_at = models.DateTimeField(auto_now_add=True)
+
+
 class Contribution(models.Model):
     """A verified deposit counted toward one participation (the input of every recompute)."""
 
@@ -177,8 +185,7 @@ class PointAward(models.Model):
         EARLY_BIRD = "early_bird", _("Early bird bonus")
         COMPLETION = "completion", _("Completion bonus")
         REFERRAL = "referral", _("Referral bonus")
-
-    ONCE_PER_PARTICIPANT = ("early_bird", "completion")
+        REVERSAL = "reversal", _("Deposit reversed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="point_awards")
     participant = models.ForeignKey(
@@ -189,7 +196,9 @@ class PointAward(models.Model):
         "payments.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.CharField(max_length=16, choices=Reason.choices)
-    points = models.PositiveIntegerField()
+    # Negative only on `reversal` rows (the points a reversed deposit took back), so that the rows
+    # of a participation always add up to its points.
+    points = models.BigIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
     detail = models.CharField(max_length=200, blank=True)
@@ -202,21 +211,28 @@ class PointAward(models.Model):
                 fields=["participant", "transaction"], condition=models.Q(reason="deposit"),
                 name="award_deposit_once",
             ),
-            models.UniqueConstraint(
-                fields=["participant", "reason"], condition=models.Q(reason__in=["early_bird", "completion"]),
-                name="award_bonus_once_per_participant",
-            ),
+            # No "once per participant" index on early_bird / completion rows any more: a reversal can
+            # take a bonus back (challenges/reversals.py), and it can then be earned again. The
+            # participant row lock and its status keep each earning paid once.
             models.UniqueConstraint(
                 fields=["user", "transaction"], condition=models.Q(reason="referral"), name="award_referral_once",
             ),
+            models.UniqueConstraint(
+                fields=["participant", "transaction"], condition=models.Q(reason="reversal"),
+                name="award_reversal_once",
+            ),
             models.CheckConstraint(
-                condition=models.Q(reason__in=["deposit", "streak_topup", "early_bird", "completion", "referral"]),
+                condition=models.Q(reason__in=["deposit", "streak_topup", "early_bird", "completion", "referral",
+                                               "reversal"]),
                 name="award_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points__gte=0) | models.Q(reason="reversal"), name="award_negative_only_reversal",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"+{self.points} {self.reason}"
+        return f"{self.points:+d} {self.reason}"
 
 
 RARITY_CHOICES = SystemBadge.Rarity.choices  # one list of rarities for platform and organization badges

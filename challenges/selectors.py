@@ -130,6 +130,15 @@ def team_members(*, team: Team) -> list[dict]:
 
 
 def member_achievements(*, member) -> dict:
+    """Earned and locked badges ("how to earn" each) and the latest point awards, worded in the
+    member's own language (also when an org admin reads them), else the active one."""
+    from django.utils import translation
+
+    with translation.override(member.language or translation.get_language()):
+        return _achievements(member)
+
+
+def _achievements(member) -> dict:
     awards = {(a.badge_key, a.challenge_id): a for a in BadgeAward.objects.filter(user=member)}
     challenge_names = dict(Challenge.objects.filter(pk__in=[c for _, c in awards if c]).values_list("pk", "name"))
     earned, locked = [], []
@@ -149,14 +158,23 @@ def member_achievements(*, member) -> dict:
             locked.append({**base, "how_to_earn": criteria_explain(badge.criteria)})
     points = PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
     return {"member": {"id": member.pk, "name": member.display_name}, "points": points,
-            "earned": earned, "locked": locked}
+            "earned": earned, "locked": locked, "history": point_history(member=member, limit=HISTORY_LIMIT)}
+
+
+HISTORY_LIMIT = 20
 
 
 def point_history(*, member, limit: int = 50) -> list[dict]:
+    """The member's latest award rows, newest first: each with its reason's label in the active
+    language (a `reversal` row is negative: the points a reversed deposit took back)."""
+    rows = (PointAward.objects.filter(user=member).select_related("participant__challenge")
+            .order_by("-created_at", "-pk")[:limit])
     return [
-        {"reason": a.reason, "points": a.points, "detail": a.detail, "challenge": a.participant.challenge_id
-         if a.participant_id else None, "created_at": a.created_at.isoformat()}
-        for a in PointAward.objects.filter(user=member).select_related("participant").order_by("-created_at", "-pk")[:limit]
+        {"reason": a.reason, "reason_label": str(PointAward.Reason(a.reason).label), "points": a.points,
+         "detail": a.detail, "challenge": ({"id": a.participant.challenge_id, "name": a.participant.challenge.name}
+                                           if a.participant_id else None),
+         "created_at": a.created_at.isoformat()}
+        for a in rows
     ]
 
 

@@ -284,7 +284,8 @@ def member_deposits_between(*, user_id: int, first: date, last: date, zone: Zone
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
     total = (
-        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED)
+        # amount > 0: a reversal's negative entry is verified too, and its original is already left out
+        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED, amount__gt=0)
         .annotate(at=Coalesce("transacted_at", "verified_at", "created_at"))
         .filter(at__gte=start, at__lt=end)
         .aggregate(total=Sum("amount"))["total"]
@@ -370,13 +371,15 @@ def _team_check_goal(team: Team, challenge: Challenge, rules: scoring.Rules, tod
 
 
 def _participant_complete(participant: Participant, challenge: Challenge, rules: scoring.Rules, updates: list) -> None:
-    """Mark completed and pay the completion bonus (once)."""
+    """Mark completed and pay the completion bonus (once per completion: the status check below, on a
+    locked row). A reversal that un-completes a running challenge takes the bonus back
+    (challenges/reversals.py), so completing again pays it again."""
     if participant.status == Participant.Status.COMPLETED:
         return
     participant.status = Participant.Status.COMPLETED
     participant.completed_at = timezone.now()
     bonus = rules.consistency_bonus
-    if bonus and not PointAward.objects.filter(participant=participant, reason=PointAward.Reason.COMPLETION).exists():
+    if bonus:
         PointAward.objects.create(user_id=participant.user_id, participant=participant,
                                   reason=PointAward.Reason.COMPLETION, points=bonus,
                                   detail=f"Completed {challenge.name}")
@@ -602,9 +605,6 @@ class _ScoringBatch:
                 Contribution.objects.filter(participant_id__in=self.contributions).order_by("local_date", "pk")
                 .values_list("pk", "participant_id", "transaction_id", "amount", "local_date", "points_awarded")):
             self.contributions[participant_id].append(_Counted(participant_id, transaction_id, amount, day, points, pk))
-        self.bonuses = set(PointAward.objects.filter(
-            participant_id__in=self.contributions, reason__in=PointAward.ONCE_PER_PARTICIPANT)
-            .values_list("participant_id", "reason"))
         self.tops = _boards_top({p.challenge_id for p in participants})
 
     def _spec(self, challenge: Challenge) -> scoring.ChallengeSpec:
@@ -696,15 +696,14 @@ class _ScoringBatch:
         return earned
 
     def _complete(self, participant: Participant, challenge: Challenge) -> int:
-        """Mark completed and pay the completion bonus (once). Returns the bonus paid now."""
+        """Mark completed and pay the completion bonus. Returns the bonus paid now."""
         if participant.status == Participant.Status.COMPLETED:
             return 0
         participant.status, participant.completed_at = Participant.Status.COMPLETED, self.now
         participant.version += 1
-        bonus = self.rules.consistency_bonus
-        if not bonus or (participant.pk, PointAward.Reason.COMPLETION) in self.bonuses:
+        bonus = self.rules.consistency_bonus  # once per completion, as in _participant_complete
+        if not bonus:
             return 0
-        self.bonuses.add((participant.pk, PointAward.Reason.COMPLETION))
         self.awards.append(_award(participant, PointAward.Reason.COMPLETION, bonus, detail=f"Completed {challenge.name}"))
         participant.points += bonus
         return bonus
@@ -947,9 +946,17 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
 
     Returns one row per drift. With fix=True, stored totals are corrected and the leaderboard rebuilt
     (award rows are history and are never rewritten; a drift between rows and totals is reported).
+    `reversal` rows (negative) count like any other row. A reversed deposit still counted (its
+    claw-back never ran) is reported; with fix=True it is clawed back first (challenges/reversals.py).
     """
+    from challenges.reversals import deposit_reversal_apply, reversed_still_counted
+
     rules, today = rules_for(), local_today()
     drifts = []
+    still_counted = reversed_still_counted(challenge_id=challenge_id)
+    if fix:
+        for transaction_id in sorted({t for ids in still_counted.values() for t in ids}):
+            deposit_reversal_apply(transaction_id=transaction_id)
     qs = Participant.objects.select_related("challenge", "team").order_by("pk")
     if challenge_id:
         qs = qs.filter(challenge_id=challenge_id)
@@ -966,6 +973,8 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
             problems["award_rows"] = (awarded, participant.points)
         if participant.total_contributed != expected["total_contributed"]:
             problems["total_contributed"] = (str(participant.total_contributed), str(expected["total_contributed"]))
+        if participant.pk in still_counted:
+            problems["reversed_still_counted"] = still_counted[participant.pk]
         if problems:
             drifts.append({"participant": participant.pk, "challenge": participant.challenge_id,
                            "user": participant.user_id, **problems})

@@ -20,6 +20,7 @@ LANGUAGES = ("en", "sw")
 # key -> placeholders allowed in its wording
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "deposit_confirmed": ("org", "name", "amount", "challenge", "progress", "points", "rank", "rank_change"),
+    "deposit_reversed": ("org", "name", "amount", "points", "challenge"),
     "streak_at_risk": ("org", "name", "challenge", "streak"),
     "challenge_started": ("org", "name", "challenge", "end_date"),
     "challenge_ended": ("org", "name", "challenge", "result", "rank", "badges"),
@@ -32,7 +33,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 }
 TEMPLATE_KEYS = tuple(PLACEHOLDERS)
 TEMPLATE_LABELS = {
-    "deposit_confirmed": _("Deposit confirmed"), "streak_at_risk": _("Streak at risk"),
+    "deposit_confirmed": _("Deposit confirmed"), "deposit_reversed": _("Deposit reversed"),
+    "streak_at_risk": _("Streak at risk"),
     "challenge_started": _("Challenge started"), "challenge_ended": _("Challenge ended"),
     "badge_earned": _("Badge earned"), "top5_entered": _("Entered the top 5"),
     "team_goal_reached": _("Team reached its goal"), "otp": _("Login code"),
@@ -48,6 +50,10 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "deposit_confirmed": {
         "en": ("Deposit received", "{org}: KES {amount} received for {challenge}. Progress {progress}%, +{points} points, rank #{rank} ({rank_change}). Keep it up!"),
         "sw": ("Amana imepokelewa", "{org}: Tumepokea KES {amount} kwa {challenge}. Maendeleo {progress}%, pointi +{points}, nafasi #{rank} ({rank_change}). Endelea hivyo!"),
+    },
+    "deposit_reversed": {
+        "en": ("Deposit reversed", "{org}: Your deposit of KES {amount} was reversed. {points} points were taken back in {challenge}."),
+        "sw": ("Amana imerejeshwa", "{org}: Amana yako ya KES {amount} imerejeshwa. Pointi {points} zimeondolewa katika {challenge}."),
     },
     "streak_at_risk": {
         "en": ("Your streak is at risk", "{org}: Your savings streak is at risk: no deposit yet this week. Save today to keep it alive!"),

@@ -305,6 +305,22 @@ def deposit_score_once(*, transaction_id: int) -> bool:
     return True
 
 
+def _on_reversed(tx: Transaction) -> None:
+    """After the reversal commits: gamification takes the deposit's points, progress and totals back
+    (challenges.reversals; idempotent, and its beat sweep retries a lost hand-over)."""
+    tx_id = tx.pk
+    transaction.on_commit(lambda: _after_reversed(tx_id))
+
+
+def _after_reversed(tx_id: int) -> None:
+    from challenges.reversals import deposit_reversal_apply
+
+    try:
+        deposit_reversal_apply(transaction_id=tx_id)
+    except Exception:  # the sweep retries reversals not yet taken back
+        logger.exception("reversal claw-back failed; the sweep will retry", extra={"transaction_id": tx_id})
+
+
 def _credit_new(*, source: str, amount: Decimal, receipt: str, user, challenge, phone: str, bill_ref: str,
                 transacted_at, payer_name: str = "", reason: str, **extra) -> Transaction:
     status = Transaction.Status.VERIFIED if user is not None else Transaction.Status.UNMATCHED
@@ -542,6 +558,7 @@ def transaction_reverse(*, transaction_id: int, reason: str, reversal_receipt: s
                        actor_label=str(actor) if actor else "system")
         audit_record(actor=actor, action="transaction.reversed", target=original, ip_address=ip_address,
                      after={"reversal": entry.pk, "reason": reason})
+        _on_reversed(original)
     return entry
 
 

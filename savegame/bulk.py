@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from django.db import connection
+from django.utils import timezone
 
 
 def records(fields: list[tuple[str, str]], rows: list[tuple]) -> tuple[str, str]:
@@ -23,16 +24,18 @@ def records(fields: list[tuple[str, str]], rows: list[tuple]) -> tuple[str, str]
 
 def insert_rows(model, fields: list[str], rows: list[tuple], *, stamp: str | None = "created_at") -> None:
     """INSERT `rows` (tuples in `fields` order) into `model`'s table in one statement; `stamp`
-    names a timestamp column set to now() (the models' auto_now_add / default=now)."""
+    names a timestamp column set to Django's `timezone.now()` (what the models' auto_now_add /
+    default=now would write; not PostgreSQL's now(), which is the transaction's start)."""
     if not rows:
         return
     columns = [model._meta.get_field(name) for name in fields]
     spec, document = records([(field.column, field.db_type(connection)) for field in columns], rows)
     names = ", ".join(f'"{field.column}"' for field in columns)
-    target, source = (f'{names}, "{stamp}"', f"{names}, now()") if stamp else (names, names)
+    target, source = (f'{names}, "{stamp}"', f"{names}, %s") if stamp else (names, names)
+    params = [timezone.now(), document] if stamp else [document]
     with connection.cursor() as cursor:
         cursor.execute(f'INSERT INTO "{model._meta.db_table}" ({target}) '
-                       f"SELECT {source} FROM jsonb_to_recordset(%s::jsonb) AS v({spec})", [document])
+                       f"SELECT {source} FROM jsonb_to_recordset(%s::jsonb) AS v({spec})", params)
 
 
 def update_rows(model, fields: list[tuple[str, str]], rows: list[tuple]) -> None:

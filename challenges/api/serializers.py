@@ -117,6 +117,7 @@ class AchievementsSerializer(serializers.Serializer):
     points = serializers.IntegerField()
     earned = serializers.ListField(child=serializers.DictField())
     locked = serializers.ListField(child=serializers.DictField())
+    history = serializers.ListField(child=serializers.DictField(), help_text="Latest point awards, newest first.")
 
 
 class ProgressSerializer(serializers.Serializer):

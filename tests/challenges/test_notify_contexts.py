@@ -73,3 +73,27 @@ def test_notifications_own_contexts_fill_their_templates(tenant, make_member):
     member = make_member(name="C")
     _check("weekly_summary", weekly_summary_context(member))
     _check("broadcast", {"message": "Mkutano Jumamosi."})
+
+
+def test_deposit_reversed_fills_its_template(make_challenge, make_member, record_deposit, frozen_today, notifications,
+                                             org_admin, django_capture_on_commit_callbacks):
+    from notifications import content
+    from payments.services import transaction_reverse
+
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge(type="streak", target={"consecutive_weeks": 2}, start=date(2026, 3, 2), days=28,
+                               name="Streak")
+    saver = make_member(name="S", language="sw")
+    participant_join(challenge=challenge, user=saver)
+    counted = record_deposit(saver, "1500", date(2026, 3, 3))
+    nowhere = record_deposit(make_member(name="N"), "80", date(2026, 3, 3))  # joined no challenge
+    for tx in (counted, nowhere):
+        with django_capture_on_commit_callbacks(execute=True):
+            transaction_reverse(transaction_id=tx.pk, reason="refund", actor=org_admin)
+    contexts = [c for _, t, c in notifications if t == "deposit_reversed"]
+    for context in contexts:
+        _check("deposit_reversed", context)
+    full, short = (content.render(content.DEFAULTS["deposit_reversed"][lang][1], {"org": "Umoja", **c})
+                   for lang, c in zip(("sw", "en"), contexts, strict=True))
+    assert full == "Umoja: Amana yako ya KES 1,500.00 imerejeshwa. Pointi 1550 zimeondolewa katika Streak."
+    assert short == "Umoja: Your deposit of KES 80.00 was reversed."

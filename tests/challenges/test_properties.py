@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from challenges import scoring
-from challenges.models import Participant, PointAward
-from challenges.services import participant_expected, participant_join, rules_for
+from challenges.models import Challenge, Participant, PointAward
+from challenges.reversals import deposit_reversal_apply
+from challenges.services import participant_expected, participant_join, rules_for, team_create
+from payments.services import transaction_reverse
 
 START = date(2026, 3, 2)
 TARGETS = {
@@ -34,8 +36,19 @@ class Rollback(Exception):
     pass
 
 
-def _play(make_challenge, make_member, record_deposit, type_, deposits, order):
-    """Score `deposits` in `order` in a savepoint that is rolled back; return what the engine stored."""
+def _amounts(progress: dict) -> dict:
+    """Progress with amounts as numbers: "0" (a recompute with no deposits left) is "0.00" (a join)."""
+    def value(v):
+        try:
+            return Decimal(v) if isinstance(v, str) else v
+        except ArithmeticError:
+            return v
+
+    return {k: value(v) for k, v in progress.items()}
+
+
+def _play_events(make_challenge, make_member, record_deposit, type_, deposits, events):
+    """Play `events` ("deposit", i) / ("reverse", i) in a rolled-back savepoint; return the stored state."""
     result = {}
     try:
         with transaction.atomic():
@@ -43,22 +56,32 @@ def _play(make_challenge, make_member, record_deposit, type_, deposits, order):
             user = make_member()
             participant, _ = participant_join(challenge=challenge, user=user)
             if type_ == "group":
-                from challenges.services import team_create
-
                 team_create(challenge=challenge, user=user, name="Solo")
-            for index in order:
-                offset, amount = deposits[index]
-                record_deposit(user, amount, START + timedelta(days=offset))
+            ledger = {}
+            for kind, index in events:
+                if kind == "deposit":
+                    offset, amount = deposits[index]
+                    ledger[index] = record_deposit(user, amount, START + timedelta(days=offset))
+                else:
+                    transaction_reverse(transaction_id=ledger[index].pk, reason="property test")
+                    deposit_reversal_apply(transaction_id=ledger[index].pk)  # what on-commit runs
             participant = Participant.objects.select_related("challenge", "team").get(pk=participant.pk)
             awards = list(PointAward.objects.filter(participant=participant).values_list("points", flat=True))
-            expected = participant_expected(participant=participant, rules=rules_for(), today=START)
             result = {"points": participant.points, "total": participant.total_contributed,
                       "status": participant.status, "progress": participant.progress, "awards": awards,
-                      "expected": expected}
+                      "challenge_total": Challenge.objects.get(pk=challenge.pk).total_saved,
+                      "team_total": participant.team.total_saved if participant.team_id else None,
+                      "expected": participant_expected(participant=participant, rules=rules_for(), today=START)}
             raise Rollback
     except Rollback:
         pass
     return result
+
+
+def _play(make_challenge, make_member, record_deposit, type_, deposits, order):
+    """Score `deposits` in `order` in a savepoint that is rolled back; return what the engine stored."""
+    return _play_events(make_challenge, make_member, record_deposit, type_, deposits,
+                        [("deposit", index) for index in order])
 
 
 @pytest.mark.parametrize("type_", sorted(TARGETS))
@@ -149,3 +172,30 @@ def test_a_batch_scores_exactly_like_one_deposit_at_a_time(deposits, make_challe
     assert batched == one_by_one
     for run in batched.values():
         assert run["points"] == run["awards"] == run["expected_points"] >= 0
+@pytest.mark.parametrize("type_", sorted(TARGETS))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(deposits=deposits_strategy, data=st.data())
+def test_reversals_leave_the_score_of_the_deposits_that_stayed(type_, deposits, data, make_challenge, make_member,
+                                                               record_deposit, frozen_today):
+    """Random deposits, some reversed at random moments after they arrived: points never go negative,
+    award rows (reversal rows included) add up to the points, a recompute equals the stored score, and
+    the result is the same as if only the deposits that stayed had ever been made, in any order."""
+    frozen_today(START)
+    reversed_ = data.draw(st.sets(st.sampled_from(range(len(deposits)))), label="reversed")
+    events = [("deposit", i) for i in data.draw(st.permutations(range(len(deposits))), label="order")]
+    for index in sorted(reversed_):
+        after = events.index(("deposit", index))
+        position = data.draw(st.integers(min_value=after + 1, max_value=len(events)), label=f"reverse {index}")
+        events.insert(position, ("reverse", index))
+    played = _play_events(make_challenge, make_member, record_deposit, type_, deposits, events)
+    stayed = [("deposit", i) for i in range(len(deposits)) if i not in reversed_]
+    clean = _play_events(make_challenge, make_member, record_deposit, type_, deposits, stayed)
+    assert played["points"] >= 0
+    assert sum(played["awards"]) == played["points"] == played["expected"]["points"]
+    assert played["expected"]["total_contributed"] == played["total"]
+    assert played["expected"]["progress"] == played["progress"]
+    for key in ("points", "total", "status", "challenge_total", "team_total"):
+        assert played[key] == clean[key], key
+    assert _amounts(played["progress"]) == _amounts(clean["progress"])
+    assert all(points >= 0 for points in clean["awards"])
