@@ -146,7 +146,7 @@ def test_real_worker_over_redis_sends_after_commit_from_the_notifications_queue(
             time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=NAIROBI), tick=True):
         with schema_context(committed_org.schema_name):
             notify_many(users=[member], template="badge_earned", context={"badge": "Bingwa"})
-            deadline = timezone.now() + timedelta(seconds=20)
+            deadline = timezone.now() + timedelta(seconds=60)  # a wait-until: returns as soon as it is sent
             while timezone.now() < deadline and not provider.sms_calls:
                 threading.Event().wait(0.1)
             row = Notification.objects.get(user=member)
