@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -85,18 +86,12 @@ class MetricsLoader:
         # amount > 0: the negative entry of a reversal is not a deposit (its original is `reversed`)
         deposits = Transaction.objects.filter(user_id__in=self.user_ids, status=Transaction.Status.VERIFIED,
                                               amount__gt=0)
-        for row in deposits.values("user_id").annotate(total=Sum("amount"), n=Count("pk"),
-                                                       largest=Max("amount")).order_by():
-            self.values[row["user_id"]].update(total_saved=row["total"], deposits_count=row["n"],
-                                               largest_deposit=row["largest"])
-        days: dict[int, list[date]] = {}
-        when = Coalesce("transacted_at", "verified_at", "created_at")
-        for user_id, day in (deposits.annotate(day=TruncDate(when, tzinfo=self.zone))
-                             .values_list("user_id", "day").distinct().order_by()):
-            days.setdefault(user_id, []).append(day)
-        for user_id, member_days in days.items():
-            self.values[user_id].update(best_streak_days=best_run(member_days, scoring.DAY),
-                                        best_streak_weeks=best_run(member_days, scoring.WEEK))
+        day = TruncDate(Coalesce("transacted_at", "verified_at", "created_at"), tzinfo=self.zone)
+        for row in deposits.values("user_id").annotate(total=Sum("amount"), n=Count("pk"), largest=Max("amount"),
+                                                       days=ArrayAgg(day, distinct=True)).order_by():
+            self.values[row["user_id"]].update(
+                total_saved=row["total"], deposits_count=row["n"], largest_deposit=row["largest"],
+                best_streak_days=best_run(row["days"], scoring.DAY), best_streak_weeks=best_run(row["days"], scoring.WEEK))
 
     def _load_challenges(self) -> None:
         from challenges.models import Participant

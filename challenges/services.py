@@ -589,11 +589,12 @@ class _ScoringBatch:
                 joined.add((tx.challenge_id, tx.user_id))
 
     def _load(self) -> None:
-        participants = list(Participant.objects.select_related("challenge").select_for_update(of=("self",))
+        participants = list(Participant.objects.select_for_update(of=("self",))
                             .filter(user_id__in=self.users, challenge__status=Challenge.Status.ACTIVE).order_by("pk"))
+        challenges = {c.pk: c for c in Challenge.objects.filter(pk__in={p.challenge_id for p in participants})}
         self.by_user: dict[int, list[Participant]] = {}
         for p in participants:
-            p.user = self.users[p.user_id]
+            p.user, p.challenge = self.users[p.user_id], challenges[p.challenge_id]
             self.by_user.setdefault(p.user_id, []).append(p)
         team_ids = {p.team_id for p in participants if p.team_id}
         self.teams = {t.pk: t for t in Team.objects.select_for_update().filter(pk__in=team_ids).order_by("pk")}

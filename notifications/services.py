@@ -37,6 +37,7 @@ from notifications.models import (
     PushSubscription,
     SmsSettings,
 )
+from savegame.bulk import insert_instances
 
 logger = logging.getLogger(__name__)
 
@@ -147,14 +148,21 @@ def notify_batch(
             return 0  # the same idempotency key was queued before
         created = rows
     else:
-        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-        stored = list(Notification.objects.filter(idempotency_key__in=[r.idempotency_key for r in rows])
-                      .values_list("pk", "status", "scheduled_for", "created_at"))
-        # Rows left by an earlier run of the same fan-out are re-enqueued too (harmless: sending
-        # claims only pending rows), but only the new ones count.
-        due = [pk for pk, status, scheduled, _c in stored if status == Notification.Status.PENDING and scheduled is None]
+        # One statement for the lot (savegame/bulk.py says why); a repeated idempotency key is skipped.
+        created = []
+        for start in range(0, len(rows), 1000):
+            created += insert_instances(rows[start:start + 1000], conflict="idempotency_key",
+                                        returning=["id", "status", "scheduled_for"])
+        due = [pk for pk, status, scheduled in created if status == Notification.Status.PENDING and scheduled is None]
+        if len(created) < len(rows):
+            # Rows left by an earlier run of the same fan-out are re-enqueued too (harmless: sending
+            # claims only pending rows), but only the new ones count.
+            new = {pk for pk, *_rest in created}
+            due += [pk for pk in Notification.objects.filter(
+                idempotency_key__in=[r.idempotency_key for r in rows], status=Notification.Status.PENDING,
+                scheduled_for__isnull=True).values_list("pk", flat=True) if pk not in new]
         _enqueue_after_commit(due)
-        return sum(1 for *_rest, created_at in stored if created_at >= plan.now)
+        return len(created)
     due = [r.pk for r in created if r.status == Notification.Status.PENDING and r.scheduled_for is None]
     _enqueue_after_commit(due)
     return len(created)
