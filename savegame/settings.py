@@ -82,9 +82,14 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=2)
 TENANT_MULTIPROCESSING_CHUNKS = 10
 TENANT_HOST_CACHE_SECONDS = env.int("TENANT_HOST_CACHE_SECONDS", default=60)
+# The callback path (/hooks/) also keeps the host -> organization lookup in each process for this
+# long: a change made through tenants.services reaches every process within this bound.
+TENANT_HOST_LOCAL_CACHE_SECONDS = env.int("TENANT_HOST_LOCAL_CACHE_SECONDS", default=5)
 
 MIDDLEWARE = [
     "savegame.middleware.RequestLogMiddleware",
+    # /hooks/ (Daraja, Africa's Talking) is answered here, past everything below it.
+    "tenants.middleware.HooksMiddleware",
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
