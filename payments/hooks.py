@@ -1,7 +1,7 @@
 """Daraja callback endpoints: /hooks/pay/<token>/<kind path> on the organization's host.
 
 authenticate (path token; optional source-IP allow-list) -> validate the JSON (400, nothing stored)
--> store raw in the inbox (unique natural key: replays are no-ops) -> answer at once -> Celery.
+-> store raw in the inbox (unique natural key: replays are no-ops) -> kick the drain -> answer at once.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import payloads
-from payments.services import c2b_validate, callback_enqueue, callback_store
+from payments.services import c2b_validate, callback_store, inbox_kick
 from savegame.clientip import client_ip
 
 logger = logging.getLogger("payments.callbacks")
@@ -55,5 +55,5 @@ def daraja_callback(request, token: str, kind: str):
             return JsonResponse({"ResultCode": "0", "ResultDesc": "Accepted"})
         return JsonResponse({"ResultCode": code, "ResultDesc": "Rejected"})
     if inbox_id is not None:
-        callback_enqueue(inbox_id=inbox_id)
+        transaction.on_commit(inbox_kick)  # at once in autocommit: the row is committed by now
     return JsonResponse(ACCEPTED)
