@@ -390,6 +390,13 @@ MPESA_SIMULATOR_URL = env("MPESA_SIMULATOR_URL", default="http://127.0.0.1:8900"
 MPESA_HTTP_TIMEOUT = env.float("MPESA_HTTP_TIMEOUT", default=15.0)
 # STK pushes still pending after this many minutes are checked with stkpushquery.
 MPESA_STK_RECONCILE_MINUTES = env.int("MPESA_STK_RECONCILE_MINUTES", default=3)
+# Refused callbacks (bad JSON, missing fields, wrong secret, address not allowed) are shown to
+# admins from a capped public-schema table: at most this many recorded per organization, the
+# newest PAYMENTS_REFUSALS_KEEP kept (every refusal is still logged).
+SHARED_APPS = [*SHARED_APPS, "payments.platform"]
+INSTALLED_APPS = [*INSTALLED_APPS, "payments.platform"]
+PAYMENTS_REFUSALS_RATE = env("PAYMENTS_REFUSALS_RATE", default="30/min")
+PAYMENTS_REFUSALS_KEEP = env.int("PAYMENTS_REFUSALS_KEEP", default=500)
 # Payment tasks get their own queue so a backlog of other work never delays a credit.
 CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "payments.*": {"queue": "payments"}}
 # A worker started without -Q consumes every queue declared here (celery, notifications, payments).
