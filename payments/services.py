@@ -185,10 +185,38 @@ def callback_enqueue(*, inbox_id: int, patient: bool = False, countdown: float |
         return False
 
 
-def _kick_key() -> str:
+def _drain_key(slot: int) -> str:
+    """Slot 0 is the kick callbacks set; slots 1.. are helper drains a busy drain starts."""
     from savegame.redis import tenant_key
 
-    return tenant_key("payments", "drain-kick")
+    return tenant_key("payments", "drain-kick") if slot == 0 else tenant_key("payments", "drain-helper", slot)
+
+
+def _drain_claim(slot: int) -> bool:
+    """SET NX PX: True for the one caller that may publish this slot's drain. Raises if Redis is down."""
+    from savegame.redis import redis_client
+
+    return bool(redis_client().set(_drain_key(slot), "1", nx=True, px=settings.PAYMENTS_DRAIN_KICK_TTL_MS))
+
+
+def _drain_publish(slot: int) -> bool:
+    from payments.tasks import inbox_drain_task
+
+    try:
+        inbox_drain_task.apply_async(kwargs={"slot": slot} if slot else {}, retry=False)
+        return True
+    except Exception:
+        logger.warning("broker unavailable; inbox rows left for the sweep", extra={"schema": connection.schema_name})
+        return False
+
+
+def _drain_release(slot: int) -> None:
+    from savegame.redis import redis_client
+
+    try:
+        redis_client().delete(_drain_key(slot))
+    except Exception:  # the key expires on its own (PAYMENTS_DRAIN_KICK_TTL_MS)
+        logger.warning("redis unavailable; drain key left to expire", extra={"schema": connection.schema_name})
 
 
 def inbox_kick() -> bool:
@@ -200,32 +228,33 @@ def inbox_kick() -> bool:
     Returns whether a drain was published. Redis or the broker being down is logged, never raised:
     the row is stored and the beat sweep drains it.
     """
-    from payments.tasks import inbox_drain_task
-    from savegame.redis import redis_client
-
-    key = _kick_key()
     try:
-        if not redis_client().set(key, "1", nx=True, px=settings.PAYMENTS_DRAIN_KICK_TTL_MS):
+        if not _drain_claim(0):
             return False  # a drain is queued or running; it will see our row
     except Exception:
         logger.warning("redis unavailable; inbox row left for the sweep", extra={"schema": connection.schema_name})
         return False
-    try:
-        inbox_drain_task.apply_async(retry=False)
-    except Exception:
-        logger.warning("broker unavailable; inbox row left for the sweep", extra={"schema": connection.schema_name})
-        _kick_release()  # let the next callback try the broker again
+    if not _drain_publish(0):
+        _drain_release(0)  # let the next callback try the broker again
         return False
     return True
 
 
-def _kick_release() -> None:
-    from savegame.redis import redis_client
-
-    try:
-        redis_client().delete(_kick_key())
-    except Exception:  # the key expires on its own (PAYMENTS_DRAIN_KICK_TTL_MS)
-        logger.warning("redis unavailable; drain kick left to expire", extra={"schema": connection.schema_name})
+def _drain_helpers_start() -> int:
+    """A burst: start up to PAYMENTS_DRAIN_HELPERS more drains beside this one (each its own slot,
+    so repeated bursts never pile up more). Returns how many were published."""
+    started = 0
+    for slot in range(1, settings.PAYMENTS_DRAIN_HELPERS + 1):
+        try:
+            if not _drain_claim(slot):
+                continue
+        except Exception:
+            return started
+        if _drain_publish(slot):
+            started += 1
+        else:
+            _drain_release(slot)
+    return started
 
 
 # Set while the drain applies a row: verified deposits are collected for one batched hand-over to
@@ -305,16 +334,17 @@ def _drain_batch(*, size: int, later: list[int]) -> tuple[int, list[int]]:
     return len(rows), verified
 
 
-def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = None) -> int:
+def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = None, slot: int = 0) -> int:
     """Credit every unprocessed callback of this tenant, batch after batch, and hand each batch's
     verified deposits to scoring in one transaction. Returns rows credited.
 
     Safe in any number of copies at once (rows are claimed with FOR UPDATE SKIP LOCKED) and when
     run again for the same rows (acks_late redelivery): a processed row is never taken again and
-    the scoring hand-over is guarded. When a batch comes back empty the drain deletes the kick key,
-    then tries once more: a callback that committed its row while the key was still set (and so
-    published nothing) is processed here. Past `time_budget` seconds it re-queues itself and
-    stops, leaving the key to its successor.
+    the scoring hand-over is guarded. When a batch comes back empty the drain deletes its key
+    (slot 0: the kick), then tries once more: a callback that committed its row while the key was
+    still set (and so published nothing) is processed here. The kicked drain that finds a full
+    batch starts helper drains (slots 1..PAYMENTS_DRAIN_HELPERS) for the burst. Past `time_budget`
+    seconds a drain re-queues itself and stops, leaving its key to its successor.
     """
     import time
 
@@ -323,21 +353,24 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
     started = time.monotonic()
     later: list[int] = []  # rows that failed: each goes to callback_process (its own retries and back-off)
     taken_total = 0
-    released = False
+    released = helped = False
     try:
         while True:
             taken, verified = _drain_batch(size=size, later=later)
             taken_total += taken
+            if taken == size and slot == 0 and not helped:
+                helped = True
+                _drain_helpers_start()
             if verified:
                 deposits_hand_over(transaction_ids=verified)
             if taken:
                 released = False
-                if time.monotonic() - started > budget and _drain_requeue():
+                if time.monotonic() - started > budget and _drain_publish(slot):
                     break
             elif released:
                 break  # empty twice, the second time after the key was gone: nothing is stranded
             else:
-                _kick_release()
+                _drain_release(slot)
                 released = True
     finally:
         for inbox_id in later:
@@ -345,24 +378,15 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
     return taken_total - len(later)
 
 
-def _drain_requeue() -> bool:
-    """Continue in a fresh task (long bursts: bounded task time, other tenants get a turn)."""
-    from payments.tasks import inbox_drain_task
-
-    try:
-        inbox_drain_task.apply_async(retry=False)
-        return True
-    except Exception:
-        logger.warning("broker unavailable; the drain carries on", extra={"schema": connection.schema_name})
-        return False
-
-
 def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
     """Hand verified deposits to gamification exactly once, many in one transaction.
 
     The DepositScore guard rows and the scoring commit together; a deposit already handed over
-    (another drain, a redelivered task, the sweep) is skipped by ON CONFLICT. If the batch fails,
-    each deposit is tried on its own so one bad deposit cannot hold back the others (the unscored
+    (another drain, a redelivered task, the sweep) is skipped by ON CONFLICT. Hand-overs of one
+    organization run one at a time (a transaction-scoped advisory lock): scoring updates shared
+    rows (the challenge's totals, participants), so two batches side by side would only deadlock
+    -- helper drains overlap crediting with scoring instead. If the batch fails anyway, each
+    deposit is tried on its own so one bad deposit cannot hold back the others (the unscored
     sweep retries whatever still fails). Returns the ids scored now.
     """
     from challenges.services import deposits_score
@@ -373,6 +397,8 @@ def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                               [f"deposits-hand-over:{connection.schema_name}"])
                 cursor.execute(
                     f"INSERT INTO {guard} (transaction_id, scored_at) SELECT id, now() FROM {ledger}"
                     " WHERE id = ANY(%s) AND status = %s ORDER BY id ON CONFLICT (transaction_id) DO NOTHING"
@@ -382,9 +408,7 @@ def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
             if fresh:
                 deposits_score(transaction_ids=fresh)
         return fresh
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception:
+    except Exception:  # a deadlock with a single-deposit path, a bug in scoring, a lost connection
         logger.exception("batch scoring failed; scoring one by one", extra={"schema": connection.schema_name,
                                                                             "transactions": len(transaction_ids)})
     return [tx_id for tx_id in transaction_ids if _score_alone(tx_id)]

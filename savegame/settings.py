@@ -408,9 +408,11 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 # Callback ingestion (payments/services.py, docs/DEPLOYMENT.md): a stored callback kicks one
 # `payments.inbox_drain` per organization (Redis SET NX PX); the drain credits in batches of
 # PAYMENTS_DRAIN_BATCH rows and hands each batch to scoring in one transaction. While the kick key
-# lives (TTL below) further callbacks publish nothing; once it expires during a long drain, the
-# next callback starts a helper drain beside it. A drain re-queues itself after its time budget.
+# lives (TTL below) further callbacks publish nothing. A drain that finds a full batch (a burst)
+# starts PAYMENTS_DRAIN_HELPERS more drains beside it (rows are split with SKIP LOCKED); give the
+# payments worker that many extra processes. A drain re-queues itself after its time budget.
 PAYMENTS_DRAIN_BATCH = env.int("PAYMENTS_DRAIN_BATCH", default=100)
+PAYMENTS_DRAIN_HELPERS = env.int("PAYMENTS_DRAIN_HELPERS", default=1)
 PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_000)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)

@@ -19,7 +19,8 @@ def published(monkeypatch):
     from payments.tasks import inbox_drain_task
 
     sent: list[str] = []
-    monkeypatch.setattr(inbox_drain_task, "apply_async", lambda *a, **k: sent.append("drain"))
+    monkeypatch.setattr(inbox_drain_task, "apply_async",
+                        lambda *a, **k: sent.append(f"drain {k.get('kwargs', {}).get('slot', 0)}"))
     return sent
 
 
@@ -48,12 +49,26 @@ def _store(token: str, trans_id: str, bill_ref: str, amount: str = "100") -> int
 
 
 def test_one_kick_per_drain(tenant, published):
-    from payments.services import _kick_release, inbox_kick
+    from payments.services import _drain_release, inbox_kick
 
     assert inbox_kick() is True and inbox_kick() is False and inbox_kick() is False
-    assert published == ["drain"]
-    _kick_release()  # what a drain does once the inbox is empty
-    assert inbox_kick() is True and published == ["drain", "drain"]
+    assert published == ["drain 0"]
+    _drain_release(0)  # what a drain does once the inbox is empty
+    assert inbox_kick() is True and published == ["drain 0", "drain 0"]
+
+
+def test_a_burst_gets_a_bounded_number_of_helper_drains(tenant, member, mpesa, published, settings):
+    from payments.services import _drain_helpers_start, inbox_drain
+    from savegame.redis import redis_client, tenant_key
+
+    settings.PAYMENTS_DRAIN_HELPERS = 2
+    assert _drain_helpers_start() == 2 and _drain_helpers_start() == 0  # each slot at most once at a time
+    assert published == ["drain 1", "drain 2"]
+    _store(mpesa.callback_token, "RKTHELP001", member.account_code)
+    assert inbox_drain(slot=2) == 1  # a helper drains like any other...
+    assert not redis_client().exists(tenant_key("payments", "drain-helper", 2))  # ...and frees its slot
+    assert redis_client().exists(tenant_key("payments", "drain-helper", 1))
+    assert _drain_helpers_start() == 1 and published[-1] == "drain 2"
 
 
 def test_a_dead_broker_releases_the_kick_for_the_next_callback(tenant, monkeypatch):
@@ -80,6 +95,7 @@ def test_drain_credits_in_batches_and_scores_each_batch_in_one_hand_over(tenant,
     credited = list(Transaction.objects.filter(status="verified").order_by("transaction_id").values_list("pk", flat=True))
     assert len(credited) == 5 and Transaction.objects.filter(status="unmatched").count() == 1
     assert [len(b) for b in batches] == [2, 2, 1]  # the unmatched row's batch handed nothing over
+    assert published == ["drain 1"]  # a full batch: one helper drain for the burst (PAYMENTS_DRAIN_HELPERS)
     assert sorted(scored) == credited and DepositScore.objects.count() == 5
     assert set(CallbackInbox.objects.values_list("state", flat=True)) == {"processed"}
     assert inbox_drain() == 0 and len(scored) == 5  # a second run finds nothing
@@ -196,21 +212,21 @@ def test_a_row_committed_while_the_drain_finishes_is_not_stranded(live, scored, 
 
     org, member, token = live
     schema = org.schema_name
-    release = services._kick_release
+    release = services._drain_release
     kicks: list[bool] = []
 
-    def callback_lands_then_release():
+    def callback_lands_then_release(slot):
         if not kicks:  # a callback commits its row in the gap between the empty batch and the DEL
             _store(token, "RKTRACE002", member.account_code)
             kicks.append(inbox_kick())
-        release()
+        release(slot)
 
-    monkeypatch.setattr(services, "_kick_release", callback_lands_then_release)
+    monkeypatch.setattr(services, "_drain_release", callback_lands_then_release)
     with schema_context(schema):
         _store(token, "RKTRACE001", member.account_code)
         assert inbox_kick() is True  # the first callback's kick: the key is now set
         assert inbox_drain() == 2
-        assert kicks == [False] and published == ["drain"]  # the second callback published nothing...
+        assert kicks == [False] and published == ["drain 0"]  # the second callback published nothing...
         assert CallbackInbox.objects.filter(state="processed").count() == 2  # ...and was processed anyway
         assert Transaction.objects.filter(status="verified").count() == 2
     assert len(scored) == 2
