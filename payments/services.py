@@ -1,7 +1,8 @@
 """Writes for payments: M-Pesa settings, the callback inbox, the ledger, STK push, reconciliation.
 
 Money rules (DESIGN.md "Money and the ledger"):
-- Every callback is stored raw in the inbox before it is answered; processing is a Celery task.
+- Every callback is stored raw in the inbox before it is answered; a drain task (kicked once per
+  burst) credits the inbox in batches; the beat sweep drains whatever the broker lost.
 - Every distinct M-Pesa receipt (== TransID) credits exactly once: unique constraints on the natural
   ids, row locks, and a transaction-scoped advisory lock per receipt shared by the STK and C2B paths.
 - A verified deposit is handed to gamification exactly once: a DepositScore row is written in the
