@@ -25,7 +25,6 @@ import queue
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading

@@ -90,6 +90,28 @@ def hook(client_for, org, mpesa, django_capture_on_commit_callbacks, eager_celer
 
 
 @pytest.fixture
+def live_org(committed_org):
+    """A committed organization with one member, and its callback token (for live servers and workers)."""
+    from django_tenants.utils import schema_context
+
+    from accounts.services import user_create
+    from payments.models import MpesaSettings
+
+    with schema_context(committed_org.schema_name):
+        member = user_create(phone_number="+254708111222", name="Live Saver")
+        token = MpesaSettings.objects.get().callback_token
+    return committed_org, member, token
+
+
+def count_in(schema: str, model, **filters) -> int:
+    """Rows of `model` matching `filters` in `schema` (from any thread)."""
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema):
+        return model.objects.filter(**filters).count()
+
+
+@pytest.fixture
 def member(tenant):
     from accounts.services import user_create
 

@@ -9,8 +9,9 @@ import pytest
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, DepositScore, MpesaSettings, Transaction
+from payments.models import CallbackInbox, DepositScore, Transaction
 from tests.payments.conftest import c2b_payload, stk_success_payload
+from tests.payments.conftest import count_in as _count
 
 
 @pytest.fixture
@@ -135,19 +136,9 @@ def test_batch_scoring_failure_falls_back_to_one_by_one(tenant, member, mpesa, s
 # --- against committed data: concurrency, redelivery, the kick race --------------------------------------
 
 @pytest.fixture
-def live(committed_org):
-    from accounts.services import user_create
-
-    with schema_context(committed_org.schema_name):
-        member = user_create(phone_number="+254708111333", name="Drain Saver")
-        token = MpesaSettings.objects.get().callback_token
-    yield committed_org, member, token
+def live(live_org):
+    yield live_org
     connections.close_all()
-
-
-def _count(schema: str, model, **filters) -> int:
-    with schema_context(schema):
-        return model.objects.filter(**filters).count()
 
 
 def test_drains_side_by_side_and_redelivered_credit_and_score_once(live, scored, published):

@@ -11,20 +11,11 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, DepositScore, MpesaSettings, Transaction
+from payments.models import CallbackInbox, DepositScore, Transaction
 from savegame.celery import app as celery_app
 from tests.payments.conftest import c2b_payload
+from tests.payments.conftest import count_in as _count
 from tests.payments.live import PrivateRedis, live_server, wait_for
-
-
-@pytest.fixture
-def live_org(committed_org):
-    from accounts.services import user_create
-
-    with schema_context(committed_org.schema_name):
-        member = user_create(phone_number="+254708111222", name="Live Saver")
-        token = MpesaSettings.objects.get().callback_token
-    return committed_org, member, token
 
 
 def _url(port: int, token: str, path: str = "c2b/confirmation") -> str:
@@ -33,11 +24,6 @@ def _url(port: int, token: str, path: str = "c2b/confirmation") -> str:
 
 def _host(org) -> dict:
     return {"Host": f"{org.slug}.localhost", "Connection": "close"}
-
-
-def _count(schema: str, model, **filters) -> int:
-    with schema_context(schema):
-        return model.objects.filter(**filters).count()
 
 
 @pytest.fixture
