@@ -63,7 +63,11 @@ def organization_for_host_local(*, hostname: str) -> Organization:
     return organization
 
 
-def organization_local_forget(*, hostnames) -> None:
+def organization_local_forget(*, hostnames=None) -> None:
+    """Drop this process's copies for `hostnames` (all of them when None)."""
+    if hostnames is None:
+        _local_hosts.clear()
+        return
     for hostname in hostnames:
         _local_hosts.pop(hostname.lower(), None)
 

@@ -11,16 +11,9 @@ from django.test import Client, override_settings
 
 from payments.models import CallbackInbox, MpesaSettings
 from tenants.models import Domain
-from tenants.selectors import _local_hosts, organization_for_host_local
+from tenants.selectors import organization_for_host_local
 from tenants.services import domain_add, organization_cache_clear
 from tests.payments.conftest import c2b_payload
-
-
-@pytest.fixture(autouse=True)
-def _fresh_host_cache():
-    _local_hosts.clear()
-    yield
-    _local_hosts.clear()
 
 
 @pytest.fixture
