@@ -1,7 +1,9 @@
 """Daraja callback endpoints: /hooks/pay/<token>/<kind path> on the organization's host.
 
+Served by the lean hooks path (tenants.middleware.HooksMiddleware): no session, auth or CSRF work.
 authenticate (path token; optional source-IP allow-list) -> validate the JSON (400, nothing stored)
--> store raw in the inbox (unique natural key: replays are no-ops) -> answer at once -> Celery.
+-> store raw in the inbox (unique natural key: replays are no-ops) -> kick the drain -> answer at once.
+Refusals are logged and recorded, bounded, for the admins (payments.platform.RefusedCallback).
 """
 
 from __future__ import annotations
@@ -10,25 +12,41 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import payloads
-from payments.services import c2b_validate, callback_enqueue, callback_store
+from payments.platform.models import RefusedCallback
+from payments.selectors import mpesa_token_valid
+from payments.services import c2b_validate, callback_store, inbox_kick
 from savegame.clientip import client_ip
 
 logger = logging.getLogger("payments.callbacks")
 
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
 MAX_BODY = 64 * 1024
+Reason = RefusedCallback.Reason
 
 
-def _refuse(status: int, reason: str, kind: str, ip: str) -> JsonResponse:
-    logger.warning("callback refused", extra={"kind": kind, "reason": reason, "ip": ip, "status": status,
-                                              "schema": connection.schema_name})
-    return JsonResponse({"ResultCode": 1, "ResultDesc": reason}, status=status)
+def _refuse(request, *, status: int, reason: str, kind: str, ip: str, detail: str = "",
+            sender_proven: bool = False) -> JsonResponse:
+    from payments.platform.services import callback_refusal_record
+
+    answer = {403: "Forbidden", 404: "Not found"}.get(status) or f"Malformed payload: {detail}"[:200]
+    logger.warning("callback refused", extra={"kind": kind, "reason": reason, "detail": detail[:200], "ip": ip,
+                                              "status": status, "schema": connection.schema_name})
+    callback_refusal_record(organization=request.tenant, kind=kind, reason=reason, status_code=status,
+                            remote_ip=ip or None, body=request.body, detail=detail, sender_proven=sender_proven)
+    return JsonResponse({"ResultCode": 1, "ResultDesc": answer}, status=status)
+
+
+def _refuse_malformed(request, *, token: str, kind: str, ip: str, reason: str, detail: str) -> JsonResponse:
+    """A body we cannot take: 400 for the organization's own sender, 404 for anyone without the secret."""
+    if not mpesa_token_valid(token=token):
+        return _refuse(request, status=404, reason=Reason.WRONG_TOKEN, kind=kind, ip=ip)
+    return _refuse(request, status=400, reason=reason, kind=kind, ip=ip, detail=detail, sender_proven=True)
 
 
 @csrf_exempt
@@ -39,21 +57,26 @@ def daraja_callback(request, token: str, kind: str):
     if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         return HttpResponse(status=404)
     if settings.MPESA_ALLOWED_IPS and ip not in settings.MPESA_ALLOWED_IPS:
-        return _refuse(403, "Forbidden", kind, ip)
-    if len(request.body) > MAX_BODY:
-        return _refuse(400, "Body too large", kind, ip)
+        return _refuse(request, status=403, reason=Reason.FORBIDDEN_IP, kind=kind, ip=ip)
+    raw = request.body
+    if len(raw) > MAX_BODY:
+        return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.TOO_LARGE,
+                                 detail=f"{len(raw)} bytes")
     try:
-        body = json.loads(request.body)
-        authorized, inbox_id = callback_store(kind=kind, body=body, token=token, remote_ip=ip or None)
-    except (ValueError, payloads.PayloadError) as exc:  # JSONDecodeError is a ValueError
-        return _refuse(400, f"Malformed payload: {exc}"[:200], kind, ip)
+        body = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_JSON, detail=str(exc))
+    try:
+        authorized, inbox_id = callback_store(kind=kind, body=body, token=token, remote_ip=ip or None, raw_body=raw)
+    except (payloads.PayloadError, DataError) as exc:  # DataError: JSON PostgreSQL refuses (e.g. \u0000)
+        return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_PAYLOAD, detail=str(exc))
     if not authorized:
-        return _refuse(404, "Not found", kind, ip)
+        return _refuse(request, status=404, reason=Reason.WRONG_TOKEN, kind=kind, ip=ip)
     if kind == "validation":
         accept, code = c2b_validate(body=body)
         if accept:
             return JsonResponse({"ResultCode": "0", "ResultDesc": "Accepted"})
         return JsonResponse({"ResultCode": code, "ResultDesc": "Rejected"})
     if inbox_id is not None:
-        callback_enqueue(inbox_id=inbox_id)
+        transaction.on_commit(inbox_kick)  # at once in autocommit: the row is committed by now
     return JsonResponse(ACCEPTED)

@@ -187,7 +187,12 @@ class CallbackInbox(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["kind", "natural_key"], name="inbox_kind_key_unique")]
-        indexes = [models.Index(fields=["state", "received_at"], name="inbox_state_received")]
+        indexes = [
+            models.Index(fields=["state", "received_at"], name="inbox_state_received"),
+            # The drain's queue: only rows waiting for their first try, so it stays small whatever the history.
+            models.Index(fields=["received_at", "id"], name="inbox_drain_queue",
+                         condition=models.Q(state="received", attempts=0) & ~models.Q(kind="validation")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.natural_key} ({self.state})"

@@ -32,6 +32,12 @@ def mpesa_callback_urls(*, organization) -> dict[str, str]:
     return {name: f"{base}/hooks/pay/{token}/{path}" for name, path in CALLBACK_PATHS.items()}
 
 
+def mpesa_token_valid(*, token: str) -> bool:
+    """Whether `token` is this organization's callback secret (the inbox insert checks it itself;
+    this is for refusals, to tell the organization's own sender from a stranger)."""
+    return bool(token) and MpesaSettings.objects.filter(callback_token=token).exists()
+
+
 def secret_mask(value: str) -> str:
     """Never render a secret back: dots, plus the last 4 characters of a long one so admins can tell keys apart."""
     if not value:

@@ -24,6 +24,17 @@ def callback_process_task(inbox_id: int) -> None:
     callback_process(inbox_id=inbox_id)
 
 
+# One drain per tenant at a time in the common case (the kick key); more copies are harmless (SKIP LOCKED).
+# Retries only when the database connection failed; rows that fail on their own go to callback_process.
+@shared_task(name="payments.inbox_drain", acks_late=True, autoretry_for=(OperationalError, InterfaceError),
+             retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=12, soft_time_limit=240,
+             time_limit=300)
+def inbox_drain_task(slot: int = 0) -> int:
+    from payments.services import inbox_drain
+
+    return inbox_drain(slot=slot)
+
+
 @shared_task(name="payments.inbox_sweep", acks_late=True, soft_time_limit=120, time_limit=180)
 def inbox_sweep_task() -> int:
     from payments.services import inbox_sweep

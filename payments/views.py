@@ -21,6 +21,7 @@ from payments.models import MpesaSettings, Transaction
 from savegame.clientip import client_ip
 
 FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
+REFUSED_SHOWN = 25  # newest refused callbacks on the M-Pesa page
 
 
 def org_admin_required(view):
@@ -179,7 +180,11 @@ def manage_mpesa(request):
         return redirect("manage-mpesa")
     from django.db import connection
 
+    from payments.platform.selectors import refused_callbacks
+
+    refused = refused_callbacks(organization=connection.tenant)
     return render(request, "payments/manage_mpesa.html", {
         "mpesa": row, "masked": {f: selectors.secret_mask(getattr(row, f)) for f in MpesaSettings.SECRET_FIELDS},
         "urls": selectors.mpesa_callback_urls(organization=connection.tenant),
-        "shortcode_types": MpesaSettings.ShortcodeType.choices, "environments": MpesaSettings.Environment.choices})
+        "shortcode_types": MpesaSettings.ShortcodeType.choices, "environments": MpesaSettings.Environment.choices,
+        "refused": refused[:REFUSED_SHOWN], "refused_count": refused.count()})

@@ -82,9 +82,14 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=2)
 TENANT_MULTIPROCESSING_CHUNKS = 10
 TENANT_HOST_CACHE_SECONDS = env.int("TENANT_HOST_CACHE_SECONDS", default=60)
+# The callback path (/hooks/) also keeps the host -> organization lookup in each process for this
+# long: a change made through tenants.services reaches every process within this bound.
+TENANT_HOST_LOCAL_CACHE_SECONDS = env.int("TENANT_HOST_LOCAL_CACHE_SECONDS", default=5)
 
 MIDDLEWARE = [
     "savegame.middleware.RequestLogMiddleware",
+    # /hooks/ (Daraja, Africa's Talking) is answered here, past everything below it.
+    "tenants.middleware.HooksMiddleware",
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -385,6 +390,13 @@ MPESA_SIMULATOR_URL = env("MPESA_SIMULATOR_URL", default="http://127.0.0.1:8900"
 MPESA_HTTP_TIMEOUT = env.float("MPESA_HTTP_TIMEOUT", default=15.0)
 # STK pushes still pending after this many minutes are checked with stkpushquery.
 MPESA_STK_RECONCILE_MINUTES = env.int("MPESA_STK_RECONCILE_MINUTES", default=3)
+# Refused callbacks (bad JSON, missing fields, wrong secret, address not allowed) are shown to
+# admins from a capped public-schema table: at most this many recorded per organization, the
+# newest PAYMENTS_REFUSALS_KEEP kept (every refusal is still logged).
+SHARED_APPS = [*SHARED_APPS, "payments.platform"]
+INSTALLED_APPS = [*INSTALLED_APPS, "payments.platform"]
+PAYMENTS_REFUSALS_RATE = env("PAYMENTS_REFUSALS_RATE", default="30/min")
+PAYMENTS_REFUSALS_KEEP = env.int("PAYMENTS_REFUSALS_KEEP", default=500)
 # Payment tasks get their own queue so a backlog of other work never delays a credit.
 CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "payments.*": {"queue": "payments"}}
 # A worker started without -Q consumes every queue declared here (celery, notifications, payments).
@@ -393,3 +405,14 @@ CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Q
 # PostgreSQL connection per callback processed (measured: the drain ran ~4x slower). Connections are
 # still recycled every N tasks and health-checked (CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+# Callback ingestion (payments/services.py, docs/DEPLOYMENT.md): a stored callback kicks one
+# `payments.inbox_drain` per organization (Redis SET NX PX); the drain credits in batches of
+# PAYMENTS_DRAIN_BATCH rows and hands each batch to scoring in one transaction. While the kick key
+# lives (TTL below) further callbacks publish nothing. A drain that finds a full batch (a burst)
+# starts PAYMENTS_DRAIN_HELPERS more drains beside it (rows are split with SKIP LOCKED); give the
+# payments worker that many extra processes. A drain re-queues itself after its time budget.
+PAYMENTS_DRAIN_BATCH = env.int("PAYMENTS_DRAIN_BATCH", default=100)
+PAYMENTS_DRAIN_HELPERS = env.int("PAYMENTS_DRAIN_HELPERS", default=1)
+PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_000)
+PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
+PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)

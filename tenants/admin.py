@@ -143,7 +143,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
-        services.organization_cache_clear(organization=form.instance)
+        removed = [d.domain for d in getattr(formset, "deleted_objects", []) if isinstance(d, Domain)]
+        services.organization_cache_clear(organization=form.instance, removed_domains=removed)
 
     @admin.display(description="Status", ordering="subscription_status")
     def status_badge(self, obj):

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.conf import settings
-from django.urls import set_urlconf
+from django.core.exceptions import DisallowedHost
+from django.db import connection
+from django.http import Http404, HttpResponseNotFound
+from django.urls import URLResolver, get_resolver, set_urlconf
+from django.urls.exceptions import Resolver404
+from django.urls.resolvers import RegexPattern
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from tenants.selectors import organization_for_host
+from savegame.clientip import client_ip
+from tenants.models import Domain
+from tenants.selectors import organization_for_host, organization_for_host_local
 
 # Paths that keep working for a suspended organization: money in flight must never be lost.
 ALWAYS_OPEN_PREFIXES = ("/healthz", "/hooks/", "/static/")
+HOOKS_PREFIX = "/hooks/"
+MPESA_HOOKS_PREFIX = "/hooks/pay/"
 
 
 class OrganizationMiddleware(TenantMainMiddleware):
@@ -34,3 +45,82 @@ class OrganizationMiddleware(TenantMainMiddleware):
             set_urlconf(request.urlconf)
             return None
         return super().no_tenant_found(request, hostname)
+
+
+class HooksMiddleware:
+    """The lean path for machine callbacks (/hooks/... on an organization's host: Daraja, Africa's
+    Talking). Sits before OrganizationMiddleware and answers these requests itself, skipping the
+    site's stack -- sessions, locale, CSRF, auth, messages, security headers -- which a callback
+    never uses but paid for on every call (docs/BENCHMARKS.md).
+
+    What stays: the request log (outside this), routing by host (organization_for_host_local: a
+    per-process copy for TENANT_HOST_LOCAL_CACHE_SECONDS in front of the Redis host cache), the
+    hooks' own rate limits (RateLimitMiddleware, unchanged), the organization's /hooks/ routes, and
+    the views' own checks (path token, MPESA_ALLOWED_IPS through TRUSTED_PROXY_COUNT). Hooks stay
+    open for a suspended organization, as on the full stack. Unknown and platform hosts fall
+    through to the full stack, which answers them as before.
+
+    One exception to the rate limits: Daraja calling from an address in MPESA_ALLOWED_IPS. Refusing
+    a confirmation can lose a payment (Daraja does not promise to retry), and with the allow-list
+    set nobody else reaches the storing path, so the limiter would protect nothing there.
+    """
+
+    def __init__(self, get_response):
+        from savegame.ratelimit import RateLimitMiddleware
+
+        self.get_response = get_response
+        self.limited_dispatch = RateLimitMiddleware(self._dispatch)
+
+    def __call__(self, request):
+        if not request.path_info.startswith(HOOKS_PREFIX):
+            return self.get_response(request)
+        try:
+            hostname = TenantMainMiddleware.hostname_from_request(request)  # validates ALLOWED_HOSTS
+        except DisallowedHost:
+            return HttpResponseNotFound()
+        try:
+            tenant = organization_for_host_local(hostname=hostname)
+        except Domain.DoesNotExist:
+            return self.get_response(request)
+        if tenant.is_public:
+            return self.get_response(request)
+        request.tenant = tenant
+        if connection.schema_name == tenant.schema_name and connection.include_public_schema:
+            connection.tenant = tenant  # same schema as this connection's last request: no new SET search_path
+        else:
+            connection.set_tenant(tenant)
+        request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        if _from_safaricom(request):
+            return self._dispatch(request)
+        return self.limited_dispatch(request)
+
+    @staticmethod
+    def _dispatch(request):
+        try:
+            match = hooks_resolver(request.urlconf).resolve(request.path_info)
+        except Resolver404:
+            raise Http404("no such callback") from None
+        request.resolver_match = match
+        return match.func(request, *match.args, **match.kwargs)
+
+
+def _from_safaricom(request) -> bool:
+    allowed = settings.MPESA_ALLOWED_IPS
+    return bool(allowed) and request.path_info.startswith(MPESA_HOOKS_PREFIX) and client_ip(request) in allowed
+
+
+@lru_cache(maxsize=8)
+def hooks_resolver(urlconf: str) -> URLResolver:
+    """The URLconf's hooks/ routes alone (each app keeps declaring its own): a callback is matched
+    against a handful of patterns instead of every page of the site first."""
+
+    def hooks(patterns):
+        for pattern in patterns:
+            route = str(pattern.pattern)
+            if route.startswith("hooks/"):
+                yield pattern
+            elif route == "" and isinstance(pattern, URLResolver):
+                yield from hooks(pattern.url_patterns)
+
+    return URLResolver(RegexPattern(r"^/"), list(hooks(get_resolver(urlconf).url_patterns)))

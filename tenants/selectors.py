@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -36,6 +38,38 @@ def organization_for_host(*, hostname: str) -> Organization:
         except Exception:
             pass
     return organization
+
+
+# hostname -> (expires at, monotonic clock; organization). Read and written by request threads;
+# single dict operations are atomic, and a lost race only costs one more lookup.
+_local_hosts: dict[str, tuple[float, Organization]] = {}
+
+
+def organization_for_host_local(*, hostname: str) -> Organization:
+    """organization_for_host, remembered in this process for TENANT_HOST_LOCAL_CACHE_SECONDS.
+
+    For the callback path (tenants.middleware.HooksMiddleware), where the Redis round trip and
+    unpickling were a tenth of a callback's cost. The instance is shared by concurrent requests:
+    callers must not modify it. A change made through tenants.services (suspension, domains,
+    deletion) clears this process's copy at once and every other process's within the TTL.
+    """
+    hostname = hostname.lower()
+    hit = _local_hosts.get(hostname)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    organization = organization_for_host(hostname=hostname)
+    _local_hosts[hostname] = (now + settings.TENANT_HOST_LOCAL_CACHE_SECONDS, organization)
+    return organization
+
+
+def organization_local_forget(*, hostnames=None) -> None:
+    """Drop this process's copies for `hostnames` (all of them when None)."""
+    if hostnames is None:
+        _local_hosts.clear()
+        return
+    for hostname in hostnames:
+        _local_hosts.pop(hostname.lower(), None)
 
 
 def organization_primary_domain(organization: Organization) -> str:

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.phone import normalize_phone
 from savegame.services import model_update
 from tenants.models import RESERVED_SLUGS, SLUG_VALIDATOR, Domain, Organization
-from tenants.selectors import host_cache_key
+from tenants.selectors import host_cache_key, organization_local_forget
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,12 @@ def _validate_domain(domain: str) -> str:
     return domain
 
 
-def organization_cache_clear(*, organization: Organization) -> None:
+def organization_cache_clear(*, organization: Organization, removed_domains: list[str] | tuple[str, ...] = ()) -> None:
+    """Forget the cached host lookups of `organization` (and of domains it just lost)."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        keys = [host_cache_key(d) for d in organization.domains.values_list("domain", flat=True)]
+        domains = [*organization.domains.values_list("domain", flat=True), *removed_domains]
+        organization_local_forget(hostnames=domains)  # this process now; others within their TTL
+        keys = [host_cache_key(d) for d in domains]
         try:
             cache.delete_many(keys)
         except Exception:

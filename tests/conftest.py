@@ -113,9 +113,12 @@ def committed_org(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _clean_state():
     """Each test starts in the public schema (requests leave the connection on their tenant)
-    with an empty Redis test database."""
+    with an empty Redis test database and an empty per-process host cache."""
+    from tenants.selectors import organization_local_forget
+
     connection.set_schema_to_public()
     redis_client().flushdb()
+    organization_local_forget()  # the /hooks/ per-process host cache, like the Redis one
     yield
     connection.set_schema_to_public()
 

@@ -90,6 +90,28 @@ def hook(client_for, org, mpesa, django_capture_on_commit_callbacks, eager_celer
 
 
 @pytest.fixture
+def live_org(committed_org):
+    """A committed organization with one member, and its callback token (for live servers and workers)."""
+    from django_tenants.utils import schema_context
+
+    from accounts.services import user_create
+    from payments.models import MpesaSettings
+
+    with schema_context(committed_org.schema_name):
+        member = user_create(phone_number="+254708111222", name="Live Saver")
+        token = MpesaSettings.objects.get().callback_token
+    return committed_org, member, token
+
+
+def count_in(schema: str, model, **filters) -> int:
+    """Rows of `model` matching `filters` in `schema` (from any thread)."""
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema):
+        return model.objects.filter(**filters).count()
+
+
+@pytest.fixture
 def member(tenant):
     from accounts.services import user_create
 
@@ -98,15 +120,30 @@ def member(tenant):
 
 @pytest.fixture
 def scored(monkeypatch):
-    """Record every call to the gamification seam (the real one stays a no-op until it lands)."""
-    calls: list[int] = []
+    """Every deposit handed to the gamification seam, in order, whichever entry point was used:
+    `deposit_score` (single-deposit paths) or `deposits_score` (the drain's batches). A batch that
+    is implemented by calling `deposit_score` per id is counted once."""
+    from contextvars import ContextVar
+
     import challenges.services
 
-    original = challenges.services.deposit_score
+    calls: list[int] = []
+    in_batch: ContextVar[bool] = ContextVar("in_batch", default=False)
+    one, many = challenges.services.deposit_score, challenges.services.deposits_score
 
-    def spy(*, transaction_id: int) -> None:
-        calls.append(transaction_id)
-        original(transaction_id=transaction_id)
+    def spy_one(*, transaction_id: int) -> None:
+        if not in_batch.get():
+            calls.append(transaction_id)
+        one(transaction_id=transaction_id)
 
-    monkeypatch.setattr(challenges.services, "deposit_score", spy)
+    def spy_many(*, transaction_ids: list[int]) -> None:
+        calls.extend(transaction_ids)
+        token = in_batch.set(True)
+        try:
+            many(transaction_ids=transaction_ids)
+        finally:
+            in_batch.reset(token)
+
+    monkeypatch.setattr(challenges.services, "deposit_score", spy_one)
+    monkeypatch.setattr(challenges.services, "deposits_score", spy_many)
     return calls

@@ -11,20 +11,11 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, DepositScore, MpesaSettings, Transaction
+from payments.models import CallbackInbox, DepositScore, Transaction
 from savegame.celery import app as celery_app
 from tests.payments.conftest import c2b_payload
+from tests.payments.conftest import count_in as _count
 from tests.payments.live import PrivateRedis, live_server, wait_for
-
-
-@pytest.fixture
-def live_org(committed_org):
-    from accounts.services import user_create
-
-    with schema_context(committed_org.schema_name):
-        member = user_create(phone_number="+254708111222", name="Live Saver")
-        token = MpesaSettings.objects.get().callback_token
-    return committed_org, member, token
 
 
 def _url(port: int, token: str, path: str = "c2b/confirmation") -> str:
@@ -33,11 +24,6 @@ def _url(port: int, token: str, path: str = "c2b/confirmation") -> str:
 
 def _host(org) -> dict:
     return {"Host": f"{org.slug}.localhost", "Connection": "close"}
-
-
-def _count(schema: str, model, **filters) -> int:
-    with schema_context(schema):
-        return model.objects.filter(**filters).count()
 
 
 @pytest.fixture
@@ -87,21 +73,27 @@ def test_100_concurrent_duplicates_of_one_transid_credit_once(live_org, scored, 
     assert scored.count(scored[0]) == 1 and len(scored) == 1
 
 
-def test_dead_broker_delays_credits_but_loses_none(live_org, scored):
+def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
+    """Redis dies (broker, drain kick and rate limiter at once): callbacks are still answered and stored;
+    once it is back the sweep drains what was stored, and new callbacks are kicked again."""
+    from savegame.redis import redis_client
+
     org, member, token = live_org
     schema = org.schema_name
-    broker = PrivateRedis()
-    original = celery_app.conf.broker_url
+    redis = PrivateRedis()
+    original = celery_app.conf.broker_url, settings.REDIS_URL
 
-    def use_broker(url):
-        celery_app.conf.broker_url = url
+    def use_redis(broker_url, redis_url=None):
+        celery_app.conf.broker_url = broker_url
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        settings.REDIS_URL = redis_url or broker_url
+        redis_client.cache_clear()
 
-    broker.start()
-    use_broker(broker.url)
+    redis.start()
+    use_redis(redis.url)
     try:
-        broker.stop()  # Redis dies
+        redis.stop()  # Redis dies
         with live_server() as port:
             for n in range(5):
                 body = c2b_payload(trans_id=f"RKTDEAD00{n}", amount="200", bill_ref=member.account_code)
@@ -110,8 +102,8 @@ def test_dead_broker_delays_credits_but_loses_none(live_org, scored):
         assert _count(schema, CallbackInbox, state="received") == 5
         assert _count(schema, Transaction) == 0  # delayed...
 
-        broker.start()  # ...Redis is back: the periodic sweep re-queues, a worker credits
-        use_broker(broker.url)
+        redis.start()  # ...Redis is back: the periodic sweep drains, a worker credits
+        use_redis(redis.url)
         celery_app.conf.task_always_eager = False
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
                           shutdown_timeout=10, queues=["celery", "payments"]):
@@ -127,9 +119,13 @@ def test_dead_broker_delays_credits_but_loses_none(live_org, scored):
                 inbox_sweep(older_than_seconds=0)
             assert wait_for(lambda: _count(schema, Transaction, status="verified") == 5, timeout=30)
             assert wait_for(lambda: _count(schema, DepositScore) == 5, timeout=10)
+            with live_server() as port:  # a callback now is kicked again, no sweep needed
+                body = c2b_payload(trans_id="RKTDEAD009", amount="200", bill_ref=member.account_code)
+                assert requests.post(_url(port, token), json=body, headers=_host(org), timeout=10).status_code == 200
+            assert wait_for(lambda: _count(schema, DepositScore) == 6, timeout=20)
         connections.close_all()
     finally:
-        use_broker(original)
-        broker.stop()
-    assert _count(schema, CallbackInbox, state="processed") == 5
-    assert len(scored) == 5 and len(set(scored)) == 5
+        use_redis(*original)
+        redis.stop()
+    assert _count(schema, CallbackInbox, state="processed") == 6
+    assert len(scored) == 6 and len(set(scored)) == 6
