@@ -120,29 +120,33 @@ def member(tenant):
 
 @pytest.fixture
 def scored(monkeypatch):
-    """Every deposit handed to the gamification seam, in order, whichever entry point was used:
-    `deposit_score` (single-deposit paths) or `deposits_score` (the drain's batches). A batch that
-    is implemented by calling `deposit_score` per id is counted once."""
+    """Every deposit handed to the gamification seam and scored without an error, in order, whichever
+    entry point was used: `deposit_score` (single-deposit paths) or `deposits_score` (the drain's
+    batches). Only the outermost call counts (deposit_score is a batch of one inside)."""
     from contextvars import ContextVar
 
     import challenges.services
 
     calls: list[int] = []
-    in_batch: ContextVar[bool] = ContextVar("in_batch", default=False)
+    depth: ContextVar[int] = ContextVar("depth", default=0)
     one, many = challenges.services.deposit_score, challenges.services.deposits_score
 
-    def spy_one(*, transaction_id: int) -> None:
-        if not in_batch.get():
-            calls.append(transaction_id)
-        one(transaction_id=transaction_id)
-
-    def spy_many(*, transaction_ids: list[int]) -> None:
-        calls.extend(transaction_ids)
-        token = in_batch.set(True)
+    def counted(call, ids):
+        token = depth.set(depth.get() + 1)
         try:
-            many(transaction_ids=transaction_ids)
+            result = call()
         finally:
-            in_batch.reset(token)
+            depth.reset(token)
+        if depth.get() == 0:
+            calls.extend(ids)
+        return result
+
+    def spy_one(*, transaction_id: int) -> None:
+        return counted(lambda: one(transaction_id=transaction_id), [transaction_id])
+
+    def spy_many(*, transaction_ids) -> int:
+        transaction_ids = list(transaction_ids)
+        return counted(lambda: many(transaction_ids=transaction_ids), transaction_ids)
 
     monkeypatch.setattr(challenges.services, "deposit_score", spy_one)
     monkeypatch.setattr(challenges.services, "deposits_score", spy_many)
