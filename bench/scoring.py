@@ -63,6 +63,14 @@ def main():
                                 status="verified", source="c2b", transaction_id=receipt, mpesa_receipt=receipt,
                                 transacted_at=when, verified_at=when))
     Transaction.objects.bulk_create(rows, batch_size=2000)
+    # Fresh statistics, as autovacuum would have them in production (stale ones after a bulk load made the
+    # badge metrics query scan the whole status index).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("payments_transaction", "challenges_participant", "challenges_contribution",
+                      "challenges_pointaward", "notifications_notification"):
+            cursor.execute(f"ANALYZE {table}")
     ids = list(Transaction.objects.filter(transaction_id__startswith=f"S{run % 100000:05d}").order_by("pk")
                .values_list("pk", flat=True))
 
