@@ -6,6 +6,7 @@ wording can never reach into Python objects.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -139,16 +140,26 @@ _ALWAYS_KEPT = frozenset({"org", "name"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+@functools.lru_cache(maxsize=512)
+def _sentences(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A template's sentences with the placeholders each uses (parsed once per wording: a scoring batch
+    renders the same two texts hundreds of times)."""
+    out = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        try:
+            names = tuple(placeholders_in(sentence))
+        except ValueError:
+            names = ()
+        out.append((sentence, names))
+    return tuple(out)
+
+
 def render(text: str, context: dict) -> str:
     """Fill `{placeholder}` fields. A sentence whose other fields have no value is left out (a deposit
     that counts toward no challenge has no progress or rank to report), unless that leaves nothing."""
     values = {k: "" if v is None else v for k, v in context.items()}
     kept = []
-    for sentence in _SENTENCE_END.split(text.strip()):
-        try:
-            names = placeholders_in(sentence)
-        except ValueError:
-            names = []
+    for sentence, names in _sentences(text):
         if any(values.get(name, "") == "" for name in names if name not in _ALWAYS_KEPT):
             continue
         kept.append(sentence)
