@@ -24,7 +24,7 @@ def main():
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--deposits", type=int, default=3000)
     parser.add_argument("--single", type=int, default=300, help="deposits scored one at a time first (latency)")
-    parser.add_argument("--batch", type=int, default=200, help="then the rest in batches of this size")
+    parser.add_argument("--batch", type=int, default=500, help="then the rest in batches of this size")
     options = parser.parse_args()
 
     from challenges.models import Participant

@@ -490,7 +490,7 @@ def _local_date(tx, zone: ZoneInfo) -> date:
     return timezone.localtime(when, zone).date()
 
 
-SCORING_BATCH = 200  # deposits per transaction when a backlog is scored
+SCORING_BATCH = 500  # deposits per transaction when a backlog is scored (docs/BENCHMARKS.md)
 
 
 def deposit_score(*, transaction_id: int) -> None:
