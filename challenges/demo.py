@@ -43,11 +43,6 @@ def seed(organization, members) -> None:
     from payments.models import Transaction
 
     connection.set_tenant(organization)
-    # The demo is history: its confirmations and badge messages are kept on record but never sent,
-    # so the first `make run` does not text every demo member about last fortnight.
-    from notifications.models import Notification
-
-    seen = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     zone = organization_zone(organization)
     today = local_today(zone)
     admin = User.objects.filter(role="org_admin").order_by("pk").first()
@@ -96,5 +91,3 @@ def seed(organization, members) -> None:
                 verified.append(tx.pk)
     for start in range(0, len(verified), SCORING_BATCH):
         deposits_score(transaction_ids=verified[start:start + SCORING_BATCH])
-    Notification.objects.filter(pk__gt=seen, status=Notification.Status.PENDING).update(
-        status=Notification.Status.SKIPPED, reason="demo history (not sent)")

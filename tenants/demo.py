@@ -7,6 +7,7 @@ organization's schema and must be idempotent.
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
 
 from django_tenants.utils import schema_context
 
@@ -41,6 +42,18 @@ DEMO_ORGS = [
 ]
 
 
+@contextmanager
+def _history_not_sent():
+    """The demo's deposits are history: their confirmations and badge messages are kept on record but
+    never sent, so the first `make run` does not text every demo member about last fortnight."""
+    from notifications.models import Notification
+
+    seen = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    yield
+    Notification.objects.filter(pk__gt=seen, status=Notification.Status.PENDING).update(
+        status=Notification.Status.SKIPPED, reason="demo history (not sent)")
+
+
 def seed_demo() -> list[str]:
     from accounts.models import User
     from accounts.services import user_create
@@ -59,11 +72,12 @@ def seed_demo() -> list[str]:
             for name, phone in spec["members"]:
                 user = User.objects.filter(phone_number=phone).first() or user_create(phone_number=phone, name=name)
                 members.append(user)
-            for app in DEMO_APPS:
-                try:
-                    module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
-                    continue
-                module.seed(org, members)
+            with _history_not_sent():
+                for app in DEMO_APPS:
+                    try:
+                        module = importlib.import_module(f"{app}.demo")
+                    except ModuleNotFoundError:
+                        continue
+                    module.seed(org, members)
         lines.append(f"{org.name}: {organization_base_url(org)}/  (leaders: {organization_base_url(org)}/manage/)")
     return lines

@@ -111,20 +111,6 @@ def test_demo_seed_is_idempotent(tenant, org, make_member):
     assert scores_recompute() == []
 
 
-def test_demo_history_is_on_record_but_never_sent(tenant, org, make_member):
-    """The demo's past deposits confirm and award badges like real ones, but the first `make run` must
-    not text every demo member about last fortnight."""
-    from challenges import demo
-    from notifications.models import Notification
-
-    demo.seed(org, [make_member(name=f"Demo {i}") for i in range(4)])
-    history = Notification.objects.filter(template__in=["deposit_confirmed", "badge_earned"])
-    assert history.count() > 0
-    assert not Notification.objects.filter(status=Notification.Status.PENDING).exists()
-    assert set(history.values_list("status", flat=True)) == {Notification.Status.SKIPPED}
-    assert "demo history (not sent)" in set(history.values_list("reason", flat=True))
-
-
 def test_snapshot_drops_a_board_that_lost_members(make_challenge, make_member, frozen_today,
                                                   django_capture_on_commit_callbacks):
     from challenges import leaderboard

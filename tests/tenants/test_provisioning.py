@@ -96,3 +96,17 @@ def test_seed_demo_is_idempotent(db):
         with schema_context(org.schema_name):
             assert User.objects.count() == counts[slug] > 3
     assert Organization.objects.filter(slug__in=["umoja", "bidii"]).count() == 2
+
+
+def test_seed_demo_keeps_its_history_messages_on_record_but_never_sends_them(db):
+    """The demo's past deposits (challenges' and payments' demo data) confirm and award badges like real
+    ones, but the first `make run` must not text every demo member about last fortnight."""
+    from notifications.models import Notification
+
+    call_command("seed_demo", stdout=StringIO())
+    for slug in ("umoja", "bidii"):
+        with schema_context(Organization.objects.get(slug=slug).schema_name):
+            history = Notification.objects.filter(template__in=["deposit_confirmed", "badge_earned"])
+            assert history.count() > 0
+            assert not Notification.objects.filter(status=Notification.Status.PENDING).exists()
+            assert "demo history (not sent)" in set(history.values_list("reason", flat=True))
