@@ -386,7 +386,7 @@ ANALYTICS_REROLL_DAYS = env.int("ANALYTICS_REROLL_DAYS", default=2)
 
 # --- payments ---
 # Where Daraja lives when MPESA_ENV=simulator (`python manage.py daraja_simulator --port 8900`).
-MPESA_SIMULATOR_URL = env("MPESA_SIMULATOR_URL", default="http://127.0.0.1:8900")
+MPESA_SIMULATOR_URL = env("MPESA_SIMULATOR_URL", default=f"http://127.0.0.1:{env.int('MPESA_SIMULATOR_PORT', default=8900)}")
 MPESA_HTTP_TIMEOUT = env.float("MPESA_HTTP_TIMEOUT", default=15.0)
 # STK pushes still pending after this many minutes are checked with stkpushquery.
 MPESA_STK_RECONCILE_MINUTES = env.int("MPESA_STK_RECONCILE_MINUTES", default=3)
