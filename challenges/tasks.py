@@ -10,15 +10,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 TRANSIENT = (OperationalError, RedisConnectionError)
 
 
-@shared_task(name="challenges.deposit_score", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
-             max_retries=8, time_limit=60, soft_time_limit=50)
-def deposit_score_task(transaction_id: int) -> None:
-    """Score one verified deposit (idempotent, so a retry or a duplicate delivery is harmless)."""
-    from challenges.services import deposit_score
-
-    deposit_score(transaction_id=transaction_id)
-
-
 @shared_task(name="challenges.lifecycle", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
              max_retries=3, time_limit=600, soft_time_limit=540)
 def challenges_lifecycle_task() -> dict:
