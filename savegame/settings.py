@@ -138,6 +138,12 @@ if env.bool("DB_POOL", default=False):
         "min_size": 2, "max_size": env.int("DB_POOL_MAX", default=10), "timeout": 10,
     }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Statements run through savegame.prepared (the callback inbox insert) are prepared on a connection's
+# Nth run (psycopg's own default, 5); Django's client-binding cursors are never prepared whatever this
+# says. "off" for a pooler that cannot keep prepared statements (docs/DEPLOYMENT.md).
+_prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5").strip().lower()
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    None if _prepare_threshold == "off" else int(_prepare_threshold))
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
