@@ -2,7 +2,8 @@
 
 Served by the lean hooks path (tenants.middleware.HooksMiddleware): no session, auth or CSRF work.
 authenticate (path token; optional source-IP allow-list) -> validate the JSON (400, nothing stored)
--> store raw in the inbox (unique natural key: replays are no-ops) -> kick the drain -> answer at once.
+-> store raw in the inbox (unique natural key: replays are no-ops) -> kick the drain (coalesced per process,
+payments.kicks) -> answer at once.
 Refusals are logged and recorded, bounded, for the admins (payments.platform.RefusedCallback).
 """
 
@@ -18,9 +19,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import payloads
+from payments.kicks import inbox_kick_soon
 from payments.platform.models import RefusedCallback
 from payments.selectors import mpesa_token_valid
-from payments.services import c2b_validate, callback_store, inbox_kick
+from payments.services import c2b_validate, callback_store
 from savegame.clientip import client_ip
 
 logger = logging.getLogger("payments.callbacks")
@@ -78,5 +80,5 @@ def daraja_callback(request, token: str, kind: str):
             return JsonResponse({"ResultCode": "0", "ResultDesc": "Accepted"})
         return JsonResponse({"ResultCode": code, "ResultDesc": "Rejected"})
     if inbox_id is not None:
-        transaction.on_commit(inbox_kick)  # at once in autocommit: the row is committed by now
+        transaction.on_commit(inbox_kick_soon)  # at once in autocommit: the row is committed by now
     return JsonResponse(ACCEPTED)

@@ -420,5 +420,8 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 PAYMENTS_DRAIN_BATCH = env.int("PAYMENTS_DRAIN_BATCH", default=100)
 PAYMENTS_DRAIN_HELPERS = env.int("PAYMENTS_DRAIN_HELPERS", default=1)
 PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_000)
+# A web process kicks each organization's drain at most once per this many ms, from a thread of its own
+# (payments/kicks.py): a burst pays one Redis round trip per window, not one per callback. 0 = inline.
+PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)

@@ -18,3 +18,6 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL") or REDIS_URL.rsplit("/", 1)[0] + "/
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL  # tests read task results; production keeps none
+# Kick the drain inline, in the request: with eager Celery the kick runs the drain, which must see the
+# test's own transaction. The live-server tests turn coalescing on (tests/payments/test_live.py).
+PAYMENTS_KICK_COALESCE_MS = 0

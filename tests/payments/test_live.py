@@ -26,6 +26,12 @@ def _host(org) -> dict:
     return {"Host": f"{org.slug}.localhost", "Connection": "close"}
 
 
+@pytest.fixture(autouse=True)
+def _coalesced_kicks(settings):
+    """As in production: the live server's requests kick drains through the process's kick thread."""
+    settings.PAYMENTS_KICK_COALESCE_MS = 100
+
+
 @pytest.fixture
 def payments_worker():
     celery_app.conf.task_always_eager = False
