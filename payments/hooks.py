@@ -27,7 +27,7 @@ from savegame.clientip import client_ip
 
 logger = logging.getLogger("payments.callbacks")
 
-ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
+ACCEPTED = b'{"ResultCode": 0, "ResultDesc": "Accepted"}'  # encoded once: JsonResponse re-encodes every time
 MAX_BODY = 64 * 1024
 Reason = RefusedCallback.Reason
 
@@ -81,4 +81,4 @@ def daraja_callback(request, token: str, kind: str):
         return JsonResponse({"ResultCode": code, "ResultDesc": "Rejected"})
     if inbox_id is not None:
         transaction.on_commit(inbox_kick_soon)  # at once in autocommit: the row is committed by now
-    return JsonResponse(ACCEPTED)
+    return HttpResponse(ACCEPTED, content_type="application/json")

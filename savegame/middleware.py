@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 
 from savegame.logging import request_id_var
 
@@ -16,7 +16,8 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        # META, not request.headers: that builds a dict of every header, a tenth of a callback's Python time
+        request_id = request.META.get("HTTP_X_REQUEST_ID", "")[:64] or secrets.token_hex(16)
         request.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -26,6 +27,8 @@ class RequestLogMiddleware:
             request_id_var.reset(token)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         response["X-Request-ID"] = request_id
+        if not logger.isEnabledFor(logging.INFO):
+            return response
         tenant = getattr(request, "tenant", None)
         user = getattr(request, "user", None)
         logger.info(
