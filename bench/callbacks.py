@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/callbacks.py [--callbacks 3000] [--concurrency 16] [--gunicorn-workers 2]
                                         [--db-connections persistent|per-request] [--worker-after]
+                                        [--kick-coalesce-ms N] [--no-prepare]
 
 1. baseline: gunicorn serving bench/callbacks_baseline.py (one INSERT ... ON CONFLICT, nothing else);
-2. real: gunicorn serving the app: tenant routing by Host, rate limits, path-token check + inbox insert,
-   drain kick, while a Celery worker (payments queue) drains the inbox (crediting) and hands each batch
-   to gamification (scoring); then we wait until every deposit is scored (challenges.ScoredDeposit).
+2. real: gunicorn serving the app: tenant routing by Host, the allow-list (or rate limits), path-token
+   check + inbox insert (a prepared statement), drain kick (coalesced per process), while a Celery
+   worker (payments queue) drains the inbox (crediting) and hands each batch to gamification
+   (scoring); then we wait until every deposit is scored (challenges.ScoredDeposit).
 Both get the same shuffled requests (N unique TransIDs + 10% replays) from the same load generator and
-the same database connection settings (--db-connections). The hooks' rate limits are lifted for the run
-(every request comes from 127.0.0.1; the limiter still runs). Prints one JSON document with throughput,
+the same database connection settings (--db-connections). With --no-allow-list the hooks' rate limits
+are lifted for the run (every request comes from 127.0.0.1; the limiter still runs). Prints one JSON document with throughput,
 latency percentiles, callback-to-scored times, the burst drain time and the exactly-once checks, plus
 the load average before and after. Uses DATABASE_URL / REDIS_URL (a bench organization `bench-pay`,
 with 200 members in one running challenge, is created once).
@@ -40,6 +42,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
@@ -316,6 +319,11 @@ def main() -> None:
                         help="run the real path as production should: MPESA_ALLOWED_IPS set (here 127.0.0.1), so "
                              "Daraja's own addresses skip the hooks' rate limiter (--no-allow-list: every callback "
                              "goes through the limiter)")
+    parser.add_argument("--kick-coalesce-ms", type=int,
+                        help="PAYMENTS_KICK_COALESCE_MS for the real path (default: the settings' own; 0 = kick "
+                             "inline, one Redis round trip per callback)")
+    parser.add_argument("--prepare", action=argparse.BooleanOptionalAction, default=True,
+                        help="--no-prepare: DB_PREPARE_THRESHOLD=off, the inbox insert planned on every callback")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--worker-log", help="append the Celery worker's output (warnings and errors) to this file")
     args = parser.parse_args()
@@ -351,6 +359,12 @@ def main() -> None:
     worker = None if args.worker_after else start_worker(args.celery_concurrency, args.celery_pool, args.worker_log)
     port = free_port()
     real_env = {**extra_env, **({"MPESA_ALLOWED_IPS": "127.0.0.1"} if args.allow_list else {})}
+    if args.kick_coalesce_ms is not None:
+        real_env["PAYMENTS_KICK_COALESCE_MS"] = str(args.kick_coalesce_ms)
+    if not args.prepare:
+        real_env["DB_PREPARE_THRESHOLD"] = "off"
+    result["kick_coalesce_ms"] = int(real_env.get("PAYMENTS_KICK_COALESCE_MS", settings.PAYMENTS_KICK_COALESCE_MS))
+    result["inbox_insert_prepared"] = args.prepare
     server = start_gunicorn(port, "savegame.settings", args.gunicorn_workers, args.gunicorn_threads, real_env)
     host = f"{SLUG}.localhost"
     path = f"/hooks/pay/{token}/c2b/confirmation"
