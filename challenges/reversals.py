@@ -11,7 +11,9 @@ The rule (docs/GAMIFICATION.md "Reversed deposits"):
   points, negative), so award rows, stored points and a recompute always agree;
 - a completion is taken back only while the challenge is still running and the remaining deposits
   no longer complete it; once a challenge is settled its results stand (the points still come off);
-- badges already awarded are kept.
+- badges already awarded are kept;
+- the member is told (`deposit_reversed`), and so is every teammate whose points fell because the team
+  dropped below its goal (`team_goal_lost`; the message does not say whose deposit it was).
 
 Idempotent: a `ReversedDeposit` row is written in the same transaction, on the locked ledger row,
 so a reversal handled twice (the on-commit call, the sweep, a retry) claws back once.
@@ -35,6 +37,7 @@ from challenges.services import (
     _board_update,
     _event,
     _notify,
+    _notify_batch,
     local_today,
     participant_expected,
     rules_for,
@@ -79,6 +82,8 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
             _event("deposit_reversed", tx.user, {
                 "transaction_id": tx.pk, "challenge_id": tx.challenge_id, "amount": f"{tx.amount:.2f}",
                 "challenges": [p.challenge_id for p in owned], "points": -taken})
+            _notify_batch([(p.user, "team_goal_lost", _teammate_message(tx, p, -changes[p.pk]))
+                           for p in participants if p.pk not in removed and changes[p.pk] < 0])
         _after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
             _after_commit_teams(challenge_id, totals)
@@ -181,6 +186,12 @@ def _reversal_message(tx, owned: list[Participant], taken: int) -> dict:
     return {"amount": f"{tx.amount:,.2f}", "points": taken or "",
             "challenge": ", ".join(p.challenge.name for p in owned) if taken else "",
             "transaction_id": tx.pk, "idempotency_key": f"reversal:{tx.pk}"}
+
+
+def _teammate_message(tx, participant: Participant, taken: int) -> dict:
+    """Context of team_goal_lost for a teammate of the reversed deposit's owner."""
+    return {"team": participant.team.name, "challenge": participant.challenge.name, "points": taken,
+            "idempotency_key": f"reversal:{tx.pk}:team:{participant.pk}"}
 
 
 def deposits_reversed_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:

@@ -28,6 +28,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "badge_earned": ("org", "name", "badge"),
     "top5_entered": ("org", "name", "challenge", "rank"),
     "team_goal_reached": ("org", "name", "team", "challenge"),
+    "team_goal_lost": ("org", "name", "team", "challenge", "points"),
     "otp": ("org", "code", "minutes"),
     "weekly_summary": ("org", "name", "saved_week", "total_saved"),
     "broadcast": ("org", "message"),
@@ -38,7 +39,8 @@ TEMPLATE_LABELS = {
     "streak_at_risk": _("Streak at risk"),
     "challenge_started": _("Challenge started"), "challenge_ended": _("Challenge ended"),
     "badge_earned": _("Badge earned"), "top5_entered": _("Entered the top 5"),
-    "team_goal_reached": _("Team reached its goal"), "otp": _("Login code"),
+    "team_goal_reached": _("Team reached its goal"), "team_goal_lost": _("Team fell below its goal"),
+    "otp": _("Login code"),
     "weekly_summary": _("Weekly summary"), "broadcast": _("Announcement"),
 }
 
@@ -79,6 +81,10 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "team_goal_reached": {
         "en": ("Team goal reached", "{org}: Your team {team} reached its goal in {challenge}. Well done!"),
         "sw": ("Timu imefikia lengo", "{org}: Timu yako {team} imefikia lengo lake katika {challenge}. Hongera!"),
+    },
+    "team_goal_lost": {
+        "en": ("Team below its goal", "{org}: A deposit to your team {team} was reversed, so the team is below its goal in {challenge} again. {points} points were taken back. Save together to reach it again!"),
+        "sw": ("Timu iko chini ya lengo", "{org}: Amana iliyowekwa kwa timu yako {team} imerejeshwa, hivyo timu iko chini ya lengo lake katika {challenge} tena. Pointi {points} zimeondolewa. Wekeni akiba pamoja mlifikie tena!"),
     },
     "otp": {
         "en": ("Your login code", "Your {org} code is {code}. It expires in {minutes} minutes. Never share it."),

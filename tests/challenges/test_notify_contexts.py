@@ -97,3 +97,27 @@ def test_deposit_reversed_fills_its_template(make_challenge, make_member, record
                    for lang, c in zip(("sw", "en"), contexts, strict=True))
     assert full == "Umoja: Amana yako ya KES 1,500.00 imerejeshwa. Pointi 1550 zimeondolewa katika Streak."
     assert short == "Umoja: Your deposit of KES 80.00 was reversed."
+
+
+def test_team_goal_lost_fills_its_template(make_challenge, make_member, record_deposit, frozen_today, notifications,
+                                           org_admin, django_capture_on_commit_callbacks):
+    from notifications import content
+    from payments.services import transaction_reverse
+
+    frozen_today(date(2026, 3, 4))
+    group = make_challenge(type="group", target={"team_amount": "1000", "min_members": 2}, start=date(2026, 3, 2),
+                           days=28, name="Group")
+    a, b = make_member(name="A", language="sw"), make_member(name="B")
+    team = team_create(challenge=group, user=a, name="Simba")
+    team_join(team=team, user=b)
+    record_deposit(a, "700", date(2026, 3, 3))
+    refund = record_deposit(b, "300", date(2026, 3, 3))  # the team reaches 1,000
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_reverse(transaction_id=refund.pk, reason="refund", actor=org_admin)
+    ((user_id, context),) = [(u, c) for u, t, c in notifications if t == "team_goal_lost"]
+    assert user_id == a.pk
+    _check("team_goal_lost", context)
+    text = content.render(content.DEFAULTS["team_goal_lost"]["sw"][1], {"org": "Umoja", **context})
+    assert text == ("Umoja: Amana iliyowekwa kwa timu yako Simba imerejeshwa, hivyo timu iko chini ya lengo lake"
+                    f" katika Group tena. Pointi {context['points']} zimeondolewa. Wekeni akiba pamoja mlifikie tena!")
+    assert context["points"] > 0

@@ -227,7 +227,7 @@ def test_a_settled_challenge_keeps_its_result_but_not_the_points(make_challenge,
 
 
 def test_a_team_below_its_amount_again_uncompletes_every_member(make_challenge, make_member, record_deposit, reverse,
-                                                                frozen_today):
+                                                                frozen_today, notifications):
     from challenges import leaderboard
 
     frozen_today(date(2026, 3, 10))
@@ -253,6 +253,13 @@ def test_a_team_below_its_amount_again_uncompletes_every_member(make_challenge, 
     assert teammate_row.amount is None and "teammate" in teammate_row.detail
     assert leaderboard.team_standings(challenge.pk) == [(team.pk, Decimal("600.00"))]
     assert_consistent(pa, pb)
+    # B is told about B's own deposit; A, whose points fell with the team, is told why (not whose deposit)
+    told = [(user_id, template) for user_id, template, _ in notifications if "reversed" in template or "lost" in template]
+    assert sorted(told) == sorted([(b.pk, "deposit_reversed"), (a.pk, "team_goal_lost")])
+    (lost,) = [c for _, t, c in notifications if t == "team_goal_lost"]
+    assert (lost["team"], lost["challenge"], lost["points"]) == ("Simba", challenge.name, 100)
+    assert deposit_reversal_apply(transaction_id=refund.pk) == 0  # handled again: nobody is told twice
+    assert sum(1 for _, t, _ in notifications if t in ("deposit_reversed", "team_goal_lost")) == 2
     record_deposit(b, "400", date(2026, 3, 10))  # back to 1,000: both complete again, +100 each
     assert (_p(pa).points, _p(pb).points) == (700, 500)  # B has no W10 deposit left: no streak multiplier
     assert Team.objects.get(pk=team.pk).goal_reached_at is not None
