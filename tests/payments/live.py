@@ -101,3 +101,12 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def every_queue() -> list[str]:
+    """Every queue the app declares, for start_worker(queues=...). Whatever a test worker is given
+    narrows what the app consumes for every later worker in the process (celery's Queues.select), so a
+    narrower list here once starved a later test's notifications worker."""
+    from savegame.celery import app
+
+    return [queue.name for queue in app.conf.task_queues]

@@ -15,7 +15,7 @@ from payments.models import CallbackInbox, DepositScore, Transaction
 from savegame.celery import app as celery_app
 from tests.payments.conftest import c2b_payload
 from tests.payments.conftest import count_in as _count
-from tests.payments.live import PrivateRedis, live_server, wait_for
+from tests.payments.live import PrivateRedis, every_queue, live_server, wait_for
 
 
 def _url(port: int, token: str, path: str = "c2b/confirmation") -> str:
@@ -36,7 +36,7 @@ def _coalesced_kicks(settings):
 def payments_worker():
     celery_app.conf.task_always_eager = False
     with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=10,
-                      queues=["celery", "payments"]):
+                      queues=every_queue()):
         yield
     connections.close_all()
 
@@ -112,7 +112,7 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
         use_redis(redis.url)
         celery_app.conf.task_always_eager = False
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
-                          shutdown_timeout=10, queues=["celery", "payments"]):
+                          shutdown_timeout=10, queues=every_queue()):
             with schema_context(schema):
                 from payments.tasks import inbox_sweep_task
 

@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 from payments.models import DepositScore, MpesaSettings, StatusQuery, Transaction
 from payments.simulator import PASSKEY, DarajaSimulator
 from tests.payments.conftest import c2b_payload
-from tests.payments.live import free_port, live_server, wait_for
+from tests.payments.live import every_queue, free_port, live_server, wait_for
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_save_now_end_to_end_over_the_wire(committed_org, simulator, settings, s
     simulator.script = ["success", "cancel", "duplicate", "c2b_first", "c2b_too"]
     celery_app.conf.task_always_eager = False
     with live_server() as port, start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
-                                             shutdown_timeout=10, queues=["celery", "payments"]):
+                                             shutdown_timeout=10, queues=every_queue()):
         settings.SITE_PORT = str(port)
         with schema_context(schema):
             connection.set_tenant(committed_org)
