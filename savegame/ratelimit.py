@@ -7,6 +7,15 @@ first), so 500 simultaneous requests from one address let exactly the first N th
 
 A request refused by its per-IP bucket does not spend the organization's bucket: one noisy address
 cannot lock a whole organization out.
+
+/hooks/ (Daraja, Africa's Talking) is limited by what gets refused, not by how much arrives: a
+callback that is stored never spends a bucket, so a month-end burst from one Safaricom address is never
+turned away (refusing a confirmation can lose a payment: Daraja does not promise to retry). Requests
+answered 400/403/404/405/413 (a wrong secret, a malformed body, an address outside the allow-list)
+count in Redis, in every bucket. The process that counts the refusal filling a bucket closes that
+address (or organization) itself until the window ends, and answers it 429 without asking Redis; each
+other web process closes it at its own next refusal from there. So a stored callback costs no Redis
+round trip at all, and a prober gets at most one more refusal per web process per window.
 """
 
 from __future__ import annotations
@@ -14,10 +23,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 
 from savegame.clientip import client_ip
@@ -83,15 +94,62 @@ class Verdict:
     bucket: Bucket | None = None
 
 
-_script = None
+# KEYS: bucket keys. ARGV: limit1, window_ms1, limit2, window_ms2, ... Counts one refusal in EVERY
+# bucket; returns {index (1-based), ttl_ms, index, ttl_ms, ...} of the buckets that have reached their limit.
+_REFUSAL_SCRIPT = """
+local full = {}
+for i, key in ipairs(KEYS) do
+  local window = tonumber(ARGV[2 * i])
+  local count = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if count == 1 or ttl < 0 then
+    redis.call('PEXPIRE', key, window)
+    ttl = window
+  end
+  if count >= tonumber(ARGV[2 * i - 1]) then
+    table.insert(full, i)
+    table.insert(full, ttl)
+  end
+end
+return full
+"""
+
+# What a refused callback is answered with (payments/hooks.py, notifications' delivery reports).
+REFUSED_STATUSES = frozenset({400, 403, 404, 405, 413})
+
+_scripts: dict[str, object] = {}
+
+
+def _script(source: str):
+    client = redis_client()
+    script = _scripts.get(source)
+    if script is None or script.registered_client is not client:  # the pool was rebuilt (settings changed)
+        script = _scripts[source] = client.register_script(source)
+    return script
 
 
 def _hit_script():
-    global _script
-    client = redis_client()
-    if _script is None or _script.registered_client is not client:  # the pool was rebuilt (settings changed)
-        _script = client.register_script(_HIT_SCRIPT)
-    return _script
+    return _script(_HIT_SCRIPT)
+
+
+def refusal_count(buckets: list[Bucket]) -> list[Verdict]:
+    """Count one refused request in every bucket. Returns a refusing verdict for each bucket that has
+    reached its limit (the next request there should be turned away for `retry_after` seconds)."""
+    args: list[int] = []
+    for bucket in buckets:
+        args += [bucket.rate.limit, bucket.rate.window_seconds * 1000]
+    full = _script(_REFUSAL_SCRIPT)(keys=[b.key for b in buckets], args=args)
+    return [Verdict(allowed=False, retry_after=max(1, math.ceil(int(ttl_ms) / 1000)), bucket=buckets[int(index) - 1])
+            for index, ttl_ms in zip(full[::2], full[1::2], strict=True)]
+
+
+# bucket key -> time.monotonic() until which this process answers 429 (see the module docstring)
+_closed: dict[str, float] = {}
+
+
+def closed_forget() -> None:
+    """Reopen every address and organization this process closed (tests)."""
+    _closed.clear()
 
 
 def buckets_hit(buckets: list[Bucket]) -> Verdict:
@@ -143,6 +201,8 @@ class RateLimitMiddleware:
             Bucket(tenant_key("rl", scope, "ip", client_ip(request) or "unknown", schema=schema), ip_rate),
             Bucket(tenant_key("rl", scope, "org", schema=schema), org_rate),
         ]
+        if scope == "hook":
+            return self._hooks(request, buckets)
         try:
             verdict = buckets_hit(buckets)
         except Exception:
@@ -151,3 +211,35 @@ class RateLimitMiddleware:
         if not verdict.allowed:
             return rate_limited_response(verdict.retry_after)
         return self.get_response(request)
+
+    def _hooks(self, request, buckets: list[Bucket]):
+        """Turn away an address or organization closed for too many refusals; count only refusals."""
+        now = time.monotonic()
+        for bucket in buckets:
+            until = _closed.get(bucket.key)
+            if until is not None:
+                if until > now:
+                    return rate_limited_response(max(1, math.ceil(until - now)))
+                _closed.pop(bucket.key, None)
+        try:
+            response = self.get_response(request)
+        except (Http404, PermissionDenied):  # answered 404 / 403 further out
+            self._refused(buckets)
+            raise
+        if response.status_code in REFUSED_STATUSES:
+            self._refused(buckets)
+        return response
+
+    @staticmethod
+    def _refused(buckets: list[Bucket]) -> None:
+        try:
+            full = refusal_count(buckets)
+        except Exception:
+            logger.warning("rate limiter unavailable; refusal not counted", exc_info=True)
+            return
+        if full and len(_closed) > 10_000:  # a flood from many addresses: keep only what is still closed
+            now = time.monotonic()
+            for key in [key for key, until in _closed.items() if until <= now]:
+                _closed.pop(key, None)
+        for verdict in full:
+            _closed[verdict.bucket.key] = time.monotonic() + verdict.retry_after

@@ -289,9 +289,10 @@ OTP_RESEND_COOLDOWN_SECONDS = 60
 OTP_SEND_RATE_PER_PHONE = env("OTP_SEND_RATE_PER_PHONE", default="5/hour,10/day")
 # Kenyan mobile carriers put many phones behind one address (CGNAT): keep this well above a household.
 OTP_SEND_RATE_PER_IP = env("OTP_SEND_RATE_PER_IP", default="20/10min")
-# Daraja may call back in bursts from a few Safaricom addresses: its own, generous buckets.
-HOOK_RATE_PER_IP = env("HOOK_RATE_PER_IP", default="3000/min")
-HOOK_RATE_PER_ORG = env("HOOK_RATE_PER_ORG", default="6000/min")
+# /hooks/ counts only refused requests (wrong secret, malformed, address not allowed): a stored callback
+# never spends these, so a Daraja burst is never turned away; a prober is, past these many refusals.
+HOOK_RATE_PER_IP = env("HOOK_RATE_PER_IP", default="300/min")
+HOOK_RATE_PER_ORG = env("HOOK_RATE_PER_ORG", default="3000/min")
 
 _ratelimit_at = MIDDLEWARE.index("corsheaders.middleware.CorsMiddleware") + 1
 MIDDLEWARE.insert(_ratelimit_at, "savegame.ratelimit.RateLimitMiddleware")

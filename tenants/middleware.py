@@ -7,7 +7,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import Http404, HttpResponseNotFound
+from django.http import HttpResponseNotFound
 from django.urls import URLResolver, get_resolver, set_urlconf
 from django.urls.exceptions import Resolver404
 from django.urls.resolvers import RegexPattern
@@ -55,14 +55,14 @@ class HooksMiddleware:
 
     What stays: the request log (outside this), routing by host (organization_for_host_local: a
     per-process copy for TENANT_HOST_LOCAL_CACHE_SECONDS in front of the Redis host cache), the
-    hooks' own rate limits (RateLimitMiddleware, unchanged), the organization's /hooks/ routes, and
+    hooks' own limits on refused callbacks (RateLimitMiddleware), the organization's /hooks/ routes, and
     the views' own checks (path token, MPESA_ALLOWED_IPS through TRUSTED_PROXY_COUNT). Hooks stay
     open for a suspended organization, as on the full stack. Unknown and platform hosts fall
     through to the full stack, which answers them as before.
 
-    One exception to the rate limits: Daraja calling from an address in MPESA_ALLOWED_IPS. Refusing
-    a confirmation can lose a payment (Daraja does not promise to retry), and with the allow-list
-    set nobody else reaches the storing path, so the limiter would protect nothing there.
+    Daraja calling from an address in MPESA_ALLOWED_IPS skips the limiter altogether (not even its
+    Redis check): with the allow-list set nobody else reaches the storing path, so the limiter would
+    protect nothing there.
     """
 
     def __init__(self, get_response):
@@ -100,7 +100,7 @@ class HooksMiddleware:
         try:
             match = hooks_resolver(request.urlconf).resolve(request.path_info)
         except Resolver404:
-            raise Http404("no such callback") from None
+            return HttpResponseNotFound()  # a bare 404: no site page for a machine caller
         request.resolver_match = match
         return match.func(request, *match.args, **match.kwargs)
 

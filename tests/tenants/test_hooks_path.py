@@ -100,10 +100,32 @@ def test_safaricoms_allow_listed_addresses_are_never_rate_limited(tenant, org, t
     assert [_post(stranger, token, trans_id="RKTSTR0001").status_code for _ in range(4)] == [403, 403, 429, 429]
 
 
-@override_settings(HOOK_RATE_PER_IP="2/min")
-def test_without_an_allow_list_every_sender_is_rate_limited(tenant, org, token):
-    client = Client(HTTP_HOST=f"{org.slug}.localhost", REMOTE_ADDR="196.201.214.200")
-    assert [_post(client, token, trans_id=f"RKTRL{n:05d}").status_code for n in range(3)] == [200, 200, 429]
+@override_settings(HOOK_RATE_PER_IP="2/min", HOOK_RATE_PER_ORG="3/min")
+def test_without_an_allow_list_only_refused_callbacks_spend_the_limits(tenant, org, token):
+    """A month-end burst from one Safaricom address is never turned away: stored callbacks spend nothing.
+    Refusals (a wrong secret here) do, per address and per organization."""
+    daraja = Client(HTTP_HOST=f"{org.slug}.localhost", REMOTE_ADDR="196.201.214.200")
+    assert [_post(daraja, token, trans_id=f"RKTRL{n:05d}").status_code for n in range(12)] == [200] * 12
+    connection.set_tenant(org)
+    assert CallbackInbox.objects.filter(natural_key__startswith="RKTRL").count() == 12
+    prober = Client(HTTP_HOST=f"{org.slug}.localhost", REMOTE_ADDR="203.0.113.50")
+    refused = [_post(prober, "not-the-secret", trans_id="RKTPROBE01") for _ in range(4)]
+    assert [r.status_code for r in refused] == [404, 404, 429, 429] and int(refused[-1]["Retry-After"]) >= 1
+    assert _post(daraja, token, trans_id="RKTRL00100").status_code == 200  # another address: still in
+    other = Client(HTTP_HOST=f"{org.slug}.localhost", REMOTE_ADDR="203.0.113.51")
+    assert _post(other, "not-the-secret", trans_id="RKTPROBE02").status_code == 404  # the org's 3rd refusal
+    assert _post(daraja, token, trans_id="RKTRL00101").status_code == 429  # the organization is now closed
+    connection.set_tenant(org)
+    assert CallbackInbox.objects.filter(natural_key__startswith="RKTRL").count() == 13
+
+    # Another web process closed nothing yet: Daraja's next callback there is stored, with no Redis call;
+    # the prober's next refusal there is counted, and closes the address and the organization there too.
+    from savegame.ratelimit import closed_forget
+
+    closed_forget()
+    assert _post(daraja, token, trans_id="RKTRL00102").status_code == 200
+    assert [_post(prober, "not-the-secret", trans_id="RKTPROBE03").status_code for _ in range(2)] == [404, 429]
+    assert _post(daraja, token, trans_id="RKTRL00103").status_code == 429
 
 
 @override_settings(MPESA_ALLOWED_IPS=["196.201.214.200"], TRUSTED_PROXY_COUNT=1)
