@@ -239,7 +239,8 @@ class RateLimitMiddleware:
             return
         if full and len(_closed) > 10_000:  # a flood from many addresses: keep only what is still closed
             now = time.monotonic()
-            for key in [key for key, until in _closed.items() if until <= now]:
-                _closed.pop(key, None)
+            for key, until in list(_closed.items()):  # a copy: other threads add while we prune
+                if until <= now:
+                    _closed.pop(key, None)
         for verdict in full:
             _closed[verdict.bucket.key] = time.monotonic() + verdict.retry_after
