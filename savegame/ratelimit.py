@@ -40,13 +40,15 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 
           "d": 86400, "day": 86400}
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
 
-# KEYS: bucket keys in order. ARGV: limit1, window_ms1, limit2, window_ms2, ...
-# Returns {0, 0} when every bucket allowed the hit, else {index (1-based), retry_after_ms} of the first
-# bucket that refused; later buckets are not touched.
-_HIT_SCRIPT = """
+# KEYS: bucket keys in order. ARGV: stop (1 or 0), then limit1, window_ms1, limit2, window_ms2, ...
+# Counts one hit in each bucket, in order (a window starts at its first hit), and returns
+# {index (1-based), ttl_ms, ...} of the buckets whose count went past their limit. With stop = 1 it
+# returns at the first such bucket and later buckets are not touched.
+_COUNT_SCRIPT = """
+local over = {}
 for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
+  local limit = tonumber(ARGV[2 * i])
+  local window = tonumber(ARGV[2 * i + 1])
   local count = redis.call('INCR', key)
   local ttl = redis.call('PTTL', key)
   if count == 1 or ttl < 0 then
@@ -54,10 +56,14 @@ for i, key in ipairs(KEYS) do
     ttl = window
   end
   if count > limit then
-    return {i, ttl}
+    table.insert(over, i)
+    table.insert(over, ttl)
+    if ARGV[1] == '1' then
+      return over
+    end
   end
 end
-return {0, 0}
+return over
 """
 
 
@@ -94,53 +100,30 @@ class Verdict:
     bucket: Bucket | None = None
 
 
-# KEYS: bucket keys. ARGV: limit1, window_ms1, limit2, window_ms2, ... Counts one refusal in EVERY
-# bucket; returns {index (1-based), ttl_ms, index, ttl_ms, ...} of the buckets that have reached their limit.
-_REFUSAL_SCRIPT = """
-local full = {}
-for i, key in ipairs(KEYS) do
-  local window = tonumber(ARGV[2 * i])
-  local count = redis.call('INCR', key)
-  local ttl = redis.call('PTTL', key)
-  if count == 1 or ttl < 0 then
-    redis.call('PEXPIRE', key, window)
-    ttl = window
-  end
-  if count >= tonumber(ARGV[2 * i - 1]) then
-    table.insert(full, i)
-    table.insert(full, ttl)
-  end
-end
-return full
-"""
-
 # What a refused callback is answered with (payments/hooks.py, notifications' delivery reports).
 REFUSED_STATUSES = frozenset({400, 403, 404, 405, 413})
 
-_scripts: dict[str, object] = {}
+_script = None
 
 
-def _script(source: str):
+def _count(buckets: list[Bucket], *, stop: bool, slack: int = 0) -> list[Verdict]:
+    """Run _COUNT_SCRIPT: a refusing verdict for each bucket whose count went past limit - slack."""
+    global _script
     client = redis_client()
-    script = _scripts.get(source)
-    if script is None or script.registered_client is not client:  # the pool was rebuilt (settings changed)
-        script = _scripts[source] = client.register_script(source)
-    return script
-
-
-def _hit_script():
-    return _script(_HIT_SCRIPT)
+    if _script is None or _script.registered_client is not client:  # the pool was rebuilt (settings changed)
+        _script = client.register_script(_COUNT_SCRIPT)
+    args: list[int] = [1 if stop else 0]
+    for bucket in buckets:
+        args += [bucket.rate.limit - slack, bucket.rate.window_seconds * 1000]
+    over = _script(keys=[b.key for b in buckets], args=args)
+    return [Verdict(allowed=False, retry_after=max(1, math.ceil(int(ttl_ms) / 1000)), bucket=buckets[int(index) - 1])
+            for index, ttl_ms in zip(over[::2], over[1::2], strict=True)]
 
 
 def refusal_count(buckets: list[Bucket]) -> list[Verdict]:
     """Count one refused request in every bucket. Returns a refusing verdict for each bucket that has
     reached its limit (the next request there should be turned away for `retry_after` seconds)."""
-    args: list[int] = []
-    for bucket in buckets:
-        args += [bucket.rate.limit, bucket.rate.window_seconds * 1000]
-    full = _script(_REFUSAL_SCRIPT)(keys=[b.key for b in buckets], args=args)
-    return [Verdict(allowed=False, retry_after=max(1, math.ceil(int(ttl_ms) / 1000)), bucket=buckets[int(index) - 1])
-            for index, ttl_ms in zip(full[::2], full[1::2], strict=True)]
+    return _count(buckets, stop=False, slack=1)
 
 
 # bucket key -> time.monotonic() until which this process answers 429 (see the module docstring)
@@ -156,13 +139,8 @@ def buckets_hit(buckets: list[Bucket]) -> Verdict:
     """Count one hit against every bucket, atomically; refuse at the first one that is full."""
     if not buckets:
         return Verdict(allowed=True)
-    args: list[int] = []
-    for bucket in buckets:
-        args += [bucket.rate.limit, bucket.rate.window_seconds * 1000]
-    index, retry_ms = _hit_script()(keys=[b.key for b in buckets], args=args)
-    if int(index) == 0:
-        return Verdict(allowed=True)
-    return Verdict(allowed=False, retry_after=max(1, math.ceil(int(retry_ms) / 1000)), bucket=buckets[int(index) - 1])
+    over = _count(buckets, stop=True)
+    return over[0] if over else Verdict(allowed=True)
 
 
 def rate_limited_response(retry_after: int, detail: str | None = None) -> JsonResponse:
