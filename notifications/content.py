@@ -83,8 +83,8 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "sw": ("Timu imefikia lengo", "{org}: Timu yako {team} imefikia lengo lake katika {challenge}. Hongera!"),
     },
     "team_goal_lost": {
-        "en": ("Team below its goal", "{org}: A deposit to your team {team} was reversed, so the team is below its goal in {challenge} again. {points} points were taken back. Save together to reach it again!"),
-        "sw": ("Timu iko chini ya lengo", "{org}: Amana iliyowekwa kwa timu yako {team} imerejeshwa, hivyo timu iko chini ya lengo lake katika {challenge} tena. Pointi {points} zimeondolewa. Wekeni akiba pamoja mlifikie tena!"),
+        "en": ("Team below its goal", "{org}: A deposit to your team {team} was reversed, so the team is below its goal in {challenge} again. {points} points were taken back."),
+        "sw": ("Timu iko chini ya lengo", "{org}: Amana kwa timu yako {team} imerejeshwa, hivyo timu iko chini ya lengo katika {challenge} tena. Pointi {points} zimeondolewa."),
     },
     "otp": {
         "en": ("Your login code", "Your {org} code is {code}. It expires in {minutes} minutes. Never share it."),

@@ -118,6 +118,7 @@ def test_team_goal_lost_fills_its_template(make_challenge, make_member, record_d
     assert user_id == a.pk
     _check("team_goal_lost", context)
     text = content.render(content.DEFAULTS["team_goal_lost"]["sw"][1], {"org": "Umoja", **context})
-    assert text == ("Umoja: Amana iliyowekwa kwa timu yako Simba imerejeshwa, hivyo timu iko chini ya lengo lake"
-                    f" katika Group tena. Pointi {context['points']} zimeondolewa. Wekeni akiba pamoja mlifikie tena!")
+    assert text == ("Umoja: Amana kwa timu yako Simba imerejeshwa, hivyo timu iko chini ya lengo katika Group tena."
+                    f" Pointi {context['points']} zimeondolewa.")
+    assert content.sms_size(text).segments == 1  # one SMS: the chama pays per segment
     assert context["points"] > 0
