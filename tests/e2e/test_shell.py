@@ -248,24 +248,27 @@ def test_leader_tabs_and_reports_fit_the_screen(e2e_org, make_user, new_page, li
 
 
 @pytest.mark.parametrize("viewport", ["mobile", "desktop"])
-def test_ledgers_read_without_scrolling_sideways_on_a_phone(e2e_org, make_user, new_page, live_site, with_db, shot,
+def test_ledgers_and_members_read_without_scrolling_sideways_on_a_phone(e2e_org, make_user, new_page, live_site, with_db, shot,
                                                             viewport):
-    """The member's transactions and the leader's ledger: on a phone each payment is a card of labelled
-    lines (nothing cut off at the right edge); on a desktop, the usual table with its header row."""
+    """The member's transactions, the leader's ledger and member list: on a phone each row is a card of
+    labelled lines (nothing cut off at the right edge); on a desktop, the usual table with its header row."""
     member = make_user(e2e_org)
     _deposit(with_db, e2e_org, member, "1250", challenge=_challenge(with_db, e2e_org))
-    for user, path, cells in ((member, "/transactions/", 5), (e2e_org.admin, "/manage/transactions/", 8)):
+    pages = ((member, "/transactions/", 5, "1,250.00", "Amount (KES)"),
+             (e2e_org.admin, "/manage/transactions/", 8, "1,250.00", "Amount (KES)"),
+             (e2e_org.admin, "/manage/members/?q=Akinyi", 5, "Akinyi Otieno", "Name"))
+    for user, path, cells, lead, lead_label in pages:
         page = new_page(viewport, org=e2e_org, user=user)
         assert page.goto(live_site.url(e2e_org, path)).status == 200
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         wrap_fits = page.evaluate("() => { const w = document.querySelector('.table-wrap');"
                                   " return w.scrollWidth <= w.clientWidth + 1; }")
         header_shown = page.locator("table.stack thead").bounding_box()["height"] > 2
-        amount = page.locator("table.stack td.lead").first
-        assert amount.inner_text() == "1,250.00"
-        label = amount.evaluate("td => getComputedStyle(td, '::before').content")
+        first = page.locator("table.stack td.lead").first
+        assert first.inner_text() == lead
+        label = first.evaluate("td => getComputedStyle(td, '::before').content")
         if viewport == "mobile":
-            assert wrap_fits and not header_shown and label == '"Amount (KES)"', (path, wrap_fits, label)
+            assert wrap_fits and not header_shown and label == f'"{lead_label}"', (path, wrap_fits, label)
             # every cell of the row is on the screen, one under the other
             boxes = [page.locator("table.stack tbody tr").first.locator("td").nth(n).bounding_box() for n in range(cells)]
             assert all(0 <= b["x"] and b["x"] + b["width"] <= page.viewport_size["width"] for b in boxes)
@@ -273,5 +276,5 @@ def test_ledgers_read_without_scrolling_sideways_on_a_phone(e2e_org, make_user, 
         else:
             assert header_shown and label in ("none", "normal"), (path, label)
         assert page.console_errors == []
-        shot(page, f"ledger-{path.strip('/').replace('/', '-')}")
+        shot(page, "stacked-" + path.split("?")[0].strip("/").replace("/", "-"))
         page.close()
