@@ -256,7 +256,8 @@ def test_ledgers_and_members_read_without_scrolling_sideways_on_a_phone(e2e_org,
     _deposit(with_db, e2e_org, member, "1250", challenge=_challenge(with_db, e2e_org))
     pages = ((member, "/transactions/", 5, "1,250.00", "Amount (KES)"),
              (e2e_org.admin, "/manage/transactions/", 8, "1,250.00", "Amount (KES)"),
-             (e2e_org.admin, "/manage/members/?q=Akinyi", 5, "Akinyi Otieno", "Name"))
+             (e2e_org.admin, "/manage/members/?q=Akinyi", 5, "Akinyi Otieno", "Name"),
+             (e2e_org.admin, "/manage/audit/", 6, "system", "Who"))
     for user, path, cells, lead, lead_label in pages:
         page = new_page(viewport, org=e2e_org, user=user)
         assert page.goto(live_site.url(e2e_org, path)).status == 200
