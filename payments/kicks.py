@@ -81,9 +81,13 @@ class KickCoalescer:
             wake.clear()  # before taking the notes: a note made after this sets it again
             try:
                 self.flush()
-            finally:
                 if connection.connection is not None:  # only an eager drain (tests, dev) opens one here
                     connections.close_all()
+            except Exception:  # the thread must outlive any one failure, or later notes wait for the sweep
+                logger.exception("drain kick round failed; inbox rows left for the sweep")
+                with self._lock:
+                    if self._pending:  # notes the failed round did not take: they have no wake-up of their own
+                        wake.set()
             time.sleep(settings.PAYMENTS_KICK_COALESCE_MS / 1000)
 
 

@@ -123,6 +123,26 @@ def test_a_failing_kick_is_logged_and_the_next_note_kicks_again(monkeypatch, set
     assert "drain kick failed" in caplog.text
 
 
+def test_the_kick_thread_outlives_a_failed_round(kicks, settings, monkeypatch, caplog):
+    settings.PAYMENTS_KICK_COALESCE_MS = 10
+    coalescer = KickCoalescer()
+    real_flush, failures = coalescer.flush, []
+
+    def flaky_flush():
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the round itself failed")
+        return real_flush()
+
+    monkeypatch.setattr(coalescer, "flush", flaky_flush)
+    coalescer.note("org_a")  # this round fails before it kicks anything...
+    _settle(failures, 0.1)
+    coalescer.note("org_b")  # ...and the thread is still there for the next one
+    _settle(kicks, 0.1)
+    assert failures == [1] and sorted(s for _, s in kicks) == ["org_a", "org_b"]
+    assert "drain kick round failed" in caplog.text
+
+
 def test_flush_kicks_what_is_pending_now(kicks):
     coalescer = KickCoalescer()
     with coalescer._lock:  # notes taken by nobody yet (what atexit flushes on the way out)
