@@ -38,6 +38,8 @@ from django.conf import settings
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
+from tests.payments.live import every_queue
+
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", Path(settings.BASE_DIR) / "test-artifacts"))
@@ -320,10 +322,8 @@ def worker():
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
-        # Every declared queue: start_worker's `queues` narrows what the app consumes for every later
-        # worker in this process too.
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10,
-                          queues=[queue.name for queue in celery_app.conf.task_queues]):
+                          queues=every_queue()):
             yield
     finally:
         celery_app.conf.task_always_eager = previous
