@@ -153,6 +153,11 @@ def channel(challenge_id: int, *, schema: str | None = None) -> str:
     return tenant_key("lb", challenge_id, "events", schema=schema)
 
 
+def version_key(challenge_id: int, *, schema: str | None = None) -> str:
+    """A counter bumped on every published change: the live streams' event id (Last-Event-ID)."""
+    return tenant_key("lb", challenge_id, "v", schema=schema)
+
+
 def member_encode(*, total_saved: Decimal, participant_id: int, user_id: int) -> str:
     cents = int((Decimal(total_saved) * 100).to_integral_value())
     return f"{cents:015d}:{PID_CEILING - participant_id:012d}:{user_id}"
@@ -192,6 +197,7 @@ def updates_apply(updates: list[BoardUpdate], *, schema: str | None = None) -> N
         )
     for challenge_id in {u.challenge_id for u in updates}:
         changed = [u.user_id for u in updates if u.challenge_id == challenge_id]
+        pipe.incr(version_key(challenge_id, schema=schema))
         pipe.publish(channel(challenge_id, schema=schema), json.dumps({"type": "scores", "users": changed}))
     pipe.execute()
 

@@ -426,3 +426,22 @@ PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_00
 PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)
+
+# --- live (docs/DEPLOYMENT.md, docs/SCALING.md) ---
+# Streams are served by the `live` process (live/), one Redis subscription per process.
+LIVE_MAX_STREAMS = env.int("LIVE_MAX_STREAMS", default=12_000)  # per process; the next gets 503 + Retry-After
+LIVE_STREAMS_PER_USER = env.int("LIVE_STREAMS_PER_USER", default=5)  # across processes; the next gets 429
+LIVE_LEASE_SECONDS = env.float("LIVE_LEASE_SECONDS", default=60.0)  # a dead process's streams lapse after this
+LIVE_COALESCE_SECONDS = env.float("LIVE_COALESCE_SECONDS", default=0.5)  # at most one scores event per board
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=15.0)
+LIVE_STREAM_SECONDS = env.float("LIVE_STREAM_SECONDS", default=600.0)  # then the browser reconnects
+LIVE_RETRY_MS = env.int("LIVE_RETRY_MS", default=3000)
+LIVE_RETRY_AFTER_SECONDS = env.int("LIVE_RETRY_AFTER_SECONDS", default=10)
+LIVE_BOARD_TOP = env.int("LIVE_BOARD_TOP", default=20)
+LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=4)  # = the live process's PostgreSQL connections, at most
+LIVE_ACCESS_CACHE_SECONDS = env.float("LIVE_ACCESS_CACHE_SECONDS", default=10.0)
+LIVE_REDIS_CONNECTIONS = env.int("LIVE_REDIS_CONNECTIONS", default=20)  # reads and leases; plus one subscription
+# Where pages open streams: "" = the same origin (the proxy routes the stream paths to `live`);
+# a port (dev: `make run`) = the same host on that port, with credentialed CORS for the same host.
+LIVE_PORT = env("LIVE_PORT", default="")
+LIVE_CORS_ORIGIN_REGEX = env("LIVE_CORS_ORIGIN_REGEX", default=r"^https?://[^/]+$" if LIVE_PORT else "")

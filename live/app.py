@@ -1,0 +1,198 @@
+"""The live process's ASGI app (Starlette): the stream paths only, everything else is the web tier's.
+
+Routes (the proxy sends exactly these paths to the `live` process, docs/DEPLOYMENT.md):
+- `/challenges/<id>/leaderboard/stream`: `scores` events (top N + "me", coalesced per board).
+- `/live/notifications`: the member's own notices (a new badge, a confirmed deposit, a broadcast)
+  and their home tiles (`tiles`: points, rank, streak).
+
+A stream is answered 401 (not signed in), 404 (no such challenge for this member), 429 with
+Retry-After (this member already holds LIVE_STREAMS_PER_USER streams) or 503 with Retry-After (this
+process holds LIVE_MAX_STREAMS). It starts with `retry`, a `ready` event and the current state, so a
+reconnect needs no replay; an unchanged board (Last-Event-ID equal to its version) is not resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
+from live import access
+from live.hub import Hub, Stream
+
+STREAM_PATHS = re.compile(r"^/(challenges/\d+/leaderboard/stream|live/notifications)$")
+
+_hub: Hub | None = None
+_hub_lock: asyncio.Lock | None = None
+
+
+def handles(path: str) -> bool:
+    """Is this path served by the live app (for the one-process router in savegame.asgi)?"""
+    return bool(STREAM_PATHS.match(path))
+
+
+async def hub() -> Hub:
+    """This process's hub, started on first use (so it also runs under servers without lifespan)."""
+    global _hub, _hub_lock
+    if _hub is not None:
+        return _hub
+    if _hub_lock is None:
+        _hub_lock = asyncio.Lock()
+    async with _hub_lock:
+        if _hub is None:
+            started = Hub()
+            await started.start()
+            _hub = started
+    return _hub
+
+
+async def hub_stop() -> None:
+    global _hub, _hub_lock
+    if _hub is not None:
+        await _hub.stop()
+    _hub, _hub_lock = None, None
+
+
+class HubStreamResponse(StreamingResponse):
+    """A stream response that always gives its place back, however the connection ends."""
+
+    def __init__(self, content, *, live_hub: Hub, stream: Stream):
+        super().__init__(content, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.live_hub, self.stream = live_hub, stream
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.live_hub.close(self.stream)
+
+
+def _refuse(status: int, text: str, retry_after: int | None = None) -> PlainTextResponse:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return PlainTextResponse(text, status_code=status, headers=headers)
+
+
+def _hostname(request: Request) -> str:
+    return (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
+
+
+def _cross_host(request: Request) -> bool:
+    """A browser sending an Origin whose host is not this host (another organization's page)."""
+    origin = request.headers.get("origin")
+    return bool(origin) and (urlsplit(origin).hostname or "").lower() != _hostname(request)
+
+
+def _seconds(request: Request) -> float:
+    longest = settings.LIVE_STREAM_SECONDS
+    try:
+        asked = float(request.query_params.get("seconds", longest))
+    except ValueError:
+        asked = longest
+    # Streams end a little apart, so the reconnects of a crowd that opened together spread out.
+    return max(0.1, min(asked, longest * random.uniform(0.9, 1.0)))
+
+
+async def _events(live_hub: Hub, stream: Stream, seconds: float, first: str):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    yield f"retry: {settings.LIVE_RETRY_MS}\nevent: ready\ndata: {{}}\n\n" + first
+    while True:
+        if stream.wake.is_set():
+            chunk = stream.take()
+            if chunk:
+                yield chunk
+                continue
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        try:
+            async with asyncio.timeout(min(settings.LIVE_HEARTBEAT_SECONDS, remaining)):
+                await stream.wake.wait()
+        except TimeoutError:
+            if deadline - loop.time() > 0:
+                yield ": hb\n\n"
+
+
+async def _serve(request: Request, *, challenge_id: int | None) -> PlainTextResponse | HubStreamResponse:
+    if _cross_host(request):
+        return _refuse(403, "Cross-site stream refused.")
+    session_key = request.cookies.get(settings.SESSION_COOKIE_NAME, "")
+    try:
+        allowed = await access.stream_access_cached(hostname=_hostname(request), session_key=session_key,
+                                                    challenge_id=challenge_id)
+    except Exception:  # noqa: BLE001 - the database is away: the page polls meanwhile
+        return _refuse(503, "Live updates are unavailable.", settings.LIVE_RETRY_AFTER_SECONDS)
+    if allowed.status != 200:
+        return _refuse(allowed.status, "Sign in first." if allowed.status == 401 else "Not found.")
+    live_hub = await hub()
+    stream = Stream(schema=allowed.schema, user_id=allowed.user_id,
+                    boards=(challenge_id,) if challenge_id is not None else (), notices=challenge_id is None)
+    try:
+        refused = await live_hub.open(stream)
+    except (RedisError, OSError):
+        return _refuse(503, "Live updates are unavailable.", settings.LIVE_RETRY_AFTER_SECONDS)
+    if refused == "process":
+        return _refuse(503, "This server is full; try again shortly.", settings.LIVE_RETRY_AFTER_SECONDS)
+    if refused == "user":
+        return _refuse(429, "Too many live pages open.", settings.LIVE_RETRY_AFTER_SECONDS)
+    first = ""
+    try:
+        if challenge_id is not None:
+            with contextlib.suppress(LookupError):
+                version, chunks = await live_hub.board_state(allowed.schema, challenge_id, [stream])
+                if request.headers.get("last-event-id") != version:
+                    first = chunks[stream]
+        else:
+            first = await live_hub.tiles_event(allowed.schema, allowed.user_id)
+    except (RedisError, OSError):
+        pass  # the page shows what it rendered; the next change brings the state
+    except BaseException:
+        await live_hub.close(stream)
+        raise
+    return HubStreamResponse(_events(live_hub, stream, _seconds(request), first), live_hub=live_hub, stream=stream)
+
+
+async def leaderboard_stream(request: Request):
+    return await _serve(request, challenge_id=int(request.path_params["pk"]))
+
+
+async def notifications_stream(request: Request):
+    return await _serve(request, challenge_id=None)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    await hub()
+    try:
+        yield
+    finally:
+        await hub_stop()
+        await asyncio.to_thread(access.shutdown)
+
+
+def _middleware() -> list[Middleware]:
+    if not settings.LIVE_CORS_ORIGIN_REGEX:
+        return []
+    # Dev (`make run`): pages on :PORT, streams on :LIVE_PORT of the same host, so the browser sends a
+    # credentialed cross-origin EventSource. The endpoint refuses an Origin of another host anyway.
+    return [Middleware(CORSMiddleware, allow_origin_regex=settings.LIVE_CORS_ORIGIN_REGEX, allow_credentials=True,
+                       allow_methods=["GET"], allow_headers=["Last-Event-ID", "Cache-Control"])]
+
+
+def build() -> Starlette:
+    return Starlette(routes=[
+        Route("/challenges/{pk:int}/leaderboard/stream", leaderboard_stream),
+        Route("/live/notifications", notifications_stream),
+    ], middleware=_middleware(), lifespan=lifespan)

@@ -1,0 +1,378 @@
+"""The live hub: one Redis pattern subscription per process, fanned out to in-process streams.
+
+A stream is a small object with a wake-up event, the latest state per board it watches and a short
+queue of notices; the hub owns the only pub/sub connection and a small pool for reads. Leaderboard
+changes are coalesced per board: at most one `scores` event per `LIVE_COALESCE_SECONDS` (0.5 s),
+always carrying the state read after the latest change (top N shared by every viewer, plus each
+viewer's own rank, read for all of them in one script call per 1,000 viewers).
+
+Caps: at most `LIVE_STREAMS_PER_USER` open streams per member across every process (a sorted set
+per member in Redis whose entries are leases renewed by their process; a dead process's leases
+lapse after `LIVE_LEASE_SECONDS`), and `LIVE_MAX_STREAMS` per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from challenges import leaderboard
+
+logger = logging.getLogger(__name__)
+
+# Channels the hub listens to: every organization's leaderboard events and member notices.
+BOARD_PATTERN = "sg:*:lb:*:events"
+USER_PATTERN = "sg:*:live:user:*"
+
+_LEASE = """
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+_RENEW = """
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', ms + tonumber(ARGV[1]), ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return #KEYS
+"""
+
+# Top N (shared) and, for each viewer, member / rank / score / score of the rank above / name.
+_STATE = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return false end
+local top = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local total = redis.call('ZCARD', KEYS[1])
+local ids = {}
+for i = 1, #top, 2 do ids[#ids + 1] = string.match(top[i], '([^:]+)$') end
+local names = {}
+if #ids > 0 then names = redis.call('HMGET', KEYS[4], unpack(ids)) end
+for i = 1, #names do if not names[i] then names[i] = '' end end
+local mes = {}
+for j = 2, #ARGV do
+  local row = {'', '', '', '', ''}
+  local cur = redis.call('HGET', KEYS[2], ARGV[j])
+  if cur then
+    local member = string.sub(cur, string.find(cur, '|', 1, true) + 1)
+    local rank = redis.call('ZREVRANK', KEYS[1], member)
+    if rank then
+      local above = ''
+      if rank > 0 then above = redis.call('ZREVRANGE', KEYS[1], rank - 1, rank - 1, 'WITHSCORES')[2] end
+      row = {member, tostring(rank), redis.call('ZSCORE', KEYS[1], member), above,
+             redis.call('HGET', KEYS[4], ARGV[j]) or ''}
+    end
+  end
+  mes[#mes + 1] = row
+end
+return {top, total, names, mes, redis.call('GET', KEYS[5]) or '0'}
+"""
+
+VIEWERS_PER_READ = 1000
+NOTICES_KEPT = 50  # per stream, while its socket is slow
+
+
+def board_topic(schema: str, challenge_id: int) -> str:
+    return leaderboard.channel(challenge_id, schema=schema)
+
+
+def user_topic(schema: str, user_id: int) -> str:
+    return f"sg:{schema}:live:user:{user_id}"
+
+
+def lease_key(schema: str, user_id: int) -> str:
+    return f"sg:{schema}:live:streams:{user_id}"
+
+
+def sse(event: str, data: str, event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {data}\n\n"
+
+
+@dataclass(eq=False)
+class Stream:
+    """One open SSE response: what it watches and what is waiting to be written to it."""
+
+    schema: str
+    user_id: int
+    boards: tuple[int, ...] = ()
+    notices: bool = False
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    latest: dict[str, str] = field(default_factory=dict)  # topic -> the newest state event (latest wins)
+    queue: deque = field(default_factory=lambda: deque(maxlen=NOTICES_KEPT))
+    leased: bool = False
+
+    @property
+    def topics(self) -> list[str]:
+        topics = [board_topic(self.schema, cid) for cid in self.boards]
+        if self.notices:
+            topics.append(user_topic(self.schema, self.user_id))
+        return topics
+
+    def offer_state(self, topic: str, chunk: str) -> None:
+        self.latest[topic] = chunk
+        self.wake.set()
+
+    def offer(self, chunk: str) -> None:
+        self.queue.append(chunk)
+        self.wake.set()
+
+    def take(self) -> str:
+        self.wake.clear()
+        chunks = list(self.latest.values()) + list(self.queue)
+        self.latest.clear()
+        self.queue.clear()
+        return "".join(chunks)
+
+
+class BoardFeed:
+    """The viewers of one leaderboard, and its coalescing flush."""
+
+    def __init__(self, hub: Hub, schema: str, challenge_id: int):
+        self.hub, self.schema, self.challenge_id = hub, schema, challenge_id
+        self.topic = board_topic(schema, challenge_id)
+        self.streams: set[Stream] = set()
+        self.last_sent = float("-inf")
+        self.again = False
+        self.task: asyncio.Task | None = None
+
+    def changed(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._flush())
+        else:
+            self.again = True
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self.last_sent + self.hub.coalesce - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.again = False
+            self.last_sent = loop.time()
+            streams = list(self.streams)
+            if streams:
+                try:
+                    _version, chunks = await self.hub.board_state(self.schema, self.challenge_id, streams)
+                except (RedisError, OSError, LookupError):
+                    logger.warning("live: leaderboard state unavailable", extra={"challenge": self.challenge_id})
+                    chunks = {}
+                for stream, chunk in chunks.items():
+                    stream.offer_state(self.topic, chunk)
+            if not self.again:
+                return
+
+
+class Hub:
+    def __init__(self, *, redis_url: str | None = None):
+        self.redis_url = redis_url or settings.REDIS_URL
+        self.max_streams = settings.LIVE_MAX_STREAMS
+        self.per_user = settings.LIVE_STREAMS_PER_USER
+        self.lease_ms = int(settings.LIVE_LEASE_SECONDS * 1000)
+        self.coalesce = settings.LIVE_COALESCE_SECONDS
+        self.top_n = settings.LIVE_BOARD_TOP
+        self.streams: set[Stream] = set()
+        self.boards: dict[str, BoardFeed] = {}
+        self.by_user_topic: dict[str, set[Stream]] = {}
+        self.redis: aioredis.Redis | None = None
+        self.subscribed = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._ids = itertools.count(1)
+        self.instance = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        # A blocking pool: the 21st concurrent caller waits for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.redis_url, decode_responses=True, max_connections=settings.LIVE_REDIS_CONNECTIONS, timeout=5,
+            socket_connect_timeout=2, health_check_interval=30)
+        self.redis = aioredis.Redis(connection_pool=pool)
+        self._lease = self.redis.register_script(_LEASE)
+        self._renew_script = self.redis.register_script(_RENEW)
+        self._state = self.redis.register_script(_STATE)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._listen()), loop.create_task(self._renew())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for feed in self.boards.values():
+            if feed.task:
+                feed.task.cancel()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    # --- streams ---------------------------------------------------------------------------------
+    async def open(self, stream: Stream) -> str | None:
+        """Register a stream; returns None, or why it is refused: "process" (this process is full)
+        or "user" (the member already holds LIVE_STREAMS_PER_USER streams)."""
+        if len(self.streams) >= self.max_streams:
+            return "process"
+        ok = await self._lease(keys=[lease_key(stream.schema, stream.user_id)],
+                               args=[stream.key, self.per_user, self.lease_ms])
+        if not ok:
+            return "user"
+        stream.leased = True
+        self.streams.add(stream)
+        for cid in stream.boards:
+            topic = board_topic(stream.schema, cid)
+            feed = self.boards.get(topic)
+            if feed is None:
+                feed = self.boards[topic] = BoardFeed(self, stream.schema, cid)
+            feed.streams.add(stream)
+        if stream.notices:
+            self.by_user_topic.setdefault(user_topic(stream.schema, stream.user_id), set()).add(stream)
+        return None
+
+    async def close(self, stream: Stream) -> None:
+        if stream not in self.streams:
+            return
+        self.streams.discard(stream)
+        for cid in stream.boards:
+            topic = board_topic(stream.schema, cid)
+            feed = self.boards.get(topic)
+            if feed is not None:
+                feed.streams.discard(stream)
+                if not feed.streams and (feed.task is None or feed.task.done()):
+                    del self.boards[topic]
+        if stream.notices:
+            topic = user_topic(stream.schema, stream.user_id)
+            watchers = self.by_user_topic.get(topic)
+            if watchers is not None:
+                watchers.discard(stream)
+                if not watchers:
+                    del self.by_user_topic[topic]
+        if stream.leased:
+            try:
+                await self.redis.zrem(lease_key(stream.schema, stream.user_id), stream.key)
+            except (RedisError, OSError):  # the lease lapses by itself
+                pass
+
+    # --- state -----------------------------------------------------------------------------------
+    async def board_state(self, schema: str, challenge_id: int, streams: list[Stream]) -> tuple[str, dict[Stream, str]]:
+        """`board_events`, rebuilding the board from PostgreSQL first when Redis has lost it."""
+        from live import access
+
+        try:
+            return await self.board_events(schema, challenge_id, streams)
+        except LookupError:
+            await access.run(access.board_ensure, schema=schema, challenge_id=challenge_id)
+            return await self.board_events(schema, challenge_id, streams)
+
+    async def board_events(self, schema: str, challenge_id: int, streams: list[Stream]) -> tuple[str, dict[Stream, str]]:
+        """The board's version and the `scores` event each viewer should see now (top N + their own
+        line), in one script call per VIEWERS_PER_READ distinct viewers. Raises LookupError if the
+        board is not built in Redis."""
+        users = sorted({s.user_id for s in streams})
+        keys = [leaderboard.board_key(challenge_id, schema=schema), leaderboard.members_key(challenge_id, schema=schema),
+                leaderboard.ready_key(challenge_id, schema=schema), leaderboard.names_key(schema=schema),
+                leaderboard.version_key(challenge_id, schema=schema)]
+        pipe = self.redis.pipeline(transaction=False)
+        chunks = [users[i:i + VIEWERS_PER_READ] for i in range(0, len(users), VIEWERS_PER_READ)] or [[]]
+        for chunk in chunks:
+            await self._state(keys=keys, args=[self.top_n, *chunk], client=pipe)
+        replies = await pipe.execute()
+        if any(reply is None for reply in replies):
+            raise LookupError(challenge_id)
+        top, total, names, _, version = replies[0]
+        results = []
+        for index in range(0, len(top), 2):
+            saved, _pid, uid = leaderboard.member_decode(top[index])
+            results.append({"rank": index // 2 + 1, "user": {"id": uid, "name": names[index // 2]},
+                            "score": int(float(top[index + 1])), "total_saved": f"{saved:.2f}"})
+        head = '{"results": ' + json.dumps(results) + ', "count": ' + str(int(total)) + ', "me": '
+        mine: dict[int, str] = {}
+        for chunk, reply in zip(chunks, replies):
+            for uid, row in zip(chunk, reply[3]):
+                mine[uid] = json.dumps(_me_row(uid, row))
+        version = str(version)
+        return version, {s: sse("scores", head + mine.get(s.user_id, "null") + "}", version) for s in streams}
+
+    async def tiles_event(self, schema: str, user_id: int) -> str:
+        """The member's home tiles as a `tiles` event (points, rank, streak), read from the cache."""
+        return ""
+
+    # --- the one subscription ----------------------------------------------------------------------
+    async def _listen(self) -> None:
+        backoff = 0.2
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(BOARD_PATTERN, USER_PATTERN)
+                if self.subscribed.is_set():  # a reconnect: whatever was published meanwhile is lost
+                    for feed in list(self.boards.values()):
+                        feed.changed()
+                self.subscribed.set()
+                backoff = 0.2
+                async for message in pubsub.listen():
+                    if message.get("type") == "pmessage":
+                        self._dispatch(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                await pubsub.aclose()
+                raise
+            except (RedisError, OSError):
+                logger.warning("live: Redis subscription lost; reconnecting")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:  # noqa: BLE001 - the connection is gone either way
+                    pass
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        feed = self.boards.get(channel)
+        if feed is not None:
+            feed.changed()
+            return
+        watchers = self.by_user_topic.get(channel)
+        if watchers:
+            try:
+                notice = json.loads(data)
+                chunk = sse(str(notice.get("event", "notice")), json.dumps(notice.get("data", {})),
+                            notice.get("id"))
+            except (ValueError, AttributeError):
+                return
+            for stream in watchers:
+                stream.offer(chunk)
+
+    async def _renew(self) -> None:
+        """Renew this process's leases at a third of their life, in batches."""
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            streams = [s for s in self.streams if s.leased]
+            try:
+                for start in range(0, len(streams), 500):
+                    batch = streams[start:start + 500]
+                    await self._renew_script(keys=[lease_key(s.schema, s.user_id) for s in batch],
+                                             args=[self.lease_ms, *(s.key for s in batch)])
+            except (RedisError, OSError):
+                logger.warning("live: could not renew stream leases")
+
+
+def _me_row(uid: int, row: list) -> dict | None:
+    member, rank, score, above, name = row
+    if not member:
+        return None
+    saved, _pid, _uid = leaderboard.member_decode(member)
+    score = int(float(score))
+    return {"rank": int(rank) + 1, "user": {"id": uid, "name": name}, "score": score,
+            "total_saved": f"{Decimal(saved):.2f}", "gap_to_next": (int(float(above)) - score) if above else None}

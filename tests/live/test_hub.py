@@ -1,0 +1,139 @@
+"""The live hub against a real server (uvicorn in a thread), real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+
+import aiohttp
+import pytest
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from challenges import leaderboard
+from tests.live.conftest import headers_for, hub_server, read_events, session_for
+
+
+
+def _score(schema: str, challenge, user, points: int, version: int, saved: str = "100.00") -> None:
+    from challenges.models import Participant
+
+    with schema_context(schema):
+        Participant.objects.filter(challenge=challenge, user=user).update(
+            points=points, version=version, total_contributed=Decimal(saved))
+        participant = Participant.objects.get(challenge=challenge, user=user)
+        leaderboard.updates_apply([leaderboard.BoardUpdate(
+            challenge_id=challenge.pk, team_id=None, participant_id=participant.pk, user_id=user.pk,
+            version=version, points=points, total_saved=Decimal(saved), name=user.name)], schema=schema)
+
+
+def _url(port: int, challenge) -> str:
+    return f"http://127.0.0.1:{port}/challenges/{challenge.pk}/leaderboard/stream"
+
+
+def test_stream_starts_with_the_board_and_me_then_coalesces_changes(committed_org, live_members):
+    challenge, (akinyi, baraka) = live_members(2)
+    schema = committed_org.schema_name
+    key = session_for(committed_org, akinyi)
+    _score(schema, challenge, akinyi, 300, 10)
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            async with http.get(_url(port, challenge) + "?seconds=5", headers=headers_for(committed_org, key)) as resp:
+                assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
+                first = await read_events(resp, until=lambda e: len(e) >= 2, timeout=5)
+                # a burst of 10 changes within 200 ms
+                for step in range(10):
+                    await asyncio.to_thread(_score, schema, challenge, baraka, 100 + 50 * step, 20 + step)
+                    await asyncio.sleep(0.02)
+                burst = await read_events(resp, until=lambda e: False, timeout=1.6)
+                return first, burst
+
+    with hub_server() as port:
+        first, burst = asyncio.run(scenario(port))
+    assert first[0][0] == "ready"
+    event, data, event_id = first[1]
+    assert event == "scores" and event_id is not None
+    state = json.loads(data)
+    assert state["me"]["rank"] == 1 and state["me"]["score"] == 300 and state["me"]["gap_to_next"] is None
+    assert [row["user"]["id"] for row in state["results"]] == [akinyi.pk, baraka.pk]
+    scores = [json.loads(d) for e, d, _ in burst if e == "scores"]
+    # at most one per 500 ms (the burst spans ~0.4 s, we listened 1.6 s after it), and the last is the latest
+    assert 1 <= len(scores) <= 3
+    assert scores[-1]["results"][0]["user"]["id"] == baraka.pk and scores[-1]["results"][0]["score"] == 550
+    assert scores[-1]["me"] == {"rank": 2, "user": {"id": akinyi.pk, "name": akinyi.name}, "score": 300,
+                                "total_saved": "100.00", "gap_to_next": 250}
+
+
+def test_unchanged_board_is_not_resent_on_reconnect(committed_org, live_members):
+    challenge, (akinyi,) = live_members(1)
+    key = session_for(committed_org, akinyi)
+    _score(committed_org.schema_name, challenge, akinyi, 10, 5)
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            async with http.get(_url(port, challenge) + "?seconds=1", headers=headers_for(committed_org, key)) as resp:
+                first = await read_events(resp, until=lambda e: len(e) >= 2, timeout=5)
+            version = first[1][2]
+            headers = headers_for(committed_org, key, **{"Last-Event-ID": version})
+            async with http.get(_url(port, challenge) + "?seconds=1", headers=headers) as resp:
+                again = await read_events(resp, until=lambda e: False, timeout=1.5)
+            return first, again
+
+    with hub_server() as port:
+        first, again = asyncio.run(scenario(port))
+    assert [e for e, _, _ in first] == ["ready", "scores"]
+    assert [e for e, _, _ in again] == ["ready"]
+
+
+def test_strangers_and_other_hosts_are_refused(committed_org, other_org, live_members):
+    challenge, (akinyi,) = live_members(1)
+    key = session_for(committed_org, akinyi)
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for headers in (headers_for(committed_org), headers_for(other_org, key),
+                            headers_for(committed_org, key, Origin=f"http://{other_org.slug}.{settings.BASE_DOMAIN}:8000")):
+                async with http.get(_url(port, challenge) + "?seconds=0.2", headers=headers) as resp:
+                    statuses.append(resp.status)
+            async with http.get(f"http://127.0.0.1:{port}/challenges/999999/leaderboard/stream",
+                                headers=headers_for(committed_org, key)) as resp:
+                statuses.append(resp.status)
+            return statuses
+
+    with hub_server() as port:
+        assert asyncio.run(scenario(port)) == [401, 401, 403, 404]
+
+
+def test_200_streams_of_one_member_get_5_through_and_hold_no_database_connection(committed_org, live_members,
+                                                                                  settings, pg_connections):
+    challenge, (akinyi,) = live_members(1)
+    key = session_for(committed_org, akinyi)
+    before = pg_connections()
+
+    async def scenario(port):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            async def one():
+                resp = await http.get(_url(port, challenge) + "?seconds=20", headers=headers_for(committed_org, key))
+                if resp.status != 200:
+                    retry_after = resp.headers.get("Retry-After")
+                    resp.release()
+                    return resp.status, retry_after, None
+                await read_events(resp, until=lambda e: len(e) >= 1, timeout=5)
+                return 200, None, resp
+
+            results = await asyncio.gather(*(one() for _ in range(200)))
+            during = pg_connections()
+            for _, _, resp in results:
+                if resp is not None:
+                    resp.close()
+            return results, during
+
+    with hub_server() as port:
+        results, during = asyncio.run(scenario(port))
+    statuses = sorted(status for status, _, _ in results)
+    assert (statuses.count(200), statuses.count(429)) == (5, 195), sorted(set(statuses))
+    assert all(retry == str(settings.LIVE_RETRY_AFTER_SECONDS) for status, retry, _ in results if status == 429)
+    assert during - before <= settings.LIVE_DB_THREADS
