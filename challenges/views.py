@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context
 
-from challenges import leaderboard, selectors, services
+from challenges import selectors, services
 from challenges.forms import ChallengeForm
 from challenges.models import Challenge, Participant, Team
-
-STREAM_SECONDS = 55  # EventSource reconnects by itself; short streams suit proxies and workers
-
 
 def _challenge_or_404(request, pk) -> Challenge:
     challenge = selectors.access_challenge(user=request.user, challenge_id=pk)
@@ -85,52 +79,11 @@ def challenge_leaderboard(request, pk):
     return render(request, "challenges/leaderboard.html", {"challenge": challenge, "board": board})
 
 
-def _stream_allowed(schema: str, user_id: int, role: str, pk: int) -> bool:
-    with schema_context(schema):
-        qs = Challenge.objects.filter(pk=pk)
-        if role != "org_admin":
-            qs = qs.exclude(status=Challenge.Status.DRAFT)
-        return qs.exists()
-
-
-async def leaderboard_stream(request, pk):
-    """Server-sent events: one `scores` event per leaderboard change (Redis pub/sub). Needs ASGI (uvicorn)."""
-    import redis.asyncio as aioredis
-
-    user = await request.auser()
-    if not user.is_authenticated:
-        return HttpResponse(status=401)
-    schema = request.tenant.schema_name
-    if not await sync_to_async(_stream_allowed)(schema, user.pk, user.role, int(pk)):
-        raise Http404
-    try:
-        seconds = min(float(request.GET.get("seconds", STREAM_SECONDS)), STREAM_SECONDS)
-    except ValueError:
-        seconds = STREAM_SECONDS
-    topic = leaderboard.channel(int(pk), schema=schema)
-
-    async def events():
-        client = aioredis.from_url(settings.REDIS_URL, decode_responses=True)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(topic)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        try:
-            yield "retry: 3000\nevent: ready\ndata: {}\n\n"
-            while (remaining := deadline - loop.time()) > 0:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(remaining, 15))
-                if message and message.get("type") == "message":
-                    yield f"event: scores\ndata: {message['data']}\n\n"
-                else:
-                    yield ": keep-alive\n\n"
-        finally:
-            await pubsub.unsubscribe(topic)
-            await pubsub.aclose()
-            await client.aclose()
-
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
+def leaderboard_stream(request, pk):
+    """The stream path is served by the `live` process (live/app.py); the proxy routes it there. Reaching
+    the web tier means it is not running or not routed: 503, and the page polls meanwhile."""
+    response = HttpResponse(_("Live updates are unavailable."), status=503, content_type="text/plain")
+    response["Retry-After"] = str(settings.LIVE_RETRY_AFTER_SECONDS)
     return response
 
 

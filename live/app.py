@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import re
 from urllib.parse import urlsplit
@@ -30,6 +31,8 @@ from starlette.routing import Route
 
 from live import access
 from live.hub import Hub, Stream
+
+logger = logging.getLogger(__name__)
 
 STREAM_PATHS = re.compile(r"^/(challenges/\d+/leaderboard/stream|live/notifications)$")
 
@@ -133,34 +136,28 @@ async def _serve(request: Request, *, challenge_id: int | None) -> PlainTextResp
         allowed = await access.stream_access_cached(hostname=_hostname(request), session_key=session_key,
                                                     challenge_id=challenge_id)
     except Exception:  # noqa: BLE001 - the database is away: the page polls meanwhile
+        logger.exception("live: stream permission check failed")
         return _refuse(503, "Live updates are unavailable.", settings.LIVE_RETRY_AFTER_SECONDS)
     if allowed.status != 200:
         return _refuse(allowed.status, "Sign in first." if allowed.status == 401 else "Not found.")
     live_hub = await hub()
     stream = Stream(schema=allowed.schema, user_id=allowed.user_id,
-                    boards=(challenge_id,) if challenge_id is not None else (), notices=challenge_id is None)
+                    boards=(challenge_id,) if challenge_id is not None else (), notices=challenge_id is None,
+                    last_event_id=request.headers.get("last-event-id"))
     try:
         refused = await live_hub.open(stream)
     except (RedisError, OSError):
+        logger.warning("live: stream lease unavailable", exc_info=True)
         return _refuse(503, "Live updates are unavailable.", settings.LIVE_RETRY_AFTER_SECONDS)
     if refused == "process":
         return _refuse(503, "This server is full; try again shortly.", settings.LIVE_RETRY_AFTER_SECONDS)
     if refused == "user":
         return _refuse(429, "Too many live pages open.", settings.LIVE_RETRY_AFTER_SECONDS)
+    # The current state follows `ready` through the stream itself (newcomers share one read per board).
     first = ""
-    try:
-        if challenge_id is not None:
-            with contextlib.suppress(LookupError):
-                version, chunks = await live_hub.board_state(allowed.schema, challenge_id, [stream])
-                if request.headers.get("last-event-id") != version:
-                    first = chunks[stream]
-        else:
+    if challenge_id is None:
+        with contextlib.suppress(RedisError, OSError):
             first = await live_hub.tiles_event(allowed.schema, allowed.user_id)
-    except (RedisError, OSError):
-        pass  # the page shows what it rendered; the next change brings the state
-    except BaseException:
-        await live_hub.close(stream)
-        raise
     return HubStreamResponse(_events(live_hub, stream, _seconds(request), first), live_hub=live_hub, stream=stream)
 
 

@@ -118,6 +118,7 @@ class Stream:
     latest: dict[str, str] = field(default_factory=dict)  # topic -> the newest state event (latest wins)
     queue: deque = field(default_factory=lambda: deque(maxlen=NOTICES_KEPT))
     leased: bool = False
+    last_event_id: str | None = None  # the client's Last-Event-ID: an unchanged board is not resent
 
     @property
     def topics(self) -> list[str]:
@@ -142,6 +143,38 @@ class Stream:
         return "".join(chunks)
 
 
+class Batcher:
+    """Concurrent calls grouped into batches: one Redis pipeline (one connection, one round trip) per
+    batch, so a crowd connecting at once never queues for the connection pool."""
+
+    def __init__(self, run_batch, limit: int = 500):
+        self.run_batch, self.limit = run_batch, limit
+        self.pending: list[tuple[object, asyncio.Future]] = []
+        self.task: asyncio.Task | None = None
+
+    async def submit(self, item):
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.pending.append((item, future))
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending[:self.limit], self.pending[self.limit:]
+            try:
+                results = await self.run_batch([item for item, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.done():
+                    future.set_result(result)
+
+
 class BoardFeed:
     """The viewers of one leaderboard, and its coalescing flush."""
 
@@ -152,6 +185,29 @@ class BoardFeed:
         self.last_sent = float("-inf")
         self.again = False
         self.task: asyncio.Task | None = None
+        self.newcomers: set[Stream] = set()
+        self.welcome_task: asyncio.Task | None = None
+
+    def welcome(self, stream: Stream) -> None:
+        """Send a new viewer the current state soon; newcomers of the same moment share one read."""
+        self.newcomers.add(stream)
+        if self.welcome_task is None or self.welcome_task.done():
+            self.welcome_task = asyncio.get_running_loop().create_task(self._welcome())
+
+    async def _welcome(self) -> None:
+        while self.newcomers:
+            streams = [s for s in self.newcomers if s in self.streams]
+            self.newcomers = set()
+            if not streams:
+                continue
+            try:
+                version, chunks = await self.hub.board_state(self.schema, self.challenge_id, streams)
+            except (RedisError, OSError, LookupError):
+                logger.warning("live: leaderboard state unavailable", extra={"challenge": self.challenge_id})
+                continue  # the page keeps what it rendered; the next change brings the state
+            for stream, chunk in chunks.items():
+                if stream.last_event_id != version:
+                    stream.offer_state(self.topic, chunk)
 
     def changed(self) -> None:
         if self.task is None or self.task.done():
@@ -199,14 +255,15 @@ class Hub:
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        # A blocking pool: the 21st concurrent caller waits for a connection instead of failing.
+        # A blocking pool: the next concurrent caller waits (up to 30 s) for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(
-            self.redis_url, decode_responses=True, max_connections=settings.LIVE_REDIS_CONNECTIONS, timeout=5,
+            self.redis_url, decode_responses=True, max_connections=settings.LIVE_REDIS_CONNECTIONS, timeout=30,
             socket_connect_timeout=2, health_check_interval=30)
         self.redis = aioredis.Redis(connection_pool=pool)
         self._lease = self.redis.register_script(_LEASE)
         self._renew_script = self.redis.register_script(_RENEW)
         self._state = self.redis.register_script(_STATE)
+        self._leases = Batcher(self._lease_batch)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._listen()), loop.create_task(self._renew())]
 
@@ -226,9 +283,7 @@ class Hub:
         or "user" (the member already holds LIVE_STREAMS_PER_USER streams)."""
         if len(self.streams) >= self.max_streams:
             return "process"
-        ok = await self._lease(keys=[lease_key(stream.schema, stream.user_id)],
-                               args=[stream.key, self.per_user, self.lease_ms])
-        if not ok:
+        if not await self._leases.submit(stream):
             return "user"
         stream.leased = True
         self.streams.add(stream)
@@ -238,9 +293,17 @@ class Hub:
             if feed is None:
                 feed = self.boards[topic] = BoardFeed(self, stream.schema, cid)
             feed.streams.add(stream)
+            feed.welcome(stream)
         if stream.notices:
             self.by_user_topic.setdefault(user_topic(stream.schema, stream.user_id), set()).add(stream)
         return None
+
+    async def _lease_batch(self, streams: list[Stream]) -> list:
+        pipe = self.redis.pipeline(transaction=False)
+        for stream in streams:
+            await self._lease(keys=[lease_key(stream.schema, stream.user_id)],
+                              args=[stream.key, self.per_user, self.lease_ms], client=pipe)
+        return await pipe.execute()
 
     async def close(self, stream: Stream) -> None:
         if stream not in self.streams:

@@ -440,8 +440,9 @@ LIVE_RETRY_AFTER_SECONDS = env.int("LIVE_RETRY_AFTER_SECONDS", default=10)
 LIVE_BOARD_TOP = env.int("LIVE_BOARD_TOP", default=20)
 LIVE_DB_THREADS = env.int("LIVE_DB_THREADS", default=4)  # = the live process's PostgreSQL connections, at most
 LIVE_ACCESS_CACHE_SECONDS = env.float("LIVE_ACCESS_CACHE_SECONDS", default=10.0)
-LIVE_REDIS_CONNECTIONS = env.int("LIVE_REDIS_CONNECTIONS", default=20)  # reads and leases; plus one subscription
+LIVE_REDIS_CONNECTIONS = env.int("LIVE_REDIS_CONNECTIONS", default=32)  # reads and leases; plus one subscription
 # Where pages open streams: "" = the same origin (the proxy routes the stream paths to `live`);
 # a port (dev: `make run`) = the same host on that port, with credentialed CORS for the same host.
 LIVE_PORT = env("LIVE_PORT", default="")
 LIVE_CORS_ORIGIN_REGEX = env("LIVE_CORS_ORIGIN_REGEX", default=r"^https?://[^/]+$" if LIVE_PORT else "")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("live.context_processors.live")

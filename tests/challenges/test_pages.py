@@ -1,17 +1,13 @@
-"""Member and leader pages over HTTP, and the live leaderboard stream (SSE over Redis pub/sub)."""
+"""Member and leader pages over HTTP (the live leaderboard stream itself: tests/live)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from challenges import leaderboard
 from challenges.models import Challenge, Participant
-from savegame.redis import redis_client
 
 
 @pytest.fixture
@@ -85,39 +81,10 @@ def test_manage_create_preview_publish(admin_web):
     assert "Streak 4" in listing and "Cancel" in listing
 
 
-def _collect(response) -> list[bytes]:
-    from asgiref.sync import async_to_sync
-
-    async def read():
-        return [chunk async for chunk in response.streaming_content]
-
-    return async_to_sync(read)()
-
-
-def test_leaderboard_stream_relays_published_changes(member_web, live_challenge):
-    topic = leaderboard.channel(live_challenge.pk, schema="org_alpha")
-    stop = threading.Event()
-
-    def publish():
-        while not stop.is_set():
-            redis_client().publish(topic, '{"type": "scores", "users": [7]}')
-            time.sleep(0.1)
-
-    publisher = threading.Thread(target=publish, daemon=True)
-    publisher.start()
-    try:
-        response = member_web.get(f"/challenges/{live_challenge.pk}/leaderboard/stream?seconds=1.5")
-        assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
-        body = b"".join(_collect(response)).decode()
-    finally:
-        stop.set()
-        publisher.join()
-    assert body.startswith("retry: 3000\nevent: ready")
-    assert 'event: scores\ndata: {"type": "scores", "users": [7]}' in body
-
-
-def test_leaderboard_stream_refuses_strangers(client_for, org, live_challenge):
-    assert client_for(org).get(f"/challenges/{live_challenge.pk}/leaderboard/stream").status_code == 401
+def test_the_web_tier_sends_streams_to_the_live_process(member_web, live_challenge, settings):
+    """Streams are the `live` process's (tests/live); the WSGI tier answers 503 + Retry-After so the page polls."""
+    response = member_web.get(f"/challenges/{live_challenge.pk}/leaderboard/stream")
+    assert response.status_code == 503 and response["Retry-After"] == str(settings.LIVE_RETRY_AFTER_SECONDS)
 
 
 def test_manage_edit_an_active_challenge_changes_only_words(admin_web, live_challenge):
