@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-export PORT
+# `make run` has the production shape: pages on PORT (gunicorn), streams on LIVE_PORT (the live process);
+# pages open their streams on the same host at LIVE_PORT (credentialed CORS for that host only).
+LIVE_PORT ?= 8001
+export PORT LIVE_PORT
 
 .PHONY: install migrate seed run test stop clean
 
@@ -25,7 +28,7 @@ run: seed
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo ""
 	@echo "Platform console: http://localhost:$(PORT)/admin/  (make a login: $(PY) manage.py createsuperuser)"
-	@echo "Starting web (uvicorn), Celery worker, beat and the local Daraja simulator. Ctrl-C stops them."
+	@echo "Starting web (gunicorn, :$(PORT)), live streams (uvicorn, :$(LIVE_PORT)), Celery worker, beat and the local Daraja simulator. Ctrl-C stops them."
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install
