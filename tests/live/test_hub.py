@@ -137,3 +137,69 @@ def test_200_streams_of_one_member_get_5_through_and_hold_no_database_connection
     assert (statuses.count(200), statuses.count(429)) == (5, 195), sorted(set(statuses))
     assert all(retry == str(settings.LIVE_RETRY_AFTER_SECONDS) for status, retry, _ in results if status == 429)
     assert during - before <= settings.LIVE_DB_THREADS
+
+
+def test_a_full_process_answers_503_with_retry_after(committed_org, live_members, settings):
+    settings.LIVE_MAX_STREAMS = 3
+    challenge, members = live_members(4)
+    keys = [session_for(committed_org, member) for member in members]
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            opened = []
+            for key in keys:
+                resp = await http.get(_url(port, challenge) + "?seconds=5", headers=headers_for(committed_org, key))
+                opened.append(resp)
+            result = [(resp.status, resp.headers.get("Retry-After")) for resp in opened]
+            for resp in opened:
+                resp.close()
+            return result
+
+    with hub_server() as port:
+        result = asyncio.run(scenario(port))
+    assert result == [(200, None)] * 3 + [(503, str(settings.LIVE_RETRY_AFTER_SECONDS))]
+
+
+def test_the_streams_of_a_dead_process_lapse_after_their_lease(settings):
+    """A process that dies never gives its places back; its leases lapse, so the member is not locked out."""
+    from live.hub import Hub, Stream
+
+    settings.LIVE_LEASE_SECONDS = 1.0
+
+    async def scenario():
+        dead, alive = Hub(), Hub()
+        await dead.start()
+        await alive.start()
+        try:
+            for _ in range(settings.LIVE_STREAMS_PER_USER):
+                assert await dead.open(Stream(schema="org_x", user_id=7)) is None
+            for task in dead._tasks:  # it dies: no more renewals, no closes
+                task.cancel()
+            refused_now = await alive.open(Stream(schema="org_x", user_id=7))
+            await asyncio.sleep(1.3)
+            later = await alive.open(Stream(schema="org_x", user_id=7))
+            return refused_now, later
+        finally:
+            await alive.stop()
+            await dead.stop()
+
+    assert asyncio.run(scenario()) == ("user", None)
+
+
+def test_a_live_process_keeps_its_leases_past_their_first_life(settings):
+    from live.hub import Hub, Stream
+
+    settings.LIVE_LEASE_SECONDS = 0.6
+
+    async def scenario():
+        hub = Hub()
+        await hub.start()
+        try:
+            for _ in range(settings.LIVE_STREAMS_PER_USER):
+                assert await hub.open(Stream(schema="org_x", user_id=8)) is None
+            await asyncio.sleep(1.5)  # renewed every 0.2 s
+            return await hub.open(Stream(schema="org_x", user_id=8))
+        finally:
+            await hub.stop()
+
+    assert asyncio.run(scenario()) == "user"
