@@ -6,7 +6,7 @@ PORT ?= 8000
 # `make run` has the production shape: pages on PORT (gunicorn), streams on LIVE_PORT (the live process);
 # pages open their streams on the same host at LIVE_PORT (credentialed CORS for that host only).
 LIVE_PORT ?= 8001
-export PORT LIVE_PORT
+export PORT
 
 .PHONY: install migrate seed run test stop clean
 
@@ -29,7 +29,7 @@ run: seed
 	@echo ""
 	@echo "Platform console: http://localhost:$(PORT)/admin/  (make a login: $(PY) manage.py createsuperuser)"
 	@echo "Starting web (gunicorn, :$(PORT)), live streams (uvicorn, :$(LIVE_PORT)), Celery worker, beat and the local Daraja simulator. Ctrl-C stops them."
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
+	DEBUG=$${DEBUG:-1} LIVE_PORT=$(LIVE_PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
