@@ -203,3 +203,31 @@ def test_a_live_process_keeps_its_leases_past_their_first_life(settings):
             await hub.stop()
 
     assert asyncio.run(scenario()) == "user"
+
+
+def test_a_notice_reaches_only_its_members_notification_streams(committed_org, live_members):
+    from live.publish import notice_publish
+
+    _challenge, (akinyi, baraka) = live_members(2)
+    keys = {user.pk: session_for(committed_org, user) for user in (akinyi, baraka)}
+    url = "/live/notifications?seconds=3"
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            mine = await http.get(f"http://127.0.0.1:{port}{url}", headers=headers_for(committed_org, keys[akinyi.pk]))
+            theirs = await http.get(f"http://127.0.0.1:{port}{url}", headers=headers_for(committed_org, keys[baraka.pk]))
+            assert (mine.status, theirs.status) == (200, 200)
+            await read_events(mine, until=lambda e: len(e) >= 1, timeout=5)
+            await read_events(theirs, until=lambda e: len(e) >= 1, timeout=5)
+            await asyncio.to_thread(notice_publish, user_id=akinyi.pk, event="badge",
+                                    data={"name": "First deposit"}, schema=committed_org.schema_name)
+            got = await read_events(mine, until=lambda e: len(e) >= 1, timeout=3)
+            other = await read_events(theirs, until=lambda e: len(e) >= 1, timeout=1)
+            mine.close()
+            theirs.close()
+            return got, other
+
+    with hub_server() as port:
+        got, other = asyncio.run(scenario(port))
+    assert [(e, json.loads(d)) for e, d, _ in got] == [("badge", {"name": "First deposit"})]
+    assert other == []
