@@ -61,7 +61,7 @@ def test_procfile_web_and_live_serve_every_page_with_debug_off(committed_org):
 
     from accounts.models import User
     from accounts.services import user_create
-    from tenants.demo import DEMO_APPS, DEMO_ORGS
+    from web.demo import DEMO_APPS, DEMO_ORGS
 
     schema = committed_org.schema_name
     with schema_context(schema):
