@@ -22,7 +22,8 @@ from payments import payloads
 from payments.kicks import inbox_kick_soon
 from payments.platform.models import RefusedCallback
 from payments.selectors import mpesa_token_valid
-from payments.services import c2b_validate, callback_store
+from payments.services import c2b_validate
+from payments.inbox import callback_store
 from savegame.clientip import client_ip
 
 logger = logging.getLogger("payments.callbacks")

@@ -1,6 +1,6 @@
 """Coalesced drain kicks: a web process kicks each organization's drain at most once per window.
 
-Every stored callback must be followed by a kick (payments.services.inbox_kick: a Redis SET NX, and a
+Every stored callback must be followed by a kick (payments.inbox.inbox_kick: a Redis SET NX, and a
 publish when no drain is queued). Made inline, that one Redis round trip cost a callback about 0.15 ms of
 its ~0.6 ms of Python time (docs/BENCHMARKS.md). With PAYMENTS_KICK_COALESCE_MS > 0, the request only
 notes its organization. One thread per process kicks every noted organization at once, then waits the
@@ -63,7 +63,7 @@ class KickCoalescer:
         """Kick every noted organization now; returns how many were kicked."""
         from django_tenants.utils import schema_context
 
-        from payments.services import inbox_kick
+        from payments.inbox import inbox_kick
 
         with self._lock:
             taken, self._pending = self._pending, set()
@@ -98,7 +98,7 @@ def inbox_kick_soon() -> None:
     """Kick this organization's drain: now, or within PAYMENTS_KICK_COALESCE_MS from the process's
     kick thread (see the module docstring). Call after the inbox row committed."""
     if settings.PAYMENTS_KICK_COALESCE_MS <= 0:
-        from payments.services import inbox_kick
+        from payments.inbox import inbox_kick
 
         inbox_kick()
     else:

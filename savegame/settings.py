@@ -412,7 +412,7 @@ CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Q
 # PostgreSQL connection per callback processed (measured: the drain ran ~4x slower). Connections are
 # still recycled every N tasks and health-checked (CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
-# Callback ingestion (payments/services.py, docs/DEPLOYMENT.md): a stored callback kicks one
+# Callback ingestion (payments/inbox.py, docs/DEPLOYMENT.md): a stored callback kicks one
 # `payments.inbox_drain` per organization (Redis SET NX PX); the drain credits in batches of
 # PAYMENTS_DRAIN_BATCH rows and hands each batch to scoring in one transaction. While the kick key
 # lives (TTL below) further callbacks publish nothing. A drain that finds a full batch (a burst)

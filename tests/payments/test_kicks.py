@@ -18,7 +18,7 @@ from payments.kicks import KickCoalescer
 @pytest.fixture
 def kicks(monkeypatch):
     """Every inbox_kick the coalescer makes: (monotonic start, schema), instead of touching Redis."""
-    import payments.services
+    import payments.inbox
 
     made: list[tuple[float, str]] = []
     lock = threading.Lock()
@@ -28,7 +28,7 @@ def kicks(monkeypatch):
             made.append((time.monotonic(), connection.schema_name))
         return True
 
-    monkeypatch.setattr(payments.services, "inbox_kick", spy)
+    monkeypatch.setattr(payments.inbox, "inbox_kick", spy)
     return made
 
 
@@ -102,7 +102,7 @@ def test_a_lone_callback_is_kicked_at_once_not_after_a_window(kicks, settings):
 
 
 def test_a_failing_kick_is_logged_and_the_next_note_kicks_again(monkeypatch, settings, caplog):
-    import payments.services
+    import payments.inbox
 
     settings.PAYMENTS_KICK_COALESCE_MS = 10
     calls: list[str] = []
@@ -113,7 +113,7 @@ def test_a_failing_kick_is_logged_and_the_next_note_kicks_again(monkeypatch, set
             raise RuntimeError("redis went away")
         return True
 
-    monkeypatch.setattr(payments.services, "inbox_kick", flaky)
+    monkeypatch.setattr(payments.inbox, "inbox_kick", flaky)
     coalescer = KickCoalescer()
     coalescer.note("org_a")
     _settle(calls, 0.1)

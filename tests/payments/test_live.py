@@ -63,7 +63,7 @@ def test_100_concurrent_duplicates_of_one_transid_credit_once(live_org, scored, 
 
     def rerun(_):
         with schema_context(schema):
-            from payments.services import callback_process, inbox_sweep
+            from payments.inbox import callback_process, inbox_sweep
 
             callback_process(inbox_id=inbox_id)
             inbox_sweep(older_than_seconds=0)
@@ -120,7 +120,7 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
             # the sweep only picks rows older than 60 s; the sweep task here runs with the default, so
             # also run it with no age limit, as a later beat tick would
             with schema_context(schema):
-                from payments.services import inbox_sweep
+                from payments.inbox import inbox_sweep
 
                 inbox_sweep(older_than_seconds=0)
             assert wait_for(lambda: _count(schema, Transaction, status="verified") == 5, timeout=30)
