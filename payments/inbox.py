@@ -11,6 +11,7 @@ Moved out of payments/services.py (which keeps the ledger: settings, matching, c
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -54,8 +55,11 @@ def callback_store(*, kind: str, body: dict, token: str, remote_ip: str | None =
         text = raw_body.decode("utf-8") if raw_body is not None else json.dumps(body)
     except UnicodeDecodeError:
         text = json.dumps(body)
-    # prepared: PostgreSQL planned this CTE on every callback, which cost it more than the insert
-    authorized, inbox_id = fetchone_prepared(_INSERT_INBOX, [token, kind, key, text, remote_ip or None])
+    # prepared: PostgreSQL planned this CTE on every callback, which cost it more than the insert.
+    # In autocommit (a request) the statement is its own transaction; inside a caller's transaction a
+    # savepoint keeps a refused insert (a constraint, bad JSON) from aborting the caller's work.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        authorized, inbox_id = fetchone_prepared(_INSERT_INBOX, [token, kind, key, text, remote_ip or None])
     return bool(authorized), inbox_id
 
 
@@ -150,12 +154,16 @@ def _drain_helpers_start() -> int:
 
 
 def _inbox_apply(inbox: CallbackInbox, *, verified: list[int] | None = None) -> Exception | None:
-    """Apply one locked inbox row in its own savepoint and record the outcome on the row.
+    """Apply one locked inbox row and record its new state, both in the row's own savepoint.
 
-    Returns the exception for a row to try again later (RetryLater; anything unexpected when
-    `verified` is given, i.e. in a drain, so one bad row cannot block the tenant's inbox), else None.
-    With `verified`, the ids of deposits this row verified are appended to it instead of being
-    scored on commit.
+    A row that fails -- its processor or its own state change (a constraint, a bug) -- is rolled back
+    to its savepoint alone and its failure recorded in a savepoint of its own, so the rows beside it
+    in the batch commit whatever it does. After PAYMENTS_INBOX_QUARANTINE_AFTER failures (RetryLater
+    does not count: it is waiting, not failing) the row is quarantined: left for an admin to retry
+    by hand (`callback_quarantine_release`), shown on the unmatched and M-Pesa pages and to the
+    platform owner. Returns the exception for a row to try again later, else None. With
+    `verified`, the ids of deposits this row verified are appended to it instead of being scored
+    on commit.
     """
     inbox.attempts += 1
     mine: list[int] = []
@@ -163,36 +171,96 @@ def _inbox_apply(inbox: CallbackInbox, *, verified: list[int] | None = None) -> 
     try:
         with transaction.atomic():
             tx = callback_apply(inbox)
+            CallbackInbox.objects.filter(pk=inbox.pk).update(
+                attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=timezone.now(),
+                transaction=tx, last_error="")
     except payloads.PayloadError as exc:  # stored bodies were validated; this is a bug, not a retry
-        CallbackInbox.objects.filter(pk=inbox.pk).update(
-            attempts=inbox.attempts, state=CallbackInbox.State.FAILED, last_error=str(exc)[:500])
+        _inbox_failure_record(inbox, exc, state=CallbackInbox.State.FAILED)
         logger.error("stored callback cannot be parsed", extra={"inbox_id": inbox.pk, "schema": connection.schema_name})
         return None
     except (OperationalError, InterfaceError):
         raise  # the connection or the whole transaction is gone: the task retries
     except Exception as exc:
-        if verified is None and not isinstance(exc, RetryLater):
-            raise
         if not isinstance(exc, RetryLater):
             logger.exception("inbox row failed; retried on its own", extra={"inbox_id": inbox.pk,
                                                                            "schema": connection.schema_name})
-        CallbackInbox.objects.filter(pk=inbox.pk).update(attempts=inbox.attempts, last_error=str(exc)[:500])
+        if _inbox_failure_record(inbox, exc):
+            return None  # quarantined: no more automatic tries
         return exc
     finally:
         score_collector.reset(token)
-    CallbackInbox.objects.filter(pk=inbox.pk).update(
-        attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=timezone.now(),
-        transaction=tx, last_error="")
     if verified is not None:
         verified.extend(mine)
     return None
+
+
+def _inbox_failure_record(inbox: CallbackInbox, exc: Exception, *, state: str | None = None) -> bool:
+    """Note a failed try on the row (its own savepoint; a row whose very update fails is only logged,
+    and the drain skips it for the rest of its run). Returns whether the row left `received`."""
+    fields: dict = {"attempts": inbox.attempts, "last_error": str(exc)[:500]}
+    quarantine = (state is None and not isinstance(exc, RetryLater)
+                  and inbox.attempts >= settings.PAYMENTS_INBOX_QUARANTINE_AFTER)
+    if quarantine:
+        state = CallbackInbox.State.QUARANTINED
+    if state:
+        fields["state"] = state
+    try:
+        with transaction.atomic():
+            CallbackInbox.objects.filter(pk=inbox.pk).update(**fields)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("inbox row failure could not be recorded", extra={"inbox_id": inbox.pk,
+                                                                          "schema": connection.schema_name})
+        return False
+    if quarantine:
+        logger.error("inbox row quarantined", extra={"inbox_id": inbox.pk, "attempts": inbox.attempts,
+                                                     "schema": connection.schema_name})
+        _quarantine_report(inbox, reason=fields["last_error"])
+    return bool(state)
+
+
+def _quarantine_report(inbox: CallbackInbox, *, reason: str) -> None:
+    """Tell the platform owner (the refused-callbacks list, public schema) once the row's state commits."""
+    import json
+
+    from payments.platform.models import RefusedCallback
+    from payments.platform.services import callback_refusal_record
+
+    organization = connection.tenant
+    body = json.dumps(inbox.payload).encode()
+    transaction.on_commit(lambda: callback_refusal_record(
+        organization=organization, kind=inbox.kind, reason=RefusedCallback.Reason.QUARANTINED, status_code=200,
+        remote_ip=inbox.remote_ip, body=body, detail=f"inbox #{inbox.pk}: {reason}", sender_proven=True))
+
+
+def callback_quarantine_release(*, inbox_ids: list[int] | None = None, actor=None, actor_label: str = "",
+                                ip_address: str | None = None) -> int:
+    """Retry quarantined rows by hand (all of them without `inbox_ids`): each goes back to the drain's
+    queue as if new, and the drain is kicked. Audited. Returns how many were released."""
+    from accounts.services import audit_record
+    from payments.kicks import inbox_kick_soon
+
+    with transaction.atomic():
+        rows = CallbackInbox.objects.select_for_update().filter(state=CallbackInbox.State.QUARANTINED)
+        if inbox_ids is not None:
+            rows = rows.filter(pk__in=inbox_ids)
+        released = list(rows.values_list("pk", flat=True))
+        if not released:
+            return 0
+        CallbackInbox.objects.filter(pk__in=released).update(state=CallbackInbox.State.RECEIVED, attempts=0)
+        audit_record(actor=actor, action="callback_inbox.released", target=None, ip_address=ip_address,
+                     actor_label=actor_label, after={"inbox_ids": released})
+        transaction.on_commit(inbox_kick_soon)
+    return len(released)
 
 
 def callback_process(*, inbox_id: int) -> None:
     """Apply one stored callback to the ledger. Idempotent: running it twice changes nothing more.
 
     The drain does this for batches; this single-row form serves rows the drain handed back to be
-    retried with back-off (RetryLater, e.g. an STK result that beat its push row)."""
+    retried with back-off (RetryLater, e.g. an STK result that beat its push row, or a row that
+    failed). Raises the row's error after its failed try is committed, so the task retries it."""
     with transaction.atomic():
         inbox = CallbackInbox.objects.select_for_update().filter(pk=inbox_id).first()
         if inbox is None or inbox.state != CallbackInbox.State.RECEIVED:
@@ -214,7 +282,8 @@ def _drain_batch(*, size: int, later: list[int]) -> tuple[int, list[int]]:
     savepoint. Returns (rows taken, deposits verified)."""
     verified: list[int] = []
     with transaction.atomic():
-        rows = list(_drainable().order_by("received_at", "id").select_for_update(skip_locked=True)[:size])
+        queue = _drainable().exclude(pk__in=later) if later else _drainable()  # later: failed in this run
+        rows = list(queue.order_by("received_at", "id").select_for_update(skip_locked=True)[:size])
         for inbox in rows:
             if _inbox_apply(inbox, verified=verified) is not None:
                 later.append(inbox.pk)

@@ -15,17 +15,6 @@ from tests.payments.conftest import count_in as _count
 
 
 @pytest.fixture
-def published(monkeypatch):
-    """Drain tasks published to the broker (recorded, not sent)."""
-    from payments.tasks import inbox_drain_task
-
-    sent: list[str] = []
-    monkeypatch.setattr(inbox_drain_task, "apply_async",
-                        lambda *a, **k: sent.append(f"drain {k.get('kwargs', {}).get('slot', 0)}"))
-    return sent
-
-
-@pytest.fixture
 def batches(monkeypatch):
     """Every batch handed to challenges.services.deposits_score."""
     import challenges.services
