@@ -427,4 +427,6 @@ PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)
 # A row that failed this many tries is quarantined (held back for an admin's retry) instead of retried forever.
+# How often beat sweeps every organization's inbox for rows a lost kick, broker or worker left behind.
+PAYMENTS_SWEEP_SECONDS = env.float("PAYMENTS_SWEEP_SECONDS", default=60.0)
 PAYMENTS_INBOX_QUARANTINE_AFTER = env.int("PAYMENTS_INBOX_QUARANTINE_AFTER", default=5)
