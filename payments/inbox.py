@@ -115,23 +115,32 @@ def _drain_release(slot: int) -> None:
         logger.warning("redis unavailable; drain key left to expire", extra={"schema": connection.schema_name})
 
 
-def inbox_kick() -> bool:
+class KickLost(Exception):
+    """Redis or the broker did not take a kick (raised by inbox_kick(strict=True))."""
+
+
+def inbox_kick(*, strict: bool = False) -> bool:
     """Ask for a drain of this tenant's inbox, at most one publish per drain (call after the row commits).
 
     `SET key NX PX ttl` costs one Redis round trip; only the caller that sets the key publishes
     `payments.inbox_drain`. The drain deletes the key once the inbox is empty and then looks once
     more, so a row committed while the key was still set is never stranded (see inbox_drain).
-    Returns whether a drain was published. Redis or the broker being down is logged, never raised:
-    the row is stored and the beat sweep drains it.
+    Returns whether a drain was published. Redis or the broker being down is logged, never raised
+    (the row is stored and the beat sweep drains it) -- unless `strict`: then it raises KickLost, so
+    the caller can keep the kick and send it when Redis answers again (payments.kicks).
     """
     try:
         if not _drain_claim(0):
             return False  # a drain is queued or running; it will see our row
-    except Exception:
+    except Exception as exc:
         logger.warning("redis unavailable; inbox row left for the sweep", extra={"schema": connection.schema_name})
+        if strict:
+            raise KickLost(str(exc)) from exc
         return False
     if not _drain_publish(0):
         _drain_release(0)  # let the next callback try the broker again
+        if strict:
+            raise KickLost("broker unavailable")
         return False
     return True
 
@@ -379,17 +388,27 @@ def _score_alone(tx_id: int) -> bool:
         return False
 
 
-def inbox_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
-    """Safety net (beat): rows still unprocessed after `older_than_seconds` -- a lost kick or a dead
-    drain gets a drain of its own, a row whose retries were lost is re-queued -- and verified
-    deposits never scored are scored. Returns the number of stale rows found."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = (CallbackInbox.objects.filter(state=CallbackInbox.State.RECEIVED, received_at__lt=cutoff)
+RETRIED_ROWS_AFTER_SECONDS = 60  # a row that failed has its own task retries; the sweep re-queues it only this late
+
+
+def inbox_sweep(*, older_than_seconds: float | None = None, limit: int = 500) -> int:
+    """Safety net (beat, every PAYMENTS_SWEEP_SECONDS): rows still unprocessed after
+    `older_than_seconds` (PAYMENTS_SWEEP_CUTOFF_SECONDS) -- a lost kick or a dead drain gets a drain
+    of its own -- and verified deposits never scored (a worker killed between crediting and its
+    hand-over to scoring) are scored; a row whose retries were lost is re-queued after
+    RETRIED_ROWS_AFTER_SECONDS. Returns the number of stale rows found."""
+    seconds = settings.PAYMENTS_SWEEP_CUTOFF_SECONDS if older_than_seconds is None else older_than_seconds
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=seconds)
+    stale = (CallbackInbox.objects.filter(state=CallbackInbox.State.RECEIVED)
              .exclude(kind=CallbackInbox.Kind.VALIDATION))
-    never_tried = stale.filter(attempts=0).count()
+    never_tried = stale.filter(attempts=0, received_at__lt=cutoff).count()
     if never_tried:
         _drain_publish_patiently()
-    retried = list(stale.filter(attempts__gt=0).order_by("received_at").values_list("id", flat=True)[:limit])
+    retried_cutoff = min(cutoff, now - timedelta(seconds=RETRIED_ROWS_AFTER_SECONDS)) if older_than_seconds is None \
+        else cutoff
+    retried = list(stale.filter(attempts__gt=0, received_at__lt=retried_cutoff).order_by("received_at")
+                   .values_list("id", flat=True)[:limit])
     for inbox_id in retried:
         callback_enqueue(inbox_id=inbox_id, patient=True)
     unscored = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,

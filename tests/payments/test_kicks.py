@@ -23,7 +23,7 @@ def kicks(monkeypatch):
     made: list[tuple[float, str]] = []
     lock = threading.Lock()
 
-    def spy():
+    def spy(**kwargs):
         with lock:
             made.append((time.monotonic(), connection.schema_name))
         return True
@@ -107,7 +107,7 @@ def test_a_failing_kick_is_logged_and_the_next_note_kicks_again(monkeypatch, set
     settings.PAYMENTS_KICK_COALESCE_MS = 10
     calls: list[str] = []
 
-    def flaky():
+    def flaky(**kwargs):
         calls.append(connection.schema_name)
         if len(calls) == 1:
             raise RuntimeError("redis went away")
