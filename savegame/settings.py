@@ -434,4 +434,4 @@ PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not app
 # raise both for thousands of organizations (a sweep is one task per organization). docs/RELIABILITY.md
 PAYMENTS_SWEEP_SECONDS = env.float("PAYMENTS_SWEEP_SECONDS", default=10.0)
 PAYMENTS_SWEEP_CUTOFF_SECONDS = env.float("PAYMENTS_SWEEP_CUTOFF_SECONDS", default=15.0)
-PAYMENTS_INBOX_QUARANTINE_AFTER = env.int("PAYMENTS_INBOX_QUARANTINE_AFTER", default=5)
+PAYMENTS_INBOX_QUARANTINE_AFTER = env.int("PAYMENTS_INBOX_QUARANTINE_AFTER", default=8)
