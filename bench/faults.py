@@ -49,7 +49,9 @@ class Campaign:
         self.pg, self.redis = PrivatePostgres(), PrivateRedis()
         self.port = free_port()
         self.procs: dict[str, subprocess.Popen] = {}
-        self.logs = Path(self.pg.root) / "logs"
+        import tempfile
+
+        self.logs = Path(tempfile.mkdtemp(prefix="sg-faults-logs-"))  # kept after the run: the processes' logs
         self.env = {
             **os.environ, "DATABASE_URL": self.pg.url("savegame"), "REDIS_URL": self.redis.url,
             "DJANGO_SETTINGS_MODULE": "savegame.settings", "PORT": str(self.port), "DEBUG": "false",
@@ -57,6 +59,24 @@ class Campaign:
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         }
         self.seq = 0
+        self.wanted: set[str] = set()  # processes the supervisor keeps running (a fault may take one out)
+        self.restarts: list[str] = []
+        self.supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self.supervising = threading.Event()
+
+    def _supervise(self) -> None:
+        """What Procfile hosts and systemd (Restart=always, RestartSec=2) do: restart a process that exited."""
+        while self.supervising.is_set():
+            for name in sorted(self.wanted):
+                proc = self.procs.get(name)
+                if proc is not None and proc.poll() is not None:
+                    log(f"supervisor: {name} exited ({proc.returncode}); restarting it in 2 s")
+                    self.procs.pop(name, None)
+                    time.sleep(2)
+                    if name in self.wanted:
+                        self.restarts.append(name)
+                        self.start(name)
+            time.sleep(0.5)
 
     # --- set-up ---------------------------------------------------------------------------------------
 
@@ -69,7 +89,7 @@ class Campaign:
         self.pg.start()
         self.pg.psql("CREATE DATABASE savegame")
         self.redis.start()
-        self.logs.mkdir()
+        log(f"logs in {self.logs}")
         log("migrating the private PostgreSQL ...")
         self.manage("migrate_all", "-v", "0")
         self.manage("create_org", "--slug", SLUG, "--name", "Fault Chama", "--type", "chama",
@@ -95,6 +115,7 @@ class Campaign:
                 if name.strip() in ("web", "worker", "beat")}
 
     def start(self, name: str) -> None:
+        self.wanted.add(name)
         command = self.procfile()[name]
         if name == "beat":
             command += f" --schedule {self.logs}/celerybeat-schedule"
@@ -103,6 +124,7 @@ class Campaign:
                                             stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self, name: str, sig=signal.SIGKILL) -> None:
+        self.wanted.discard(name)
         proc = self.procs.pop(name, None)
         if proc is not None and proc.poll() is None:
             try:
@@ -110,6 +132,14 @@ class Campaign:
             except ProcessLookupError:
                 pass
             proc.wait(timeout=30)
+
+    def worker_ready(self, timeout: float = 120) -> None:
+        """Wait for the (re)started worker's "ready." line (its boot is slow on a loaded machine)."""
+        path = self.logs / "worker.log"
+        seen = path.read_bytes().count(b" ready.") if path.exists() else 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and path.read_bytes().count(b" ready.") <= seen:
+            time.sleep(0.2)
 
     def children(self, name: str) -> list[int]:
         parent = self.procs[name].pid
@@ -231,7 +261,12 @@ class Campaign:
         if fault == "redis":
             action = outage(lambda: self.redis.process.kill(), self.redis.start)
         elif fault == "worker_group":
-            action = outage(lambda: self.stop("worker"), lambda: self.start("worker"))
+            def action():
+                self.stop("worker")
+                time.sleep(self.outage)
+                self.start("worker")
+                self.worker_ready()  # the dependency is back once the new worker consumes
+                back["at"] = time.monotonic()
         elif fault == "pool_child":
             def action():
                 kids = self.children("worker")
@@ -270,12 +305,14 @@ class Campaign:
             raise ValueError(fault)
 
         started = time.monotonic()
+        self.restarts = []
         self.send_burst(fault[:4], record, during=lambda i: once(i, action))
         if fault == "beat_and_redis":  # the tail of the burst lands while Redis is down
             self.send_burst(fault[:3] + "t", record, count=max(20, self.burst // 10))
         while back["at"] is None and time.monotonic() - started < 300:
             time.sleep(0.2)
-        result = {"fault": fault, **self.verify(record, back["at"] or time.monotonic())}
+        result = {"fault": fault, **self.verify(record, back["at"] or time.monotonic()),
+                  "supervisor_restarts": ",".join(self.restarts) or "-"}
         if fault == "beat_and_redis":
             self.start("beat")
         self.ensure_running()
@@ -291,13 +328,12 @@ class Campaign:
 
     def ensure_running(self) -> None:
         for name in ("web", "worker", "beat"):
-            if name not in self.procs or self.procs[name].poll() is not None:
-                log(f"{name} is not running: restarting it (a supervisor would)")
-                self.procs.pop(name, None)
+            if name not in self.wanted:  # taken out by the fault: back in for the next one
                 self.start(name)
         self.wait_web()
 
     def teardown(self) -> None:
+        self.supervising.clear()
         for name in list(self.procs):
             self.stop(name)
         self.redis.stop()
@@ -306,7 +342,7 @@ class Campaign:
 
 def print_table(results: list[dict]) -> None:
     columns = ["fault", "sent", "answered_200", "stored", "credited", "scored", "doubled", "lost", "quarantined",
-               "recover_s"]
+               "recover_s", "supervisor_restarts"]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for row in results:
@@ -327,6 +363,8 @@ def main():
         campaign.setup()
         for name in ("web", "worker", "beat"):
             campaign.start(name)
+        campaign.supervising.set()
+        campaign.supervisor.start()
         campaign.wait_web()
         log("warm-up burst")
         warm: dict = {}
