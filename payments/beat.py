@@ -1,10 +1,11 @@
 """Periodic payments tasks; each entry runs in every organization's schema."""
 
 from celery.schedules import crontab
+from django.conf import settings
 
 SCHEDULE = {
     # The broker may lose a task (Redis down at callback time): nothing is lost, only delayed.
-    "payments-inbox-sweep": {"task": "payments.inbox_sweep", "schedule": 60.0},
+    "payments-inbox-sweep": {"task": "payments.inbox_sweep", "schedule": settings.PAYMENTS_SWEEP_SECONDS},
     # STK pushes pending past MPESA_STK_RECONCILE_MINUTES are asked about with stkpushquery.
     "payments-stk-reconcile": {"task": "payments.stk_reconcile", "schedule": 120.0},
     # C2B validations with no confirmation are asked about with Transaction Status.

@@ -13,7 +13,7 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -22,7 +22,8 @@ from payments import payloads
 from payments.kicks import inbox_kick_soon
 from payments.platform.models import RefusedCallback
 from payments.selectors import mpesa_token_valid
-from payments.services import c2b_validate, callback_store
+from payments.services import c2b_validate
+from payments.inbox import callback_store
 from savegame.clientip import client_ip
 
 logger = logging.getLogger("payments.callbacks")
@@ -70,7 +71,8 @@ def daraja_callback(request, token: str, kind: str):
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_JSON, detail=str(exc))
     try:
         authorized, inbox_id = callback_store(kind=kind, body=body, token=token, remote_ip=ip or None, raw_body=raw)
-    except (payloads.PayloadError, DataError) as exc:  # DataError: JSON PostgreSQL refuses (e.g. \u0000)
+    # DataError: JSON PostgreSQL refuses (e.g. \u0000); IntegrityError: a constraint refuses the content
+    except (payloads.PayloadError, DataError, IntegrityError) as exc:
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_PAYLOAD, detail=str(exc))
     if not authorized:
         return _refuse(request, status=404, reason=Reason.WRONG_TOKEN, kind=kind, ip=ip)

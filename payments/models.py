@@ -170,11 +170,13 @@ class CallbackInbox(models.Model):
         RECEIVED = "received", _("Received")
         PROCESSED = "processed", _("Processed")
         FAILED = "failed", _("Failed")
+        # Failed PAYMENTS_INBOX_QUARANTINE_AFTER times: no more automatic tries; an admin retries it by hand.
+        QUARANTINED = "quarantined", _("Held back")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     natural_key = models.CharField(max_length=80)
     payload = models.JSONField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)

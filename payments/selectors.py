@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django_tenants.utils import schema_context
 
-from payments.models import MpesaSettings, Transaction
+from payments.models import CallbackInbox, MpesaSettings, Transaction
 
 CALLBACK_PATHS = {
     # Daraja refuses callback URLs containing words such as "mpesa", "safaricom" or "query".
@@ -77,6 +77,11 @@ def transaction_get(*, user, pk: int) -> Transaction | None:
 
 def unmatched_list() -> QuerySet[Transaction]:
     return Transaction.objects.filter(status=Transaction.Status.UNMATCHED).order_by("created_at", "id")
+
+
+def quarantined_callbacks() -> QuerySet[CallbackInbox]:
+    """Stored callbacks held back after failing every automatic try, oldest first (payments.inbox)."""
+    return CallbackInbox.objects.filter(state=CallbackInbox.State.QUARANTINED).order_by("received_at", "id")
 
 
 def member_paybill(*, user) -> dict | None:

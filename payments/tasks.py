@@ -19,7 +19,7 @@ TRANSIENT = (RetryLater, OperationalError, InterfaceError, IntegrityError, Daraj
 @shared_task(name="payments.callback_process", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=2,
              retry_backoff_max=300, retry_jitter=True, max_retries=12, soft_time_limit=30, time_limit=60)
 def callback_process_task(inbox_id: int) -> None:
-    from payments.services import callback_process
+    from payments.inbox import callback_process
 
     callback_process(inbox_id=inbox_id)
 
@@ -30,14 +30,14 @@ def callback_process_task(inbox_id: int) -> None:
              retry_backoff=2, retry_backoff_max=60, retry_jitter=True, max_retries=12, soft_time_limit=240,
              time_limit=300)
 def inbox_drain_task(slot: int = 0) -> int:
-    from payments.services import inbox_drain
+    from payments.inbox import inbox_drain
 
     return inbox_drain(slot=slot)
 
 
 @shared_task(name="payments.inbox_sweep", acks_late=True, soft_time_limit=120, time_limit=180)
 def inbox_sweep_task() -> int:
-    from payments.services import inbox_sweep
+    from payments.inbox import inbox_sweep
 
     return inbox_sweep()
 

@@ -129,6 +129,17 @@ def manage_unmatched(request):
     from accounts.models import User
     from challenges.models import Challenge
 
+    if request.method == "POST" and request.POST.get("action") == "release":
+        from payments.inbox import callback_quarantine_release
+
+        inbox_id = request.POST.get("inbox") or ""
+        released = callback_quarantine_release(inbox_ids=[int(inbox_id)] if inbox_id.isdigit() else [],
+                                               actor=request.user, ip_address=client_ip(request))
+        if released:
+            messages.success(request, _("Callback sent back to be processed again."))
+        else:
+            messages.error(request, _("That callback is no longer held back."))
+        return redirect("manage-unmatched")
     if request.method == "POST":
         code = (request.POST.get("member") or "").strip().upper()
         user = User.objects.filter(account_code=code, is_active=True).first() or (
@@ -147,6 +158,7 @@ def manage_unmatched(request):
         return redirect("manage-unmatched")
     return render(request, "payments/manage_unmatched.html", {
         "page": _page(request, selectors.unmatched_list()),
+        "held_back": selectors.quarantined_callbacks()[:REFUSED_SHOWN],
         "members": User.objects.filter(is_active=True).order_by("name", "phone_number")[:1000],
         "challenges": Challenge.objects.filter(status="active").order_by("name")})
 

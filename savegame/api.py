@@ -34,6 +34,13 @@ def exception_handler(exc, context):
         response = drf_exception_handler(ServiceUnavailable(), context)
         response["Retry-After"] = "5"
         return response
+    from savegame.unavailable import DATABASE_DOWN, RETRY_AFTER_SECONDS
+
+    if isinstance(exc, DATABASE_DOWN):
+        logger.error("database unavailable during an API request", exc_info=exc)
+        response = drf_exception_handler(ServiceUnavailable(), context)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields: the client's fault, not ours
@@ -87,6 +94,11 @@ class ApiJsonErrorMiddleware:
             return self._json(404)
         if isinstance(exception, PermissionDenied):
             return self._json(403)
+        from savegame.unavailable import database_down_response
+
+        unavailable = database_down_response(request, exception)
+        if unavailable is not None:
+            return unavailable
         logger.exception("unhandled API error", exc_info=exception)
         return self._json(500)
 

@@ -413,7 +413,7 @@ CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Q
 # PostgreSQL connection per callback processed (measured: the drain ran ~4x slower). Connections are
 # still recycled every N tasks and health-checked (CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
-# Callback ingestion (payments/services.py, docs/DEPLOYMENT.md): a stored callback kicks one
+# Callback ingestion (payments/inbox.py, docs/DEPLOYMENT.md): a stored callback kicks one
 # `payments.inbox_drain` per organization (Redis SET NX PX); the drain credits in batches of
 # PAYMENTS_DRAIN_BATCH rows and hands each batch to scoring in one transaction. While the kick key
 # lives (TTL below) further callbacks publish nothing. A drain that finds a full batch (a burst)
@@ -424,6 +424,7 @@ PAYMENTS_DRAIN_HELPERS = env.int("PAYMENTS_DRAIN_HELPERS", default=1)
 PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_000)
 # A web process kicks each organization's drain at most once per this many ms, from a thread of its own
 # (payments/kicks.py): a burst pays one Redis round trip per window, not one per callback. 0 = inline.
+PAYMENTS_KICK_RETRY_SECONDS = env.float("PAYMENTS_KICK_RETRY_SECONDS", default=1.0)  # a kept kick, while Redis is down
 PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)
@@ -447,3 +448,11 @@ LIVE_REDIS_CONNECTIONS = env.int("LIVE_REDIS_CONNECTIONS", default=32)  # reads 
 LIVE_PORT = env("LIVE_PORT", default="")
 LIVE_CORS_ORIGIN_REGEX = env("LIVE_CORS_ORIGIN_REGEX", default=r"^https?://[^/]+$" if LIVE_PORT else "")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("live.context_processors.live")
+# A row that failed this many tries is quarantined (held back for an admin's retry) instead of retried forever.
+# How often beat sweeps every organization's inbox for rows a lost kick, broker or worker left behind, and
+# how old a row or an unscored deposit must be to count as left behind. 10 s + 15 s puts a worker killed
+# between crediting and scoring back on track within ~25 s (it was 60 s + 60 s: 71-87 s in the campaign);
+# raise both for thousands of organizations (a sweep is one task per organization). docs/RELIABILITY.md
+PAYMENTS_SWEEP_SECONDS = env.float("PAYMENTS_SWEEP_SECONDS", default=10.0)
+PAYMENTS_SWEEP_CUTOFF_SECONDS = env.float("PAYMENTS_SWEEP_CUTOFF_SECONDS", default=15.0)
+PAYMENTS_INBOX_QUARANTINE_AFTER = env.int("PAYMENTS_INBOX_QUARANTINE_AFTER", default=8)

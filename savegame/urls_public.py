@@ -11,3 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+handler500 = "savegame.unavailable.server_error"  # a database that is down: 503 JSON on /hooks/ and /api/

@@ -20,3 +20,5 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler500 = "savegame.unavailable.server_error"  # a database that is down: 503 JSON on /hooks/ and /api/

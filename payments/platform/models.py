@@ -23,6 +23,8 @@ class RefusedCallback(models.Model):
         TOO_LARGE = "too_large", _("Body too large")
         WRONG_TOKEN = "wrong_token", _("Wrong callback secret")
         FORBIDDEN_IP = "forbidden_ip", _("Address not allowed")
+        # Stored and answered 200, but it failed every automatic try: held back in the inbox for a retry by hand.
+        QUARANTINED = "quarantined", _("Held back after repeated failures")
 
     organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, help_text=_("The callback URL it was sent to."))
@@ -39,7 +41,8 @@ class RefusedCallback(models.Model):
         indexes = [models.Index(fields=["organization", "-id"], name="refused_callback_org_newest")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(reason__in=["bad_json", "bad_payload", "too_large", "wrong_token", "forbidden_ip"]),
+                condition=models.Q(reason__in=["bad_json", "bad_payload", "too_large", "wrong_token", "forbidden_ip",
+                                          "quarantined"]),
                 name="refused_callback_reason_valid",
             ),
         ]

@@ -112,6 +112,17 @@ def count_in(schema: str, model, **filters) -> int:
 
 
 @pytest.fixture
+def published(monkeypatch):
+    """Drain tasks published to the broker (recorded, not sent)."""
+    from payments.tasks import inbox_drain_task
+
+    sent: list[str] = []
+    monkeypatch.setattr(inbox_drain_task, "apply_async",
+                        lambda *a, **k: sent.append(f"drain {k.get('kwargs', {}).get('slot', 0)}"))
+    return sent
+
+
+@pytest.fixture
 def member(tenant):
     from accounts.services import user_create
 

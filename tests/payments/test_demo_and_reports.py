@@ -37,7 +37,7 @@ def test_daily_report_lists_totals_unmatched_and_anomalies(tenant, member):
 
 def test_sweep_requeues_lost_rows_and_scores_unscored_deposits(tenant, member, eager_celery, scored,
                                                                django_capture_on_commit_callbacks):
-    from payments.services import callback_store, inbox_sweep
+    from payments.inbox import callback_store, inbox_sweep
     from tests.payments.conftest import c2b_payload
 
     token = MpesaSettings.objects.get().callback_token

@@ -15,17 +15,6 @@ from tests.payments.conftest import count_in as _count
 
 
 @pytest.fixture
-def published(monkeypatch):
-    """Drain tasks published to the broker (recorded, not sent)."""
-    from payments.tasks import inbox_drain_task
-
-    sent: list[str] = []
-    monkeypatch.setattr(inbox_drain_task, "apply_async",
-                        lambda *a, **k: sent.append(f"drain {k.get('kwargs', {}).get('slot', 0)}"))
-    return sent
-
-
-@pytest.fixture
 def batches(monkeypatch):
     """Every batch handed to challenges.services.deposits_score."""
     import challenges.services
@@ -42,7 +31,7 @@ def batches(monkeypatch):
 
 
 def _store(token: str, trans_id: str, bill_ref: str, amount: str = "100") -> int:
-    from payments.services import callback_store
+    from payments.inbox import callback_store
 
     _, inbox_id = callback_store(kind="confirmation", body=c2b_payload(trans_id=trans_id, amount=amount,
                                                                         bill_ref=bill_ref), token=token)
@@ -50,7 +39,7 @@ def _store(token: str, trans_id: str, bill_ref: str, amount: str = "100") -> int
 
 
 def test_one_kick_per_drain(tenant, published):
-    from payments.services import _drain_release, inbox_kick
+    from payments.inbox import _drain_release, inbox_kick
 
     assert inbox_kick() is True and inbox_kick() is False and inbox_kick() is False
     assert published == ["drain 0"]
@@ -59,7 +48,7 @@ def test_one_kick_per_drain(tenant, published):
 
 
 def test_a_burst_gets_a_bounded_number_of_helper_drains(tenant, member, mpesa, published, settings):
-    from payments.services import _drain_helpers_start, inbox_drain
+    from payments.inbox import _drain_helpers_start, inbox_drain
     from savegame.redis import redis_client, tenant_key
 
     settings.PAYMENTS_DRAIN_HELPERS = 2
@@ -73,7 +62,7 @@ def test_a_burst_gets_a_bounded_number_of_helper_drains(tenant, member, mpesa, p
 
 
 def test_a_dead_broker_releases_the_kick_for_the_next_callback(tenant, monkeypatch):
-    from payments.services import inbox_kick
+    from payments.inbox import inbox_kick
     from payments.tasks import inbox_drain_task
     from savegame.redis import redis_client, tenant_key
 
@@ -87,7 +76,7 @@ def test_a_dead_broker_releases_the_kick_for_the_next_callback(tenant, monkeypat
 
 def test_drain_credits_in_batches_and_scores_each_batch_in_one_hand_over(tenant, member, mpesa, batches, scored,
                                                                           published):
-    from payments.services import inbox_drain
+    from payments.inbox import inbox_drain
 
     for n in range(5):
         _store(mpesa.callback_token, f"RKTBATCH0{n}", member.account_code)
@@ -104,11 +93,11 @@ def test_drain_credits_in_batches_and_scores_each_batch_in_one_hand_over(tenant,
 
 def test_a_row_that_cannot_be_applied_yet_is_retried_on_its_own(tenant, member, mpesa, published, monkeypatch):
     """An STK result before its push row: the drain carries on and hands the row to callback_process."""
-    from payments import services
-    from payments.services import callback_store, inbox_drain
+    from payments import inbox
+    from payments.inbox import callback_store, inbox_drain
 
     retried: list[int] = []
-    monkeypatch.setattr(services, "callback_enqueue", lambda *, inbox_id, **kw: retried.append(inbox_id))
+    monkeypatch.setattr(inbox, "callback_enqueue", lambda *, inbox_id, **kw: retried.append(inbox_id))
     _, early = callback_store(kind="stk_callback", body=stk_success_payload(checkout="ws_CO_EARLY", receipt="RKTEARLY01"),
                               token=mpesa.callback_token)
     ok = _store(mpesa.callback_token, "RKTAFTER01", member.account_code)
@@ -121,7 +110,7 @@ def test_a_row_that_cannot_be_applied_yet_is_retried_on_its_own(tenant, member, 
 
 def test_batch_scoring_failure_falls_back_to_one_by_one(tenant, member, mpesa, scored, published, monkeypatch):
     import challenges.services
-    from payments.services import inbox_drain
+    from payments.inbox import inbox_drain
 
     score = challenges.services._ScoringBatch.score
 
@@ -146,7 +135,7 @@ def live(live_org):
 
 
 def test_drains_side_by_side_and_redelivered_credit_and_score_once(live, scored, published):
-    from payments.services import inbox_drain
+    from payments.inbox import inbox_drain
 
     org, member, token = live
     schema = org.schema_name
@@ -174,12 +163,12 @@ def test_drains_side_by_side_and_redelivered_credit_and_score_once(live, scored,
 
 
 def test_a_drain_killed_between_crediting_and_scoring_loses_no_score(live, scored, published, monkeypatch):
-    from payments import services
-    from payments.services import inbox_drain, inbox_sweep
+    from payments import inbox
+    from payments.inbox import inbox_drain, inbox_sweep
 
     org, member, token = live
     schema = org.schema_name
-    real_hand_over = services.deposits_hand_over
+    real_hand_over = inbox.deposits_hand_over
 
     def killed(*, transaction_ids):
         raise SystemExit("worker killed")  # the crediting transaction has committed by now
@@ -187,10 +176,10 @@ def test_a_drain_killed_between_crediting_and_scoring_loses_no_score(live, score
     with schema_context(schema):
         for n in range(3):
             _store(token, f"RKTKILL00{n}", member.account_code)
-        monkeypatch.setattr(services, "deposits_hand_over", killed)
+        monkeypatch.setattr(inbox, "deposits_hand_over", killed)
         with pytest.raises(SystemExit):
             inbox_drain()
-        monkeypatch.setattr(services, "deposits_hand_over", real_hand_over)
+        monkeypatch.setattr(inbox, "deposits_hand_over", real_hand_over)
         assert Transaction.objects.filter(status="verified").count() == 3 and not DepositScore.objects.exists()
         assert inbox_drain() == 0  # the redelivered task: every row is processed already
         inbox_sweep(older_than_seconds=0)  # the unscored safety net
@@ -202,12 +191,12 @@ def test_a_drain_killed_between_crediting_and_scoring_loses_no_score(live, score
 def test_a_row_committed_while_the_drain_finishes_is_not_stranded(live, scored, published, monkeypatch):
     """commit -> SET NX (fails: the key is still set, nothing is published) -> the drain DELs the key ->
     its last look finds the row."""
-    from payments import services
-    from payments.services import inbox_drain, inbox_kick
+    from payments import inbox
+    from payments.inbox import inbox_drain, inbox_kick
 
     org, member, token = live
     schema = org.schema_name
-    release = services._drain_release
+    release = inbox._drain_release
     kicks: list[bool] = []
 
     def callback_lands_then_release(slot):
@@ -216,7 +205,7 @@ def test_a_row_committed_while_the_drain_finishes_is_not_stranded(live, scored, 
             kicks.append(inbox_kick())
         release(slot)
 
-    monkeypatch.setattr(services, "_drain_release", callback_lands_then_release)
+    monkeypatch.setattr(inbox, "_drain_release", callback_lands_then_release)
     with schema_context(schema):
         _store(token, "RKTRACE001", member.account_code)
         assert inbox_kick() is True  # the first callback's kick: the key is now set

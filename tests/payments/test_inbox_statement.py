@@ -17,7 +17,7 @@ from tests.payments.conftest import count_in as _count
 
 
 def _store(schema: str, token: str, trans_id: str) -> tuple[bool, int | None]:
-    from payments.services import callback_store
+    from payments.inbox import callback_store
 
     with schema_context(schema):
         return callback_store(kind="confirmation", body=c2b_payload(trans_id=trans_id), token=token)

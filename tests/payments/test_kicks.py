@@ -18,17 +18,17 @@ from payments.kicks import KickCoalescer
 @pytest.fixture
 def kicks(monkeypatch):
     """Every inbox_kick the coalescer makes: (monotonic start, schema), instead of touching Redis."""
-    import payments.services
+    import payments.inbox
 
     made: list[tuple[float, str]] = []
     lock = threading.Lock()
 
-    def spy():
+    def spy(**kwargs):
         with lock:
             made.append((time.monotonic(), connection.schema_name))
         return True
 
-    monkeypatch.setattr(payments.services, "inbox_kick", spy)
+    monkeypatch.setattr(payments.inbox, "inbox_kick", spy)
     return made
 
 
@@ -102,18 +102,18 @@ def test_a_lone_callback_is_kicked_at_once_not_after_a_window(kicks, settings):
 
 
 def test_a_failing_kick_is_logged_and_the_next_note_kicks_again(monkeypatch, settings, caplog):
-    import payments.services
+    import payments.inbox
 
     settings.PAYMENTS_KICK_COALESCE_MS = 10
     calls: list[str] = []
 
-    def flaky():
+    def flaky(**kwargs):
         calls.append(connection.schema_name)
         if len(calls) == 1:
             raise RuntimeError("redis went away")
         return True
 
-    monkeypatch.setattr(payments.services, "inbox_kick", flaky)
+    monkeypatch.setattr(payments.inbox, "inbox_kick", flaky)
     coalescer = KickCoalescer()
     coalescer.note("org_a")
     _settle(calls, 0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -63,7 +64,7 @@ def test_100_concurrent_duplicates_of_one_transid_credit_once(live_org, scored, 
 
     def rerun(_):
         with schema_context(schema):
-            from payments.services import callback_process, inbox_sweep
+            from payments.inbox import callback_process, inbox_sweep
 
             callback_process(inbox_id=inbox_id)
             inbox_sweep(older_than_seconds=0)
@@ -120,7 +121,7 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
             # the sweep only picks rows older than 60 s; the sweep task here runs with the default, so
             # also run it with no age limit, as a later beat tick would
             with schema_context(schema):
-                from payments.services import inbox_sweep
+                from payments.inbox import inbox_sweep
 
                 inbox_sweep(older_than_seconds=0)
             assert wait_for(lambda: _count(schema, Transaction, status="verified") == 5, timeout=30)
@@ -135,3 +136,49 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
         redis.stop()
     assert _count(schema, CallbackInbox, state="processed") == 6
     assert len(scored) == 6 and len(set(scored)) == 6
+
+
+def test_a_kick_lost_to_a_redis_outage_is_sent_after_it(live_org, scored, settings):
+    """Redis is down when callbacks are stored: their kicks are kept by the web process and sent as soon
+    as Redis answers again, so the rows are credited within seconds, with no sweep (issue 20: they
+    waited 161 s for beat)."""
+    from payments.kicks import coalescer
+    from savegame.redis import redis_client
+
+    org, member, token = live_org
+    schema = org.schema_name
+    redis = PrivateRedis()
+    original = celery_app.conf.broker_url, settings.REDIS_URL
+
+    def use_redis(broker_url, redis_url=None):
+        celery_app.conf.broker_url = broker_url
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        settings.REDIS_URL = redis_url or broker_url
+        redis_client.cache_clear()
+
+    redis.start()
+    use_redis(redis.url)
+    try:
+        redis.stop()  # Redis dies
+        with live_server() as port:
+            for n in range(3):
+                body = c2b_payload(trans_id=f"RKTKEPT00{n}", amount="200", bill_ref=member.account_code)
+                response = requests.post(_url(port, token), json=body, headers=_host(org), timeout=10)
+                assert response.status_code == 200 and response.json()["ResultCode"] == 0
+        assert wait_for(lambda: schema in coalescer._owed, timeout=10)  # the failed kick is kept
+        assert _count(schema, CallbackInbox, state="received") == 3
+
+        celery_app.conf.task_always_eager = False
+        redis.start()  # the same address: nothing in this process is told Redis is back
+        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
+                          shutdown_timeout=10, queues=every_queue()):
+            back = time.monotonic()
+            assert wait_for(lambda: _count(schema, DepositScore) == 3, timeout=20)  # no sweep was run
+            assert time.monotonic() - back < 15
+        assert schema not in coalescer._owed
+        connections.close_all()
+    finally:
+        use_redis(*original)
+        redis.stop()
+    assert _count(schema, Transaction, status="verified") == 3 and len(set(scored)) == 3

@@ -26,7 +26,8 @@ def test_c2b_callback_scores_once_and_sends_one_rich_confirmation(hook, org, sav
     from challenges.selectors import leaderboard_read
     from challenges.services import deposit_score, deposits_unscored_sweep, participant_join
     from payments.models import DepositScore, Transaction
-    from payments.services import deposit_score_once, inbox_sweep
+    from payments.services import deposit_score_once
+    from payments.inbox import inbox_sweep
 
     challenge = running_challenge()
     participant_join(challenge=challenge, user=saver)
