@@ -26,6 +26,7 @@ run: seed
 	@echo ""
 	@echo "Platform console: http://localhost:$(PORT)/admin/  (make a login: $(PY) manage.py createsuperuser)"
 	@echo "Starting web (uvicorn), Celery worker, beat and the local Daraja simulator. Ctrl-C stops them."
+	rm -rf .data/prometheus  # prometheus-client multiprocess files of the last run (docs/OPERATIONS.md)
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install

@@ -426,3 +426,29 @@ PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_00
 PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)
+
+# --- operations (docs/OPERATIONS.md) ---
+# /livez, /readyz and /metrics are answered right after the request log, before tenant routing
+# (savegame.health.OpsMiddleware); request metrics wrap everything inside the log.
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.health.OpsMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1,
+                  "savegame.metrics.RequestMetricsMiddleware")
+OPS_HEARTBEAT_SECONDS = env.float("OPS_HEARTBEAT_SECONDS", default=15.0)
+READYZ_WORKER_STALE_SECONDS = env.int("READYZ_WORKER_STALE_SECONDS", default=60)
+READYZ_BEAT_STALE_SECONDS = env.int("READYZ_BEAT_STALE_SECONDS", default=120)
+# /metrics: a bearer token (Authorization: Bearer <token>) or a source address in the allow-list;
+# with neither set it answers 404 to everyone. Never public.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Organization labels stay bounded: the top N organizations by deposits get their own label, the rest
+# are "other" (the list is refreshed every 10 minutes in each process).
+METRICS_TOP_ORGS = env.int("METRICS_TOP_ORGS", default=30)
+# prometheus-client multiprocess mode: every web and worker process on a host writes its samples
+# here and /metrics adds them up. The process manager empties it at start (make run does).
+import os  # noqa: E402
+
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Scrape-time collectors (they read Redis and the database when /metrics is asked); each app adds its own.
+METRICS_COLLECTORS = ["savegame.metrics.OpsCollector", "payments.metrics.MoneyCollector"]

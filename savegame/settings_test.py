@@ -21,3 +21,7 @@ CELERY_RESULT_BACKEND = REDIS_URL  # tests read task results; production keeps n
 # Kick the drain inline, in the request: with eager Celery the kick runs the drain, which must see the
 # test's own transaction. The live-server tests turn coalescing on (tests/payments/test_live.py).
 PAYMENTS_KICK_COALESCE_MS = 0
+# Each test run gets its own prometheus multiprocess directory (set before prometheus_client loads).
+PROMETHEUS_MULTIPROC_DIR = tempfile.mkdtemp(prefix="savegame-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+METRICS_TOKEN = "test-metrics-token"
