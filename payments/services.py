@@ -33,6 +33,15 @@ from payments.models import (
     TransactionStatusChange,
     new_callback_token,
 )
+from savegame.metrics import (
+    CALLBACK_TO_CREDITED,
+    DEPOSITS_CREDITED,
+    PIPELINE_FAILURES,
+    RECONCILIATION,
+    count_on_commit,
+    org_label,
+    safe,
+)
 from savegame.prepared import fetchone_prepared
 
 logger = logging.getLogger(__name__)
@@ -291,12 +300,17 @@ def _inbox_apply(inbox: CallbackInbox, *, verified: list[int] | None = None) -> 
             logger.exception("inbox row failed; retried on its own", extra={"inbox_id": inbox.pk,
                                                                            "schema": connection.schema_name})
         CallbackInbox.objects.filter(pk=inbox.pk).update(attempts=inbox.attempts, last_error=str(exc)[:500])
+        if not isinstance(exc, RetryLater):
+            safe(PIPELINE_FAILURES.labels(org=org_label(), stage="credit").inc)
         return exc
     finally:
         _score_collector.reset(token)
+    processed_at = timezone.now()
     CallbackInbox.objects.filter(pk=inbox.pk).update(
-        attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=timezone.now(),
+        attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=processed_at,
         transaction=tx, last_error="")
+    if tx is not None and inbox.received_at is not None:
+        safe(CALLBACK_TO_CREDITED.observe, max(0.0, (processed_at - inbox.received_at).total_seconds()))
     if verified is not None:
         verified.extend(mine)
     return None
@@ -410,6 +424,7 @@ def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
                 deposits_score(transaction_ids=fresh)
         return fresh
     except Exception:  # a deadlock with a single-deposit path, a bug in scoring, a lost connection
+        safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
         logger.exception("batch scoring failed; scoring one by one", extra={"schema": connection.schema_name,
                                                                             "transactions": len(transaction_ids)})
     return [tx_id for tx_id in transaction_ids if _score_alone(tx_id)]
@@ -419,6 +434,7 @@ def _score_alone(tx_id: int) -> bool:
     try:
         return deposit_score_once(transaction_id=tx_id)
     except Exception:  # the sweep retries unscored deposits
+        safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
         logger.exception("scoring failed; the sweep will retry", extra={"transaction_id": tx_id,
                                                                         "schema": connection.schema_name})
         return False
@@ -565,6 +581,7 @@ def _credit_new(*, source: str, amount: Decimal, receipt: str, user, challenge, 
         status=status, verified_at=timezone.now() if user is not None else None, **extra,
     )
     _status_change(tx, from_status="", reason=reason)
+    count_on_commit(DEPOSITS_CREDITED, org=org_label(), status=status)
     if user is not None:
         _on_verified(tx)
     return tx
@@ -587,6 +604,7 @@ def _verify(tx: Transaction, *, receipt: str | None, transacted_at, reason: str,
         setattr(tx, k, v)
     tx.save(update_fields=[*fields, "updated_at"])
     _status_change(tx, from_status=previous, reason=reason)
+    count_on_commit(DEPOSITS_CREDITED, org=org_label(), status=Transaction.Status.VERIFIED)
     _on_verified(tx)
 
 
@@ -714,6 +732,7 @@ def _process_status(inbox: CallbackInbox) -> Transaction | None:
                                  transacted_at=payloads.daraja_time(when) if when else (c2b.trans_time if c2b else None),
                                  payer_name=c2b.first_name if c2b else "",
                                  reason="recovered by Transaction Status (confirmation never arrived)")
+                count_on_commit(RECONCILIATION, check="transaction_status", outcome="confirmation_recovered")
     if query is not None:
         query.result = inbox.payload
         query.resolved_at = timezone.now()
@@ -867,12 +886,14 @@ def stk_pending_reconcile(*, older_than_minutes: int | None = None, limit: int =
                 # The query gives no receipt; a later callback or C2B confirmation attaches it (no second credit).
                 _verify(tx, receipt=None, transacted_at=None, reason="stkpushquery: ResultCode 0 (callback missing)",
                         extra={"result_code": "0", "result_desc": answer.result_desc})
+                count_on_commit(RECONCILIATION, check="stk_query", outcome="callback_missing_paid")
             else:
                 tx.status, tx.result_code, tx.result_desc = (Transaction.Status.FAILED, answer.result_code,
                                                              answer.result_desc[:255])
                 tx.save(update_fields=["status", "result_code", "result_desc", "updated_at"])
                 _status_change(tx, from_status=Transaction.Status.PENDING,
                                reason=f"stkpushquery: ResultCode {answer.result_code}")
+                count_on_commit(RECONCILIATION, check="stk_query", outcome="callback_missing_failed")
         settled += 1
     return settled
 
@@ -912,6 +933,7 @@ def c2b_gaps_check(*, older_than_minutes: int = 10, limit: int = 50) -> int:
         except IntegrityError:
             pass
         asked += 1
+        safe(RECONCILIATION.labels(check="c2b_gaps", outcome="status_asked").inc)
     return asked
 
 
@@ -957,4 +979,6 @@ def reconciliation_report_build(*, day=None) -> ReconciliationReport:
         anomalies.append({"kind": "unscored_deposits", "count": unscored})
     report, _ = ReconciliationReport.objects.update_or_create(
         day=day, defaults={"totals": totals, "unmatched": unmatched, "anomalies": anomalies})
+    for anomaly in anomalies or [{"kind": "clean", "count": 1}]:
+        count_on_commit(RECONCILIATION, check="daily_report", outcome=anomaly["kind"])
     return report

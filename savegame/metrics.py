@@ -20,6 +20,7 @@ import os
 import re
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 
@@ -140,6 +141,30 @@ def safe(fn, *args, **kwargs) -> None:
         logger.debug("metric not recorded", exc_info=True)
 
 
+def count_on_commit(counter, amount: float = 1, **labels) -> None:
+    """Increment once the surrounding transaction commits (a rolled-back savepoint counts nothing)."""
+    from django.db import transaction
+
+    if amount:
+        transaction.on_commit(lambda: safe(counter.labels(**labels).inc, amount))
+
+
+def deposits_scored_observe(*, verified_at: list) -> None:
+    """Scoring hook (challenges): deposits scored now, and how long each waited since it was credited."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    def record(label=org_label()) -> None:
+        now = timezone.now()
+        DEPOSITS_SCORED.labels(org=label).inc(len(verified_at))
+        for when in verified_at:
+            if when is not None:
+                CREDITED_TO_SCORED.observe(max(0.0, (now - when).total_seconds()))
+
+    if verified_at:
+        transaction.on_commit(lambda: safe(record))
+
+
 # --- web -------------------------------------------------------------------------------------------
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -218,6 +243,16 @@ def reason_class(reason: str) -> str:
         return reason[:3]
     match = _REASON_WORD.match(reason.replace(" ", "_").replace("-", "_"))
     return match.group(0)[:24].rstrip("_") if match else OTHER
+
+
+@contextmanager
+def provider_timer(channel: str):
+    """Time one call to a message provider (raised errors are timed too)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        safe(PROVIDER_LATENCY.labels(channel=channel).observe, time.perf_counter() - started)
 
 
 def messages_observe(*, rows) -> None:
