@@ -42,6 +42,7 @@ from savegame.metrics import (
     org_label,
     safe,
 )
+from payments.watch.services import watch_soon
 from savegame.prepared import fetchone_prepared
 
 logger = logging.getLogger(__name__)
@@ -422,6 +423,7 @@ def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
                 fresh = sorted(row[0] for row in cursor.fetchall())
             if fresh:
                 deposits_score(transaction_ids=fresh)
+        watch_soon(transaction_ids=fresh)  # suspicious patterns, in a task of their own
         return fresh
     except Exception:  # a deadlock with a single-deposit path, a bug in scoring, a lost connection
         safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
@@ -553,6 +555,7 @@ def deposit_score_once(*, transaction_id: int) -> bool:
             return False
         DepositScore.objects.create(transaction=tx)
         deposit_score(transaction_id=tx.pk)  # same DB transaction: the guard and the score commit together
+    watch_soon(transaction_ids=[transaction_id])
     return True
 
 
@@ -813,6 +816,7 @@ def transaction_reverse(*, transaction_id: int, reason: str, reversal_receipt: s
         audit_record(actor=actor, action="transaction.reversed", target=original, ip_address=ip_address,
                      after={"reversal": entry.pk, "reason": reason})
         _on_reversed(original)
+        watch_soon(transaction_ids=[original.pk])
     return entry
 
 

@@ -452,3 +452,33 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # Scrape-time collectors (they read Redis and the database when /metrics is asked); each app adds its own.
 METRICS_COLLECTORS = ["savegame.metrics.OpsCollector", "payments.metrics.MoneyCollector"]
+
+# --- suspicious patterns (payments/watch, docs/OPERATIONS.md "Suspicious patterns") ---
+# Findings flag, never block. Each organization may override any of these in Django admin.
+SHARED_APPS = [*SHARED_APPS, "payments.watch"]
+INSTALLED_APPS = [*INSTALLED_APPS, "payments.watch"]
+SUSPICIOUS_DEFAULTS = {
+    "shared_payer_accounts": 4,      # one phone (hashed MSISDN) paying into this many members' accounts ...
+    "shared_payer_days": 30,         # ... within this many days
+    "outsized_multiple": 10,         # a deposit this many times the member's 90-day median ...
+    "outsized_floor": 10_000,        # ... and at least this many KES
+    "outsized_history": 3,           # with at least this many earlier deposits to take a median of
+    "burst_count": 10,               # this many deposits ...
+    "burst_max_amount": 100,         # ... of at most this many KES each ...
+    "burst_minutes": 60,             # ... within this many minutes
+    "reversals_count": 2,            # a member with this many reversed deposits ...
+    "reversals_days": 30,            # ... within this many days
+    "assignments_count": 5,          # one admin assigning this many unmatched payments to one member ...
+    "assignments_days": 7,           # ... within this many days
+    "outside_allowlist_count": 1,    # refusals from addresses outside MPESA_ALLOWED_IPS in a day
+}
+CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "watch.*": {"queue": "celery"}}
+
+# --- tracing (savegame/tracing.py; off by default) ---
+INSTALLED_APPS = [*INSTALLED_APPS, "savegame.apps.SavegameOpsConfig"]
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
+if OTEL_ENABLED:
+    LOGGING["formatters"]["json"]["fmt"] += " %(trace_id)s %(span_id)s"
