@@ -504,9 +504,6 @@ def _save_outcomes(rows: list[Notification]) -> None:
     builds a CASE per field and row, which cost ~2 s per 500 rows and dominated a fan-out."""
     if not rows:
         return
-    from savegame.metrics import messages_observe, safe
-
-    safe(messages_observe, rows=rows)
     values = ", ".join(["(%s::bigint, %s, %s, %s, %s, %s::timestamptz)"] * len(rows))
     params = [p for r in rows for p in (r.pk, r.status, r.reason, r.provider_message_id, r.cost, r.sent_at)]
     table = connection.ops.quote_name(Notification._meta.db_table)
@@ -517,6 +514,9 @@ def _save_outcomes(rows: list[Notification]) -> None:
             f"WHERE n.id = v.id",
             params,
         )
+    from savegame.metrics import messages_observe, safe
+
+    safe(messages_observe, rows=rows)  # after the write: counted once the outcome is stored
 
 
 def _release(rows: list[Notification], reason: str, report: SendReport) -> None:

@@ -82,6 +82,8 @@ MESSAGES = Counter("savegame_messages_total", "Notifications by channel, outcome
                    ["channel", "outcome", "reason"])
 PROVIDER_LATENCY = Histogram("savegame_message_provider_seconds", "One call to the SMS/WhatsApp/push provider.",
                              ["channel"], buckets=LATENCY_BUCKETS)
+for _channel in ("sms", "whatsapp", "push"):  # made now: observing right after a send then costs no file set-up
+    PROVIDER_LATENCY.labels(channel=_channel)
 
 # --- game ---
 DEPOSITS_SCORED = Counter("savegame_deposits_scored_total", "Deposits scored by gamification.", ["org"])
