@@ -23,4 +23,8 @@ class ContextFilter(logging.Filter):
                 record.schema = "-"
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        if not hasattr(record, "trace_id"):
+            from savegame.tracing import trace_ids
+
+            record.trace_id, record.span_id = trace_ids()
         return True
