@@ -21,16 +21,31 @@ import secrets
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 
+def _loopback(url: str) -> tuple[str, str | None]:
+    """`*.localhost` is the machine itself (RFC 6761) but not every resolver says so: connect to
+    127.0.0.1 and send the name as the Host header."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if host != "localhost" and not host.endswith(".localhost"):
+        return url, None
+    port = f":{parts.port}" if parts.port else ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"127.0.0.1{port}")), f"{host}{port}"
+
+
 def _call(method: str, url: str, body: dict | None = None, token: str | None = None,
           timeout: float = 15) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
+    url, host = _loopback(url)
     request = urllib.request.Request(url, data=data, method=method)
+    if host:
+        request.add_header("Host", host)
     request.add_header("Accept", "application/json")
     if data is not None:
         request.add_header("Content-Type", "application/json")
