@@ -19,22 +19,25 @@ def _schemas() -> list[str]:
     return list(organization_list().values_list("schema_name", flat=True))
 
 
-def inbox_state() -> dict[str, tuple[int, float, int]]:
-    """{schema: (unprocessed inbox rows, oldest unprocessed row's age in seconds, unmatched payments)}."""
-    schemas = _schemas()
+def per_schema(schemas: list[str], sql: str) -> dict[str, tuple]:
+    """`sql` (a SELECT with `{schema}` where the schema goes) run for every schema in one UNION ALL
+    statement: {schema: its row}."""
     if not schemas:
         return {}
     quote = connection.ops.quote_name
-    parts = [
-        f"SELECT %s, (SELECT count(*) FROM {quote(s)}.payments_callbackinbox i WHERE i.state = 'received'"
-        f" AND i.kind <> 'validation'), (SELECT coalesce(extract(epoch FROM now() - min(i.received_at)), 0)"
-        f" FROM {quote(s)}.payments_callbackinbox i WHERE i.state = 'received' AND i.kind <> 'validation'),"
-        f" (SELECT count(*) FROM {quote(s)}.payments_transaction t WHERE t.status = 'unmatched')"
-        for s in schemas
-    ]
+    parts = [f"SELECT %s, * FROM ({sql.format(schema=quote(s))}) AS t" for s in schemas]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), schemas)
-        return {schema: (int(depth), float(age), int(unmatched)) for schema, depth, age, unmatched in cursor.fetchall()}
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def inbox_state() -> dict[str, tuple[int, float, int]]:
+    """{schema: (unprocessed inbox rows, oldest unprocessed row's age in seconds, unmatched payments)}."""
+    waiting = "FROM {schema}.payments_callbackinbox i WHERE i.state = 'received' AND i.kind <> 'validation'"
+    rows = per_schema(_schemas(), f"SELECT (SELECT count(*) {waiting}),"
+                                  f" (SELECT coalesce(extract(epoch FROM now() - min(i.received_at)), 0) {waiting}),"
+                                  " (SELECT count(*) FROM {schema}.payments_transaction t WHERE t.status = 'unmatched')")
+    return {schema: (int(depth), float(age), int(unmatched)) for schema, (depth, age, unmatched) in rows.items()}
 
 
 class MoneyCollector:

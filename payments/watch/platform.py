@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.apps import apps
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from payments.metrics import inbox_state
+from payments.metrics import inbox_state, per_schema
 
 
 @dataclass
@@ -32,17 +31,6 @@ class OrganizationHealth:
         return None if not total else self.stored_24h / total
 
 
-def _per_schema(schemas: list[str], sql: str) -> dict[str, tuple]:
-    """`sql` (with {schema}) once per schema in one statement: {schema: row}."""
-    if not schemas:
-        return {}
-    quote = connection.ops.quote_name
-    parts = [f"SELECT %s, * FROM ({sql.format(schema=quote(s))}) AS t" for s in schemas]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), schemas)
-        return {row[0]: row[1:] for row in cursor.fetchall()}
-
-
 def platform_health() -> list[OrganizationHealth]:
     from payments.platform.models import RefusedCallback
     from payments.watch.models import Finding
@@ -51,9 +39,9 @@ def platform_health() -> list[OrganizationHealth]:
     organizations = list(organization_list())
     schemas = [o.schema_name for o in organizations]
     since = timezone.now() - timedelta(hours=24)
-    stored = _per_schema(schemas, "SELECT count(*) FROM {schema}.payments_callbackinbox"
+    stored = per_schema(schemas, "SELECT count(*) FROM {schema}.payments_callbackinbox"
                                   " WHERE received_at >= now() - interval '24 hours'")
-    completion = _per_schema(schemas, "SELECT count(*) FILTER (WHERE status = 'completed'),"
+    completion = per_schema(schemas, "SELECT count(*) FILTER (WHERE status = 'completed'),"
                                       " count(*) FILTER (WHERE status IN ('completed', 'failed'))"
                                       " FROM {schema}.challenges_participant")
     inbox = inbox_state()
