@@ -449,8 +449,14 @@ METRICS_TOP_ORGS = env.int("METRICS_TOP_ORGS", default=30)
 import os  # noqa: E402
 
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "prometheus"))
+try:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+except OSError:  # a read-only checkout: the host's temporary directory instead
+    import tempfile
+
+    PROMETHEUS_MULTIPROC_DIR = os.path.join(tempfile.gettempdir(), "savegame-prometheus")
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
-Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # Scrape-time collectors (they read Redis and the database when /metrics is asked); each app adds its own.
 METRICS_COLLECTORS = ["savegame.metrics.OpsCollector", "payments.metrics.MoneyCollector"]
 
