@@ -54,7 +54,7 @@ def _broker_ok() -> bool:
     from savegame.celery import app
 
     try:
-        with app.connection_for_write(connect_timeout=2) as conn:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return True
     except Exception:

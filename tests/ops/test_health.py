@@ -134,3 +134,19 @@ def test_stopping_redis_turns_readyz_503_naming_redis_and_back_after_restart(set
     finally:
         server.stop()
         redis_client.cache_clear()
+
+
+def test_a_separate_broker_is_checked_on_its_own(settings):
+    from tests.payments.live import free_port
+
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    started = time.monotonic()
+    response = Client().get("/readyz?role=web")
+    assert response.status_code == 503 and response.json()["failing"] == ["broker"]
+    assert time.monotonic() - started < 10
+
+
+def test_a_separate_broker_that_answers_is_ready(settings):
+    settings.CELERY_BROKER_URL = settings.REDIS_URL.rsplit("/", 1)[0] + "/0"  # same server, another URL
+    assert settings.CELERY_BROKER_URL != settings.REDIS_URL
+    assert Client().get("/readyz?role=web").json()["checks"]["broker"] == "ok"
