@@ -8,7 +8,7 @@ PORT ?= 8000
 LIVE_PORT ?= 8001
 export PORT
 
-.PHONY: install migrate seed run test stop clean
+.PHONY: install migrate seed run test stop clean smoke
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,20 @@ run: seed
 	@echo ""
 	@echo "Platform console: http://localhost:$(PORT)/admin/  (make a login: $(PY) manage.py createsuperuser)"
 	@echo "Starting web (gunicorn, :$(PORT)), live streams (uvicorn, :$(LIVE_PORT)), Celery worker, beat and the local Daraja simulator. Ctrl-C stops them."
+	rm -rf .data/prometheus  # prometheus-client multiprocess files of the last run (docs/OPERATIONS.md)
 	DEBUG=$${DEBUG:-1} LIVE_PORT=$(LIVE_PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Smoke test any deployment: readyz, one login, one simulated payment (deploy/smoke.py). Against `make run`
+# the callback URL comes from this checkout's `mpesa_urls` (same embedded servers); elsewhere set
+# SMOKE_CALLBACK_URL (and SMOKE_PHONE, SMOKE_SMS_FILE).
+SMOKE_ORG ?= $(firstword $(subst ., ,$(patsubst http://%,%,$(patsubst https://%,%,$(URL)))))
+smoke: install
+	@test -n "$(URL)" || { echo "usage: make smoke URL=http://umoja.localhost:8000"; exit 2; }
+	SMOKE_CALLBACK_URL="$${SMOKE_CALLBACK_URL:-$$($(PY) manage.py mpesa_urls --org $(SMOKE_ORG) 2>/dev/null | $(PY) -c 'import json, sys; from urllib.parse import urlsplit; u = urlsplit(json.load(sys.stdin)["confirmation"]); print("$(URL)".rstrip("/") + u.path)')}" \
+		$(PY) deploy/smoke.py --url "$(URL)"
 
 stop:
 	$(PY) -c "from pathlib import Path; from savegame.embedded import stop, data_dir; stop(data_dir(Path('.')))"

@@ -218,6 +218,9 @@ def board_forget(challenge_id: int) -> None:
 def board_rebuild(challenge_id: int) -> int:
     """Rebuild a challenge's boards from PostgreSQL into temporary keys, then swap them in atomically."""
     from challenges.models import Participant, Team
+    from savegame.metrics import LEADERBOARD_REBUILDS, org_label, safe
+
+    safe(LEADERBOARD_REBUILDS.labels(org=org_label()).inc)
 
     rows = list(
         Participant.objects.filter(challenge_id=challenge_id)

@@ -34,6 +34,7 @@ from challenges.models import (
     Team,
 )
 from savegame.bulk import insert_rows, update_rows
+from savegame.metrics import BADGES_AWARDED, count_on_commit, deposits_scored_observe, org_label
 
 logger = logging.getLogger(__name__)
 
@@ -523,6 +524,7 @@ def deposits_score(*, transaction_ids: Iterable[int]) -> int:
         txs = [tx for tx in txs if tx.pk in fresh]
         if txs:
             _ScoringBatch(txs).score()
+            deposits_scored_observe(verified_at=[tx.verified_at for tx in txs])
     return len(txs)
 
 
@@ -1023,6 +1025,7 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
     # constraints and the message's idempotency key cover a member without participations.
     BadgeAward.objects.bulk_create([BadgeAward(user=user, badge_key=badge.key, challenge_id=challenge_id)
                                     for user, badge, challenge_id in new], ignore_conflicts=True)
+    count_on_commit(BADGES_AWARDED, len(new), org=org_label())
     messages = [(user, "badge_earned", {
         "badge": badge.localized_name(user.language or None), "badge_slug": badge.slug, "icon": badge.icon,
         "rarity": badge.rarity, "idempotency_key": f"badge:{badge.key}:{challenge_id or 0}"})

@@ -38,6 +38,7 @@ from notifications.models import (
     SmsSettings,
 )
 from savegame.bulk import insert_instances
+from savegame.metrics import provider_timer
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def notify_batch(
         except IntegrityError:
             return 0  # the same idempotency key was queued before
         created = rows
+        _skipped_observe(rows)
     else:
         # One statement for the lot (savegame/bulk.py says why); a repeated idempotency key is skipped.
         created = []
@@ -154,6 +156,8 @@ def notify_batch(
             created += insert_instances(rows[start:start + 1000], conflict="idempotency_key",
                                         returning=["id", "status", "scheduled_for"])
         due = [pk for pk, status, scheduled in created if status == Notification.Status.PENDING and scheduled is None]
+        if len(created) == len(rows):
+            _skipped_observe(rows)
         if len(created) < len(rows):
             # Rows left by an earlier run of the same fan-out are re-enqueued too (harmless: sending
             # claims only pending rows), but only the new ones count.
@@ -166,6 +170,15 @@ def notify_batch(
     due = [r.pk for r in created if r.status == Notification.Status.PENDING and r.scheduled_for is None]
     _enqueue_after_commit(due)
     return len(created)
+
+
+def _skipped_observe(rows: list[Notification]) -> None:
+    """Messages the planner decided not to send (quiet hours, cap, opt-out), for /metrics."""
+    from savegame.metrics import messages_observe, safe
+
+    skipped = [row for row in rows if row.status == Notification.Status.SKIPPED]
+    if skipped:
+        transaction.on_commit(lambda: safe(messages_observe, rows=skipped))
 
 
 class _Planner:
@@ -386,7 +399,8 @@ def _send_sms(rows: list[Notification], report: SendReport) -> None:
     pending_groups = [group[i:i + step] for group in by_text.values() for i in range(0, len(group), step)]
     for index, group in enumerate(pending_groups):
         try:
-            results = backend.send([SmsMessage(to=r.to, message=r.message, organization=slug) for r in group])
+            with provider_timer("sms"):
+                results = backend.send([SmsMessage(to=r.to, message=r.message, organization=slug) for r in group])
         except TransientProviderError as exc:
             rest = [r for g in pending_groups[index:] for r in g]
             _release(rest, str(exc), report)
@@ -422,7 +436,8 @@ def _send_whatsapp(row: Notification, report: SendReport) -> bool:
         _finish([row], ok=False, reason=f"whatsapp: not available with SMS_BACKEND={settings.SMS_BACKEND}", report=report)
         return True
     try:
-        result = whatsapp_send(to=row.to, message=row.message)
+        with provider_timer("whatsapp"):
+            result = whatsapp_send(to=row.to, message=row.message)
     except PermanentProviderError as exc:
         _finish([row], ok=False, reason=f"whatsapp: {exc}", report=report)
         return True
@@ -439,8 +454,9 @@ def _send_push(row: Notification, report: SendReport) -> bool:
     delivered = 0
     for subscription in PushSubscription.objects.filter(user_id=row.user_id):
         try:
-            outcome = push_send(subscription=subscription, title=row.title, body=row.message,
-                                url=f"/n/{row.pk}/")
+            with provider_timer("push"):
+                outcome = push_send(subscription=subscription, title=row.title, body=row.message,
+                                    url=f"/n/{row.pk}/")
         except PermanentProviderError as exc:
             logger.info("push refused", extra={"error": str(exc)})
             continue
@@ -498,6 +514,9 @@ def _save_outcomes(rows: list[Notification]) -> None:
             f"WHERE n.id = v.id",
             params,
         )
+    from savegame.metrics import messages_observe, safe
+
+    safe(messages_observe, rows=rows)  # after the write: counted once the outcome is stored
 
 
 def _release(rows: list[Notification], reason: str, report: SendReport) -> None:

@@ -11,5 +11,7 @@ SCHEDULE = {
     # C2B validations with no confirmation are asked about with Transaction Status.
     "payments-c2b-gaps": {"task": "payments.c2b_gaps_check", "schedule": 600.0},
     # Yesterday's totals, unmatched payments and anomalies (Africa/Nairobi, CELERY_TIMEZONE).
+    # Every suspicious-pattern rule over the last day (payments/watch; each deposit is also checked when credited).
+    "payments-watch-nightly": {"task": "watch.nightly", "schedule": crontab(hour=1, minute=10)},
     "payments-daily-report": {"task": "payments.reconciliation_report", "schedule": crontab(hour=0, minute=30)},
 }

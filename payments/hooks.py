@@ -20,17 +20,20 @@ from django.views.decorators.http import require_POST
 
 from payments import payloads
 from payments.kicks import inbox_kick_soon
+from payments.models import CallbackInbox
 from payments.platform.models import RefusedCallback
 from payments.selectors import mpesa_token_valid
 from payments.services import c2b_validate
 from payments.inbox import callback_store
 from savegame.clientip import client_ip
+from savegame.metrics import CALLBACKS_RECEIVED, CALLBACKS_REFUSED, CALLBACKS_STORED, org_label, safe
 
 logger = logging.getLogger("payments.callbacks")
 
 ACCEPTED = b'{"ResultCode": 0, "ResultDesc": "Accepted"}'  # encoded once: JsonResponse re-encodes every time
 MAX_BODY = 64 * 1024
 Reason = RefusedCallback.Reason
+KINDS = frozenset(CallbackInbox.Kind.values)
 
 
 def _refuse(request, *, status: int, reason: str, kind: str, ip: str, detail: str = "",
@@ -40,6 +43,7 @@ def _refuse(request, *, status: int, reason: str, kind: str, ip: str, detail: st
     answer = {403: "Forbidden", 404: "Not found"}.get(status) or f"Malformed payload: {detail}"[:200]
     logger.warning("callback refused", extra={"kind": kind, "reason": reason, "detail": detail[:200], "ip": ip,
                                               "status": status, "schema": connection.schema_name})
+    safe(CALLBACKS_REFUSED.labels(org=org_label(), reason=reason).inc)
     callback_refusal_record(organization=request.tenant, kind=kind, reason=reason, status_code=status,
                             remote_ip=ip or None, body=request.body, detail=detail, sender_proven=sender_proven)
     return JsonResponse({"ResultCode": 1, "ResultDesc": answer}, status=status)
@@ -59,6 +63,8 @@ def daraja_callback(request, token: str, kind: str):
     tenant = getattr(request, "tenant", None)
     if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         return HttpResponse(status=404)
+    kind_label = kind if kind in KINDS else "unknown"
+    safe(CALLBACKS_RECEIVED.labels(org=org_label(), kind=kind_label).inc)
     if settings.MPESA_ALLOWED_IPS and ip not in settings.MPESA_ALLOWED_IPS:
         return _refuse(request, status=403, reason=Reason.FORBIDDEN_IP, kind=kind, ip=ip)
     raw = request.body
@@ -76,6 +82,8 @@ def daraja_callback(request, token: str, kind: str):
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_PAYLOAD, detail=str(exc))
     if not authorized:
         return _refuse(request, status=404, reason=Reason.WRONG_TOKEN, kind=kind, ip=ip)
+    if inbox_id is not None:  # None: a replay of a row already stored
+        safe(CALLBACKS_STORED.labels(org=org_label(), kind=kind_label).inc)
     if kind == "validation":
         accept, code = c2b_validate(body=body)
         if accept:

@@ -21,6 +21,8 @@ from django.utils import timezone
 from payments import payloads
 from payments.models import CallbackInbox, DepositScore, Transaction
 from payments.services import RetryLater, callback_apply, deposit_score_once, score_collector
+from payments.watch.services import watch_soon
+from savegame.metrics import CALLBACK_TO_CREDITED, PIPELINE_FAILURES, org_label, safe
 from savegame.prepared import fetchone_prepared
 
 logger = logging.getLogger(__name__)
@@ -180,8 +182,9 @@ def _inbox_apply(inbox: CallbackInbox, *, verified: list[int] | None = None) -> 
     try:
         with transaction.atomic():
             tx = callback_apply(inbox)
+            processed_at = timezone.now()
             CallbackInbox.objects.filter(pk=inbox.pk).update(
-                attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=timezone.now(),
+                attempts=inbox.attempts, state=CallbackInbox.State.PROCESSED, processed_at=processed_at,
                 transaction=tx, last_error="")
     except payloads.PayloadError as exc:  # stored bodies were validated; this is a bug, not a retry
         _inbox_failure_record(inbox, exc, state=CallbackInbox.State.FAILED)
@@ -193,11 +196,14 @@ def _inbox_apply(inbox: CallbackInbox, *, verified: list[int] | None = None) -> 
         if not isinstance(exc, RetryLater):
             logger.exception("inbox row failed; retried on its own", extra={"inbox_id": inbox.pk,
                                                                            "schema": connection.schema_name})
+            safe(PIPELINE_FAILURES.labels(org=org_label(), stage="credit").inc)
         if _inbox_failure_record(inbox, exc):
             return None  # quarantined: no more automatic tries
         return exc
     finally:
         score_collector.reset(token)
+    if tx is not None and inbox.received_at is not None:
+        safe(CALLBACK_TO_CREDITED.observe, max(0.0, (processed_at - inbox.received_at).total_seconds()))
     if verified is not None:
         verified.extend(mine)
     return None
@@ -372,8 +378,10 @@ def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
                 fresh = sorted(row[0] for row in cursor.fetchall())
             if fresh:
                 deposits_score(transaction_ids=fresh)
+        watch_soon(transaction_ids=fresh)  # suspicious patterns, in a task of their own
         return fresh
     except Exception:  # a deadlock with a single-deposit path, a bug in scoring, a lost connection
+        safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
         logger.exception("batch scoring failed; scoring one by one", extra={"schema": connection.schema_name,
                                                                             "transactions": len(transaction_ids)})
     return [tx_id for tx_id in transaction_ids if _score_alone(tx_id)]
@@ -383,6 +391,7 @@ def _score_alone(tx_id: int) -> bool:
     try:
         return deposit_score_once(transaction_id=tx_id)
     except Exception:  # the sweep retries unscored deposits
+        safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
         logger.exception("scoring failed; the sweep will retry", extra={"transaction_id": tx_id,
                                                                         "schema": connection.schema_name})
         return False

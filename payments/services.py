@@ -24,6 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments import payloads
+from payments.watch.services import watch_soon
+from savegame.metrics import DEPOSITS_CREDITED, RECONCILIATION, count_on_commit, org_label, safe
 from payments.models import (
     CallbackInbox,
     DepositScore,
@@ -220,6 +222,7 @@ def deposit_score_once(*, transaction_id: int) -> bool:
             return False
         DepositScore.objects.create(transaction=tx)
         deposit_score(transaction_id=tx.pk)  # same DB transaction: the guard and the score commit together
+    watch_soon(transaction_ids=[transaction_id])
     return True
 
 
@@ -248,6 +251,7 @@ def _credit_new(*, source: str, amount: Decimal, receipt: str, user, challenge, 
         status=status, verified_at=timezone.now() if user is not None else None, **extra,
     )
     _status_change(tx, from_status="", reason=reason)
+    count_on_commit(DEPOSITS_CREDITED, org=org_label(), status=status)
     if user is not None:
         _on_verified(tx)
     return tx
@@ -270,6 +274,7 @@ def _verify(tx: Transaction, *, receipt: str | None, transacted_at, reason: str,
         setattr(tx, k, v)
     tx.save(update_fields=[*fields, "updated_at"])
     _status_change(tx, from_status=previous, reason=reason)
+    count_on_commit(DEPOSITS_CREDITED, org=org_label(), status=Transaction.Status.VERIFIED)
     _on_verified(tx)
 
 
@@ -397,6 +402,7 @@ def _process_status(inbox: CallbackInbox) -> Transaction | None:
                                  transacted_at=payloads.daraja_time(when) if when else (c2b.trans_time if c2b else None),
                                  payer_name=c2b.first_name if c2b else "",
                                  reason="recovered by Transaction Status (confirmation never arrived)")
+                count_on_commit(RECONCILIATION, check="transaction_status", outcome="confirmation_recovered")
     if query is not None:
         query.result = inbox.payload
         query.resolved_at = timezone.now()
@@ -482,6 +488,7 @@ def transaction_reverse(*, transaction_id: int, reason: str, reversal_receipt: s
         audit_record(actor=actor, action="transaction.reversed", target=original, ip_address=ip_address,
                      after={"reversal": entry.pk, "reason": reason})
         _on_reversed(original)
+        watch_soon(transaction_ids=[original.pk])
     return entry
 
 
@@ -555,12 +562,14 @@ def stk_pending_reconcile(*, older_than_minutes: int | None = None, limit: int =
                 # The query gives no receipt; a later callback or C2B confirmation attaches it (no second credit).
                 _verify(tx, receipt=None, transacted_at=None, reason="stkpushquery: ResultCode 0 (callback missing)",
                         extra={"result_code": "0", "result_desc": answer.result_desc})
+                count_on_commit(RECONCILIATION, check="stk_query", outcome="callback_missing_paid")
             else:
                 tx.status, tx.result_code, tx.result_desc = (Transaction.Status.FAILED, answer.result_code,
                                                              answer.result_desc[:255])
                 tx.save(update_fields=["status", "result_code", "result_desc", "updated_at"])
                 _status_change(tx, from_status=Transaction.Status.PENDING,
                                reason=f"stkpushquery: ResultCode {answer.result_code}")
+                count_on_commit(RECONCILIATION, check="stk_query", outcome="callback_missing_failed")
         settled += 1
     return settled
 
@@ -600,6 +609,7 @@ def c2b_gaps_check(*, older_than_minutes: int = 10, limit: int = 50) -> int:
         except IntegrityError:
             pass
         asked += 1
+        safe(RECONCILIATION.labels(check="c2b_gaps", outcome="status_asked").inc)
     return asked
 
 
@@ -645,4 +655,6 @@ def reconciliation_report_build(*, day=None) -> ReconciliationReport:
         anomalies.append({"kind": "unscored_deposits", "count": unscored})
     report, _ = ReconciliationReport.objects.update_or_create(
         day=day, defaults={"totals": totals, "unmatched": unmatched, "anomalies": anomalies})
+    for anomaly in anomalies or [{"kind": "clean", "count": 1}]:
+        count_on_commit(RECONCILIATION, check="daily_report", outcome=anomaly["kind"])
     return report

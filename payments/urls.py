@@ -3,6 +3,7 @@
 from django.urls import path
 
 from payments import hooks, views
+from payments.watch.views import manage_findings
 from payments.selectors import CALLBACK_PATHS
 
 urlpatterns = [
@@ -14,4 +15,5 @@ urlpatterns = [
     path("manage/transactions/", views.manage_transactions, name="manage-transactions"),
     path("manage/unmatched/", views.manage_unmatched, name="manage-unmatched"),
     path("manage/mpesa/", views.manage_mpesa, name="manage-mpesa"),
+    path("manage/watch/", manage_findings, name="manage-findings"),
 ]

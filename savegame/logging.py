@@ -14,6 +14,15 @@ def current_schema() -> str:
     return getattr(connection, "schema_name", "public")
 
 
+def _tracing_on() -> bool:
+    try:
+        from django.conf import settings
+
+        return bool(settings.OTEL_ENABLED)
+    except Exception:  # settings not ready
+        return False
+
+
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "schema"):
@@ -23,4 +32,8 @@ class ContextFilter(logging.Filter):
                 record.schema = "-"
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        if not hasattr(record, "trace_id") and _tracing_on():
+            from savegame.tracing import trace_ids
+
+            record.trace_id, record.span_id = trace_ids()
         return True

@@ -456,3 +456,64 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("live.context_processors.li
 PAYMENTS_SWEEP_SECONDS = env.float("PAYMENTS_SWEEP_SECONDS", default=10.0)
 PAYMENTS_SWEEP_CUTOFF_SECONDS = env.float("PAYMENTS_SWEEP_CUTOFF_SECONDS", default=15.0)
 PAYMENTS_INBOX_QUARANTINE_AFTER = env.int("PAYMENTS_INBOX_QUARANTINE_AFTER", default=8)
+# --- operations (docs/OPERATIONS.md) ---
+# /livez, /readyz and /metrics are answered right after the request log, before tenant routing
+# (savegame.health.OpsMiddleware); request metrics wrap everything inside the log.
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.health.OpsMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1,
+                  "savegame.metrics.RequestMetricsMiddleware")
+OPS_HEARTBEAT_SECONDS = env.float("OPS_HEARTBEAT_SECONDS", default=15.0)
+READYZ_WORKER_STALE_SECONDS = env.int("READYZ_WORKER_STALE_SECONDS", default=60)
+READYZ_BEAT_STALE_SECONDS = env.int("READYZ_BEAT_STALE_SECONDS", default=120)
+# /metrics: a bearer token (Authorization: Bearer <token>) or a source address in the allow-list;
+# with neither set it answers 404 to everyone. Never public.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# Organization labels stay bounded: the top N organizations by deposits get their own label, the rest
+# are "other" (the list is refreshed every 10 minutes in each process).
+METRICS_TOP_ORGS = env.int("METRICS_TOP_ORGS", default=30)
+# prometheus-client multiprocess mode: every web and worker process on a host writes its samples
+# here and /metrics adds them up. The process manager empties it at start (make run does).
+import os  # noqa: E402
+
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "prometheus"))
+try:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+except OSError:  # a read-only checkout: the host's temporary directory instead
+    import tempfile
+
+    PROMETHEUS_MULTIPROC_DIR = os.path.join(tempfile.gettempdir(), "savegame-prometheus")
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+# Scrape-time collectors (they read Redis and the database when /metrics is asked); each app adds its own.
+METRICS_COLLECTORS = ["savegame.metrics.OpsCollector", "payments.metrics.MoneyCollector"]
+
+# --- suspicious patterns (payments/watch, docs/OPERATIONS.md "Suspicious patterns") ---
+# Findings flag, never block. Each organization may override any of these in Django admin.
+SHARED_APPS = [*SHARED_APPS, "payments.watch"]
+INSTALLED_APPS = [*INSTALLED_APPS, "payments.watch"]
+SUSPICIOUS_DEFAULTS = {
+    "shared_payer_accounts": 4,      # one phone (hashed MSISDN) paying into this many members' accounts ...
+    "shared_payer_days": 30,         # ... within this many days
+    "outsized_multiple": 10,         # a deposit this many times the member's 90-day median ...
+    "outsized_floor": 10_000,        # ... and at least this many KES
+    "outsized_history": 3,           # with at least this many earlier deposits to take a median of
+    "burst_count": 10,               # this many deposits ...
+    "burst_max_amount": 100,         # ... of at most this many KES each ...
+    "burst_minutes": 60,             # ... within this many minutes
+    "reversals_count": 2,            # a member with this many reversed deposits ...
+    "reversals_days": 30,            # ... within this many days
+    "assignments_count": 5,          # one admin assigning this many unmatched payments to one member ...
+    "assignments_days": 7,           # ... within this many days
+    "outside_allowlist_count": 1,    # refusals from addresses outside MPESA_ALLOWED_IPS in a day
+}
+CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "watch.*": {"queue": "celery"}}
+
+# --- tracing (savegame/tracing.py; off by default) ---
+INSTALLED_APPS = [*INSTALLED_APPS, "savegame.apps.SavegameOpsConfig"]
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
+if OTEL_ENABLED:
+    LOGGING["formatters"]["json"]["fmt"] += " %(trace_id)s %(span_id)s"

@@ -21,3 +21,9 @@ CELERY_RESULT_BACKEND = REDIS_URL  # tests read task results; production keeps n
 # Kick the drain inline, in the request: with eager Celery the kick runs the drain, which must see the
 # test's own transaction. The live-server tests turn coalescing on (tests/payments/test_live.py).
 PAYMENTS_KICK_COALESCE_MS = 0
+# Each test run gets its own prometheus multiprocess directory (set before prometheus_client loads);
+# processes the tests start (a Celery worker) inherit it, as a host's web and workers share theirs.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("SAVEGAME_TEST_METRICS_DIR") or tempfile.mkdtemp(prefix="savegame-metrics-")
+os.environ["SAVEGAME_TEST_METRICS_DIR"] = PROMETHEUS_MULTIPROC_DIR
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+METRICS_TOKEN = "test-metrics-token"

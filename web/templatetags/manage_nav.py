@@ -16,6 +16,7 @@ SECTIONS = [
     ("manage-transactions", _("Transactions")),
     ("manage-unmatched", _("Unmatched payments")),
     ("manage-mpesa", _("M-Pesa")),
+    ("manage-findings", _("Watch list")),
     ("manage-notifications", _("Notifications")),
     ("manage-analytics", _("Analytics")),
     ("manage-settings", _("Settings")),
