@@ -86,6 +86,8 @@ TENANT_MULTIPROCESSING_CHUNKS = 10
 TENANT_SCHEMAS_PER_CONNECTION = env.int("TENANT_SCHEMAS_PER_CONNECTION", default=50)
 # migrate_all reads this many schemas' django_migrations per query (one table each).
 TENANT_MIGRATION_CHECK_BATCH = env.int("TENANT_MIGRATION_CHECK_BATCH", default=250)
+# Ready-made schemas kept for the next organizations (renamed on demand, refilled after each one).
+TENANT_SCHEMA_POOL_SIZE = env.int("TENANT_SCHEMA_POOL_SIZE", default=3)
 # New schemas replay the template's pg_dump (tenants/provisioning.py); empty: found on its own.
 TENANT_PG_DUMP = env("TENANT_PG_DUMP", default="")
 TENANT_HOST_CACHE_SECONDS = env.int("TENANT_HOST_CACHE_SECONDS", default=60)

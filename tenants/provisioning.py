@@ -9,6 +9,12 @@ of the template's `django_migrations`; the text is kept in `tenants_schemabluepr
 for each new schema as one multi-statement query inside the caller's transaction. Replaying never
 reads the catalog of other schemas, so its cost does not depend on how many there are.
 
+Replaying still builds ~160 indexes, and PostgreSQL syncs each new index file to disk
+(DataFileImmediateSync), so a replay costs 0.3-3 s depending on the disk and its load. So a few
+schemas are made ahead (`TENANT_SCHEMA_POOL_SIZE`, named pool_<state key>_<random>) and a new
+organization takes one with ALTER SCHEMA ... RENAME (milliseconds); the pool is refilled by a Celery
+task after commit and by migrate_all, which also drops pool schemas of an older migration state.
+
 Falls back to django-tenants' clone when no pg_dump at least as new as the server is found.
 """
 
@@ -18,6 +24,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,6 +35,7 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER = '"__sg_new_schema__"'
+POOL_PREFIX = "pool_"  # ready-made schemas: pool_<state key>_<random>
 _cache: dict[tuple[str, str], str] = {}  # (database name, state key) -> SQL, per process
 _pg_dump_path: dict[str, str | None] = {}
 
@@ -158,16 +166,101 @@ def blueprint_refresh() -> str | None:
     return found[0] if found else None
 
 
+def _pool_prefix(state_key: str) -> str:
+    return f"{POOL_PREFIX}{state_key[:16]}_"
+
+
+def _like(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+
+
+def schema_pool_take(*, schema_name: str, state_key: str) -> bool:
+    """Rename a ready-made schema of the current state to `schema_name`, inside the caller's
+    transaction (a rollback gives it back to the pool). False when the pool is empty."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname LIMIT 8",
+                       [_like(_pool_prefix(state_key))])
+        for (name,) in cursor.fetchall():
+            cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [name])
+            if not cursor.fetchone()[0]:
+                continue  # another provisioning is taking it
+            cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])  # taken and committed since?
+            if cursor.fetchone() is None:
+                continue
+            cursor.execute(f"ALTER SCHEMA {quote_ident(name)} RENAME TO {quote_ident(schema_name)}")
+            return True
+    return False
+
+
+def schema_pool_fill(*, size: int | None = None) -> int:
+    """Top the pool of ready-made schemas up to `size` (TENANT_SCHEMA_POOL_SIZE) for the template's
+    current state, and drop pool schemas of any other state. Each schema is made in a transaction of
+    its own; one filler at a time. Returns how many were made."""
+    from django.db import transaction
+
+    size = settings.TENANT_SCHEMA_POOL_SIZE if size is None else size
+    if connection.in_atomic_block:
+        raise RuntimeError("the schema pool is filled outside any transaction")
+    found = blueprint_get()
+    if found is None:
+        return 0
+    state_key, sql = found
+    prefix = _pool_prefix(state_key)
+    made = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext('tenants.schema_pool_fill'))")
+        if not cursor.fetchone()[0]:
+            return 0
+        try:
+            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [_like(POOL_PREFIX)])
+            pooled = [row[0] for row in cursor.fetchall()]
+            for name in pooled:
+                if not name.startswith(prefix):
+                    with transaction.atomic():
+                        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [name])
+                        if cursor.fetchone()[0]:
+                            cursor.execute(f"DROP SCHEMA IF EXISTS {quote_ident(name)} CASCADE")
+            for _ in range(size - sum(1 for name in pooled if name.startswith(prefix))):
+                name = prefix + secrets.token_hex(4)
+                with transaction.atomic():
+                    cursor.execute(f"CREATE SCHEMA {quote_ident(name)}")
+                    cursor.execute(sql.replace(PLACEHOLDER, quote_ident(name)))
+                made += 1
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext('tenants.schema_pool_fill'))")
+    return made
+
+
+def _pool_refill_after_commit() -> None:
+    if settings.TENANT_SCHEMA_POOL_SIZE <= 0:
+        return
+    from django.db import transaction
+
+    def send() -> None:
+        from tenants.tasks import schema_pool_fill_task
+
+        try:
+            schema_pool_fill_task.delay()
+        except Exception:  # broker down: the next provisioning (or migrate_all) refills
+            logger.warning("could not ask for the schema pool to be refilled")
+
+    transaction.on_commit(send)
+
+
 def schema_provision(*, schema_name: str) -> bool:
-    """Create `schema_name` from the blueprint, inside the caller's transaction.
+    """Create `schema_name` inside the caller's transaction: a ready-made schema from the pool
+    renamed (milliseconds), else the blueprint replayed (one CREATE per object, ~160 index builds
+    each synced to disk). Either way the pool is refilled after commit, off the request.
 
     Returns False (nothing done) when no blueprint can be had; the caller then clones."""
     found = blueprint_get()
     if found is None:
         return False
-    _, sql = found
-    quoted = quote_ident(schema_name)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {quoted}")
-        cursor.execute(sql.replace(PLACEHOLDER, quoted))
+    state_key, sql = found
+    if not schema_pool_take(schema_name=schema_name, state_key=state_key):
+        quoted = quote_ident(schema_name)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {quoted}")
+            cursor.execute(sql.replace(PLACEHOLDER, quoted))
+    _pool_refill_after_commit()
     return True

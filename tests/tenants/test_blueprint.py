@@ -126,3 +126,58 @@ class _EmptyBlueprints:
 
     def bulk_create(self, *args, **kwargs):
         raise AssertionError("no blueprint may be stored without pg_dump")
+
+
+def _pool() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pool\\_%' ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def pooled_schema(django_db_setup, django_db_blocker):
+    """One ready-made schema in the pool (committed), and a pool emptied again afterwards."""
+    from tenants.provisioning import schema_pool_fill
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE SCHEMA pool_0000000000000000_stale")  # an older migration state's
+        assert schema_pool_fill(size=1) == 1
+        assert len(_pool()) == 1 and "pool_0000000000000000_stale" not in _pool()
+        yield _pool()[0]
+        connection.set_schema_to_public()
+        schema_pool_fill(size=0)
+        with connection.cursor() as cursor:
+            for name in _pool():
+                cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def test_a_pooled_schema_is_renamed_to_the_new_organization_and_equals_a_migrated_one(
+        pooled_schema, migrated_schema, django_db_blocker, settings):
+    settings.TENANT_SCHEMA_POOL_SIZE = 0  # no refill task: the pool stays as the test left it
+    with django_db_blocker.unblock():
+        with CaptureQueriesContext(connection) as queries:
+            org = organization_create(slug="pooled", name="Pooled", admin_phone="+254712000115")
+        try:
+            assert _pool() == []
+            assert any("RENAME TO" in q["sql"] for q in queries.captured_queries)
+            assert not any("CREATE TABLE" in q["sql"] for q in queries.captured_queries)
+            assert catalog_differences(left=org.schema_name, right=migrated_schema) == []
+        finally:
+            connection.set_schema_to_public()
+            org.delete(force_drop=True)
+
+
+def test_a_failed_provisioning_gives_the_pooled_schema_back(pooled_schema, db, monkeypatch):
+    import payments.services
+
+    def explode(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(payments.services, "mpesa_settings_init", explode)
+    with pytest.raises(RuntimeError):
+        organization_create(slug="halfpooled", name="Half", admin_phone="+254712000116")
+    connection.set_schema_to_public()
+    assert _pool() == [pooled_schema]
+    assert not schema_exists("org_halfpooled")

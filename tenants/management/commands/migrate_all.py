@@ -3,7 +3,7 @@
 One query per batch of schemas reads their django_migrations (tenants.migration_state); only the
 schemas short of a migration run Django's migrate, in parallel (django-tenants' executor, each
 schema on its own connection). The template's blueprint is rebuilt for its new state
-(tenants.provisioning), so the next organization is provisioned from it at once.
+(tenants.provisioning) and the pool of ready-made schemas refilled for that state.
 """
 
 import time
@@ -15,7 +15,7 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 from django_tenants.migration_executors import get_executor
 
 from tenants.migration_state import migration_nodes, schemas_needing_migration
-from tenants.provisioning import blueprint_refresh
+from tenants.provisioning import blueprint_refresh, schema_pool_fill
 from tenants.services import public_tenant_ensure, template_schema_ensure
 
 
@@ -61,6 +61,7 @@ class Command(BaseCommand):
         if pending:
             call_command(SchemasMigrateCommand(schemas=pending), tenant=True, executor=opts["executor"],
                          interactive=False, verbosity=verbosity)
+        schema_pool_fill()  # ready-made schemas of the new state; those of the old one are dropped
         if verbosity:
             self.stdout.write(f"{len(pending)} of {len(schemas)} organizations had migrations to apply "
                               f"({time.perf_counter() - started:.1f} s)")
