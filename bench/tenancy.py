@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,86 +64,122 @@ def catalog_size() -> tuple[int, float]:
     return rows, size
 
 
-def provision_phase(args, results: dict) -> list[str]:
+def _provision(slug: str, phone: str, *, clone: bool = False) -> float:
     from django.db import connection
 
     import tenants.provisioning as provisioning
-    from tenants.provisioning import blueprint_refresh
     from tenants.services import organization_create
+
+    real = provisioning.schema_provision
+    provisioning.schema_provision = (lambda **kw: False) if clone else real
+    try:
+        started = time.perf_counter()
+        organization_create(slug=slug, name=slug, type="chama", admin_phone=phone)
+        return time.perf_counter() - started
+    finally:
+        provisioning.schema_provision = real
+        connection.close()  # each provisioning is its own admin request in real life
+
+
+def _filler(indexes: list[int]) -> list[float]:
+    return [_provision(f"bench-{i:04d}", f"+2547{i:08d}") for i in indexes]
+
+
+def _samples(args, tag: str, first_index: int) -> dict:
+    """Sequential samples with nothing else of ours running: replay (pool empty), pooled, clone."""
+    from tenants.provisioning import schema_pool_fill
+
+    replay = [_provision(f"bench-{i:04d}", f"+2547{i:08d}") for i in range(first_index, first_index + 10)]
+    schema_pool_fill(size=args.pool_samples)
+    pooled = [_provision(f"pooled-{tag}{j}", f"+2541{j:04d}{ord(tag[0]):04d}") for j in range(args.pool_samples)]
+    clone = [_provision(f"clone-{tag}{j}", f"+2541{50 + j:04d}{ord(tag[0]):04d}", clone=True)
+             for j in range(args.clone_samples)]
+    return {"replay": replay, "pooled": pooled, "clone": clone}
+
+
+def provision_phase(args, results: dict) -> list[str]:
+    import multiprocessing
+
+    from django.db import connection
+
+    from tenants.provisioning import blueprint_refresh
 
     blueprint_refresh()
     connection.close()
-    times: list[float] = []
-    clone_early: list[float] = []
-    clone_late: list[float] = []
-    real_provision = provisioning.schema_provision
-
-    def one(slug: str, phone: str, *, clone: bool = False) -> float:
-        provisioning.schema_provision = (lambda **kw: False) if clone else real_provision
-        started = time.perf_counter()
-        organization_create(slug=slug, name=slug, type="chama", admin_phone=phone)
-        took = time.perf_counter() - started
-        provisioning.schema_provision = real_provision
-        connection.close()  # each provisioning is its own admin request in real life
-        return took
-
-    started_all = time.perf_counter()
-    for i in range(args.orgs):
-        times.append(one(f"bench-{i:04d}", f"+2547{i:08d}"))
-        if i == 10:
-            clone_early = [one(f"clone-a{j}", f"+2541{j:08d}", clone=True) for j in range(args.clone_samples)]
-        if (i + 1) % 100 == 0:
-            rows, size = catalog_size()
-            connection.close()
-            print(f"  {i + 1} orgs: last 10 mean {statistics.mean(times[-10:]):.3f}s, pg_class {rows}, "
-                  f"catalog {size:.0f} MB, {time.perf_counter() - started_all:.0f}s, load {load()}", flush=True)
-    clone_late = [one(f"clone-z{j}", f"+2541{50 + j:08d}", clone=True) for j in range(max(1, args.clone_samples - 1))]
+    started = time.perf_counter()
+    early = _samples(args, "a", 0)  # organizations 1-10 (+ pooled and clone samples)
+    print(f"  early samples: {json.dumps({k: [round(t, 3) for t in v] for k, v in early.items()})} "
+          f"load {load()}", flush=True)
+    first_filler, last_filler = 10, args.orgs - 10
+    filler_times: list[float] = []
+    chunk = 50
+    todo = [list(range(i, min(i + chunk, last_filler))) for i in range(first_filler, last_filler, chunk)]
+    with multiprocessing.get_context("fork").Pool(args.fill_processes) as pool:
+        for n, times in enumerate(pool.imap(_filler, todo), 1):
+            filler_times += times
+            if n % 4 == 0:
+                rows, size = catalog_size()
+                connection.close()
+                print(f"  {first_filler + len(filler_times)} orgs, filler mean {statistics.mean(times):.2f}s "
+                      f"({args.fill_processes} at once), pg_class {rows}, catalog {size:.0f} MB, "
+                      f"{time.perf_counter() - started:.0f}s, load {load()}", flush=True)
+    late = _samples(args, "z", last_filler)  # organizations N-9..N
     rows, size = catalog_size()
-
-    # The pool alternative: a ready-made schema renamed on demand. Its fill costs one replay.
-    rename_times = []
-    _, sql = provisioning.blueprint_get()
-    from django.db import transaction
-    for j in range(5):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f'CREATE SCHEMA "pool_{j}"')
-            cursor.execute(sql.replace(provisioning.PLACEHOLDER, f'"pool_{j}"'))
-        started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f'ALTER SCHEMA "pool_{j}" RENAME TO "pooled_{j}"')
-        rename_times.append(time.perf_counter() - started)
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP SCHEMA "pooled_{j}" CASCADE')
     connection.close()
 
-    print(f"  first 12: {[round(t, 2) for t in times[:12]]}; clone {clone_early} / {clone_late}", flush=True)
-    early, late = times[1:11], times[-10:]
-    results["provision"] = {
-        "orgs": args.orgs, "total_seconds": round(sum(times), 1),
-        "mean_2_11": round(statistics.mean(early), 3), "mean_last_10": round(statistics.mean(late), 3),
-        "ratio_last_to_early": round(statistics.mean(late) / statistics.mean(early), 2),
-        "p50": round(statistics.median(times), 3), "p99": round(percentile(times, 99), 3), "max": round(max(times), 3),
-        "clone_at_10": [round(t, 2) for t in clone_early], "clone_at_end": [round(t, 2) for t in clone_late],
-        "pool_rename_p50": round(statistics.median(rename_times), 4),
-        "pg_class_rows": rows, "catalog_mb": round(size), "load": load(),
-    }
-    print("provision:", json.dumps(results["provision"]), flush=True)
+    def mean(values):
+        return round(statistics.mean(values), 3)
+
+    out = {"orgs": args.orgs, "wall_seconds": round(time.perf_counter() - started),
+           "pg_class_rows": rows, "catalog_mb": round(size), "load": load(),
+           "filler": {"n": len(filler_times), "processes": args.fill_processes,
+                      "p50": round(statistics.median(filler_times), 3) if filler_times else None}}
+    for kind in ("replay", "pooled", "clone"):
+        a, z = early[kind], late[kind]
+        if a and z:
+            out[kind] = {"early_mean": mean(a), "late_mean": mean(z), "ratio": round(statistics.mean(z) / statistics.mean(a), 2),
+                         "early": [round(t, 3) for t in a], "late": [round(t, 3) for t in z]}
+    results["provision"] = out
+    print("provision:", json.dumps(out), flush=True)
     from tenants.models import Organization
     return list(Organization.objects.exclude(schema_name="public").order_by("pk").values_list("schema_name", flat=True))
 
 
-def migrate_phase(args, results: dict, count: int) -> None:
-    one = manage("migrate_all", "-v", "0")  # benchapp 0002 is pending in the template and every org
+def _apply_probe_note_by_sql(schemas: list[str]) -> None:
+    """benchapp 0002 for the organizations the timed run left out, as the SQL Django runs for it
+    (sqlmigrate benchapp 0002) plus its migration row, 50 schemas per transaction."""
+    from django.db import connection, transaction
+
+    from tenants.visits import schema_batches
+
+    for batch in schema_batches(schemas=schemas, size=50):
+        with transaction.atomic(), connection.cursor() as cursor:
+            for schema in batch:
+                cursor.execute(f'ALTER TABLE "{schema}".benchapp_probe ADD COLUMN note varchar(40) DEFAULT \'\' NOT NULL')
+                cursor.execute(f'ALTER TABLE "{schema}".benchapp_probe ALTER COLUMN note DROP DEFAULT')
+                cursor.execute(f"INSERT INTO \"{schema}\".django_migrations (app, name, applied) "
+                               f"VALUES ('benchapp', '0002_probe_note', now())")
+
+
+def migrate_phase(args, results: dict, schemas: list[str]) -> None:
+    count = len(schemas)
+    n = min(count, args.additive_orgs)
+    # benchapp 0002 is pending in the template and every org: the timed run applies it to the first n
+    one = manage("migrate_all", "--limit", str(n), "-v", "0")
+    _apply_probe_note_by_sql(schemas[n:])
     nothing = manage("migrate_all", "-v", "0")
-    out = {"orgs": count, "one_additive_seconds": round(one, 1), "one_additive_per_min": round(count / one * 60),
+    out = {"orgs": count, "additive_orgs": n, "one_additive_seconds": round(one, 1),
+           "one_additive_per_min": round(n / one * 60),
            "nothing_seconds": round(nothing, 1), "nothing_per_min": round(count / nothing * 60)}
-    if args.baselines:
-        old = manage("migrate_schemas", "--tenant", "--executor", "multiprocessing", "-v", "0")
-        out.update(django_tenants_nothing_seconds=round(old, 1), django_tenants_nothing_per_min=round(count / old * 60))
+    if args.baselines:  # every schema migrated regardless, over the first --baseline-orgs organizations
+        n = min(count, args.baseline_orgs)
+        old = manage("migrate_all", "--all", "--limit", str(n), "-v", "0")
+        out.update(baseline_orgs=n, django_tenants_nothing_seconds=round(old, 1),
+                   django_tenants_nothing_per_min=round(n / old * 60))
         if Path(SMART_EXECUTOR_DIR).is_dir():
             env = {"PYTHONPATH": SMART_EXECUTOR_DIR, "BENCH_SMART_EXECUTOR": "1"}
-            smart = manage("migrate_schemas", "--tenant", "--executor", "multiprocessing", "-v", "0", env=env)
-            out.update(smart_executor_nothing_seconds=round(smart, 1), smart_executor_nothing_per_min=round(count / smart * 60))
+            smart = manage("migrate_all", "--all", "--limit", str(n), "-v", "0", env=env)
+            out.update(smart_executor_nothing_seconds=round(smart, 1), smart_executor_nothing_per_min=round(n / smart * 60))
     out["load"] = load()
     results["migrate"] = out
     print("migrate:", json.dumps(out), flush=True)
@@ -254,7 +291,12 @@ def latency_phase(args, results: dict, first: str, last: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orgs", type=int, default=1000)
-    parser.add_argument("--clone-samples", type=int, default=3)
+    parser.add_argument("--clone-samples", type=int, default=2)
+    parser.add_argument("--pool-samples", type=int, default=5)
+    parser.add_argument("--fill-processes", type=int, default=4)
+    parser.add_argument("--baseline-orgs", type=int, default=100)
+    parser.add_argument("--additive-orgs", type=int, default=100,
+                        help="organizations the timed additive migration runs over (the rest get it by SQL)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--no-baselines", dest="baselines", action="store_false")
     parser.add_argument("--beat-all", action="store_true", help="every per-tenant entry, not only the frequent ones")
@@ -264,8 +306,10 @@ def main() -> None:
     args = parser.parse_args()
     results: dict = {"started_load": load()}
     cluster = PrivateCluster().start()
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))  # still stop the cluster
     try:
         os.environ.update(DATABASE_URL=cluster.url, DJANGO_SETTINGS_MODULE="bench.settings_tenancy",
+                          TENANT_SCHEMA_POOL_SIZE="0",  # no refill tasks: the pool is filled where measured
                           API_RATE_PER_IP="1000000/min", API_RATE_PER_ORG="1000000/min")
         print(f"private cluster on port {cluster.port} in {cluster.dir}", flush=True)
         print(f"setup: migrate_all {manage('migrate_all', '-v', '0'):.1f}s", flush=True)
@@ -275,8 +319,9 @@ def main() -> None:
 
         django.setup()
         schemas = provision_phase(args, results)
-        latency_phase(args, results, schemas[0], schemas[len(schemas) - 1 - max(1, args.clone_samples - 1)])
-        migrate_phase(args, results, len(schemas))
+        bench_orgs = [s for s in schemas if s.startswith("org_bench_")]
+        latency_phase(args, results, bench_orgs[0], bench_orgs[-1])
+        migrate_phase(args, results, schemas)
         from django.db import connection
         connection.close()
         beat_phase(args, results, schemas, "rule", {})

@@ -153,7 +153,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5").strip().lower()
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
     None if _prepare_threshold == "off" else int(_prepare_threshold))
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Tenant apps go to the organization's database (tenants/routing.py: "default" until a second exists).
+DATABASE_ROUTERS = ("tenants.routing.OrganizationDatabaseRouter", "django_tenants.routers.TenantSyncRouter")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, celery broker, throttles, leaderboards, pub/sub -----------------------------

@@ -11,8 +11,8 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_tenants.management.commands import migrate_schemas
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
-from django_tenants.migration_executors import get_executor
 
 from tenants.migration_state import migration_nodes, schemas_needing_migration
 from tenants.provisioning import blueprint_refresh, schema_pool_fill
@@ -28,7 +28,7 @@ class SchemasMigrateCommand(MigrateSchemasCommand):
 
     def handle(self, *args, **options):
         super(MigrateSchemasCommand, self).handle(*args, **options)  # SyncCommon: args, options
-        executor = get_executor(codename=self.executor)(self.args, self.options)
+        executor = migrate_schemas.GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
         executor.run_migrations(tenants=list(self.only_schemas))
 
 
@@ -39,6 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--executor", default="multiprocessing", choices=["standard", "multiprocessing"])
         parser.add_argument("--all", action="store_true", dest="every_schema",
                             help="Run migrate in every schema, even those with nothing to apply.")
+        parser.add_argument("--limit", type=int, default=0, help="Only the first N organizations (benchmarks).")
 
     def handle(self, *args, **opts):
         from tenants.models import Organization
@@ -57,6 +58,8 @@ class Command(BaseCommand):
         blueprint_refresh()
         schemas = list(Organization.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
                        .order_by("pk").values_list("schema_name", flat=True))
+        if opts["limit"]:
+            schemas = schemas[:opts["limit"]]
         pending = schemas if opts["every_schema"] else schemas_needing_migration(schemas=schemas, nodes=nodes)
         if pending:
             call_command(SchemasMigrateCommand(schemas=pending), tenant=True, executor=opts["executor"],
