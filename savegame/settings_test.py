@@ -21,3 +21,6 @@ CELERY_RESULT_BACKEND = REDIS_URL  # tests read task results; production keeps n
 # Kick the drain inline, in the request: with eager Celery the kick runs the drain, which must see the
 # test's own transaction. The live-server tests turn coalescing on (tests/payments/test_live.py).
 PAYMENTS_KICK_COALESCE_MS = 0
+# No pool refills behind the tests' backs (a live worker would spend seconds replaying schemas);
+# tests/tenants/test_blueprint.py fills the pool where it tests it.
+TENANT_SCHEMA_POOL_SIZE = 0

@@ -161,9 +161,15 @@ def blueprint_get(*, template: str | None = None, state_key: str | None = None) 
 
 def blueprint_refresh() -> str | None:
     """Build the blueprint of the template's current state now (migrate_all calls it), so the first
-    organization after a deploy does not wait for pg_dump. Returns the state key."""
+    organization after a deploy does not wait for pg_dump, and forget older states'. Returns the
+    state key."""
+    from tenants.models import SchemaBlueprint
+
     found = blueprint_get()
-    return found[0] if found else None
+    if found is None:
+        return None
+    SchemaBlueprint.objects.exclude(state_key=found[0]).delete()  # older states are never asked for again
+    return found[0]
 
 
 def _pool_prefix(state_key: str) -> str:
