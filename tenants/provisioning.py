@@ -10,7 +10,7 @@ for each new schema as one multi-statement query inside the caller's transaction
 reads the catalog of other schemas, so its cost does not depend on how many there are.
 
 Replaying still builds ~160 indexes, and PostgreSQL syncs each new index file to disk
-(DataFileImmediateSync), so a replay costs 0.3-3 s depending on the disk and its load. So a few
+(DataFileImmediateSync), so a replay costs 1.4-6.8 s on a busy 2-core machine (docs/BENCHMARKS.md). So a few
 schemas are made ahead (`TENANT_SCHEMA_POOL_SIZE`, named pool_<state key>_<random>) and a new
 organization takes one with ALTER SCHEMA ... RENAME (milliseconds); the pool is refilled by a Celery
 task after commit and by migrate_all, which also drops pool schemas of an older migration state.
