@@ -149,7 +149,11 @@ def blueprint_get(*, template: str | None = None, state_key: str | None = None) 
         if pg_dump is None:
             logger.warning("no pg_dump at least as new as the server: provisioning clones the template")
             return None
-        row = blueprint_from_dump(dump=_template_dump(template=template, pg_dump=pg_dump), template=template)
+        try:
+            row = blueprint_from_dump(dump=_template_dump(template=template, pg_dump=pg_dump), template=template)
+        except (RuntimeError, OSError, subprocess.SubprocessError):
+            logger.exception("no blueprint of the template: provisioning clones it")
+            return None
         if template_state_key(template=template) != state_key:  # migrated while we dumped: ask again
             return blueprint_get(template=template)
         SchemaBlueprint.objects.bulk_create(
