@@ -5,7 +5,8 @@ table) and holds a lock on each until its transaction ends. A connection that wa
 of ~40 tables grows by hundreds of MB, and one transaction over them all runs out of lock slots
 (`max_locks_per_transaction` is 64 a connection here). So:
 
-- a cross-tenant job never runs inside a transaction (each tenant's work commits on its own), and
+- a cross-tenant job never holds one transaction over more than one bound of schemas (each
+  tenant's work commits on its own), and
 - its connection is closed after `TENANT_SCHEMAS_PER_CONNECTION` schemas (default 50), so the next
   schema starts on a fresh, small backend.
 
@@ -29,8 +30,10 @@ def schemas_per_connection() -> int:
     return max(1, int(getattr(settings, "TENANT_SCHEMAS_PER_CONNECTION", 50)))
 
 
-def _refuse_transaction() -> None:
-    if connection.in_atomic_block:
+def _refuse_transaction(visited: int = 0) -> None:
+    """Inside a transaction the connection cannot be replaced, so at most one bound of schemas may
+    be visited there (a test's transaction, a command run for one organization); more is refused."""
+    if connection.in_atomic_block and visited >= schemas_per_connection():
         raise RuntimeError("a job that visits many tenants must not run inside one transaction")
 
 
@@ -54,14 +57,13 @@ def schema_visit_count(*, schema_name: str) -> bool:
 
 def schemas_visit(*, schemas: Iterable[str], per_connection: int | None = None) -> Iterator[str]:
     """Yield each schema name with the connection switched to it; a fresh connection every
-    `per_connection` schemas; refuses to run inside a transaction."""
-    _refuse_transaction()
+    `per_connection` schemas. Inside a transaction, refuses to go past one bound."""
     bound = per_connection or schemas_per_connection()
     _reconnect()
     try:
         for index, schema in enumerate(schemas):
             if index and index % bound == 0:
-                _refuse_transaction()
+                _refuse_transaction(index)
                 _reconnect()
             with schema_context(schema):
                 yield schema
@@ -71,12 +73,11 @@ def schemas_visit(*, schemas: Iterable[str], per_connection: int | None = None) 
 
 def schema_batches(*, schemas: Iterable[str], size: int | None = None) -> Iterator[list[str]]:
     """Batches of at most `size` schemas for one query each, on a fresh connection per batch."""
-    _refuse_transaction()
     bound = size or schemas_per_connection()
     names = list(schemas)
     try:
         for start in range(0, len(names), bound):
-            _refuse_transaction()
+            _refuse_transaction(start)
             _reconnect()
             yield names[start:start + bound]
     finally:
