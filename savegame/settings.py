@@ -82,6 +82,15 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", default=2)
 TENANT_MULTIPROCESSING_CHUNKS = 10
+# Cross-tenant jobs close their connection after this many schemas (tenants/visits.py): a backend
+# caches ~11 KB per table it touched, and one transaction over every tenant runs out of lock slots.
+TENANT_SCHEMAS_PER_CONNECTION = env.int("TENANT_SCHEMAS_PER_CONNECTION", default=50)
+# migrate_all reads this many schemas' django_migrations per query (one table each).
+TENANT_MIGRATION_CHECK_BATCH = env.int("TENANT_MIGRATION_CHECK_BATCH", default=250)
+# Ready-made schemas kept for the next organizations (renamed on demand, refilled after each one).
+TENANT_SCHEMA_POOL_SIZE = env.int("TENANT_SCHEMA_POOL_SIZE", default=3)
+# New schemas replay the template's pg_dump (tenants/provisioning.py); empty: found on its own.
+TENANT_PG_DUMP = env("TENANT_PG_DUMP", default="")
 TENANT_HOST_CACHE_SECONDS = env.int("TENANT_HOST_CACHE_SECONDS", default=60)
 # The callback path (/hooks/) also keeps the host -> organization lookup in each process for this
 # long: a change made through tenants.services reaches every process within this bound.
@@ -145,7 +154,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _prepare_threshold = env("DB_PREPARE_THRESHOLD", default="5").strip().lower()
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
     None if _prepare_threshold == "off" else int(_prepare_threshold))
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Tenant apps go to the organization's database (tenants/routing.py: "default" until a second exists).
+DATABASE_ROUTERS = ("tenants.routing.OrganizationDatabaseRouter", "django_tenants.routers.TenantSyncRouter")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, celery broker, throttles, leaderboards, pub/sub -----------------------------

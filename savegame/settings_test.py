@@ -27,3 +27,6 @@ PROMETHEUS_MULTIPROC_DIR = os.environ.get("SAVEGAME_TEST_METRICS_DIR") or tempfi
 os.environ["SAVEGAME_TEST_METRICS_DIR"] = PROMETHEUS_MULTIPROC_DIR
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 METRICS_TOKEN = "test-metrics-token"
+# No pool refills behind the tests' backs (a live worker would spend seconds replaying schemas);
+# tests/tenants/test_blueprint.py fills the pool where it tests it.
+TENANT_SCHEMA_POOL_SIZE = 0

@@ -76,6 +76,9 @@ class Organization(TenantMixin):
     open_signup = models.BooleanField(
         default=False, help_text=_("Verifying an unknown phone number creates a member.")
     )
+    # Which DATABASES alias holds this organization's schema (tenants.routing). One database today;
+    # a second is added by routing new (or moved) organizations to it (docs/SCALING.md).
+    database = models.CharField(max_length=64, default="default", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,6 +100,20 @@ class Organization(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Replay the template's blueprint (tenants.provisioning) instead of django-tenants' clone,
+        whose cost grows with the number of schemas; clone only when no blueprint can be had."""
+        from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+        from tenants.provisioning import schema_provision
+
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        if sync_schema and get_creation_fakes_migrations() and self.get_base_schema() \
+                and schema_provision(schema_name=self.schema_name):
+            return True
+        return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
 
     @property
     def is_public(self) -> bool:
@@ -124,6 +141,18 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class SchemaBlueprint(models.Model):
+    """The template schema's DDL and rows for one migration state (tenants.provisioning)."""
+
+    state_key = models.CharField(max_length=64, unique=True)
+    template_schema = models.CharField(max_length=63)
+    sql = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.template_schema}@{self.state_key}"
 
 
 class SystemBadge(models.Model):

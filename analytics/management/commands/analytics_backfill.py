@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django_tenants.utils import schema_context
+from tenants.visits import schemas_visit
 
 from tenants.selectors import organization_list
 
@@ -42,8 +42,9 @@ class Command(BaseCommand):
             missing = set(opts["org"]) - set(orgs.values_list("slug", flat=True))
             if missing:
                 raise CommandError(f"Unknown organization: {', '.join(sorted(missing))}")
-        for org in orgs:
-            with schema_context(org.schema_name):
-                days = rollup_backfill(first=first, last=last)
-                organization_stats_publish()
-            self.stdout.write(f"{org.slug}: {days} day(s) rolled up")
+        by_schema = {o.schema_name: o for o in orgs}
+        # a fresh connection every TENANT_SCHEMAS_PER_CONNECTION organizations (tenants/visits.py)
+        for schema in schemas_visit(schemas=list(by_schema)):
+            days = rollup_backfill(first=first, last=last)
+            organization_stats_publish()
+            self.stdout.write(f"{by_schema[schema].slug}: {days} day(s) rolled up")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand
-from django_tenants.utils import schema_context
 
 from tenants.models import Organization
+from tenants.visits import schemas_visit
 
 
 class Command(BaseCommand):
@@ -28,12 +28,14 @@ class Command(BaseCommand):
                 self.stderr.write(f"No organization with slug '{org}'.")
                 raise SystemExit(1)
         total = 0
-        for organization in orgs:
-            with schema_context(organization.schema_name):
-                from django.db import connection
+        by_schema = {o.schema_name: o for o in orgs}
+        # a fresh connection every TENANT_SCHEMAS_PER_CONNECTION organizations (tenants/visits.py)
+        for schema in schemas_visit(schemas=list(by_schema)):
+            organization = by_schema[schema]
+            from django.db import connection
 
-                connection.set_tenant(organization)
-                drifts = scores_recompute(fix=fix, challenge_id=challenge)
+            connection.set_tenant(organization)
+            drifts = scores_recompute(fix=fix, challenge_id=challenge)
             total += len(drifts)
             for drift in drifts:
                 self.stdout.write(json.dumps({"organization": organization.slug, **drift}, default=str))
