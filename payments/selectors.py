@@ -79,6 +79,11 @@ def unmatched_list() -> QuerySet[Transaction]:
     return Transaction.objects.filter(status=Transaction.Status.UNMATCHED).order_by("created_at", "id")
 
 
+def mpesa_ready() -> bool:
+    """Whether this organization can send STK pushes ("Save now"): M-Pesa set up with a shortcode."""
+    return MpesaSettings.objects.exclude(shortcode="").exists()
+
+
 def member_paybill(*, user) -> dict | None:
     """How a member pays by Paybill: the business number and their own account number
     (None when the organization takes payments on a Till, or has no shortcode yet)."""

@@ -426,3 +426,15 @@ PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_00
 PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)
+
+# --- ussd (feature phones: USSD menu and SMS commands, Africa's Talking) -------------------------
+# Its own tenant tables (sessions with their networkCode, incoming SMS); the callbacks arrive on the
+# platform host and name their organization by tenants.Organization.ussd_service_code / sms_shortcode.
+TENANT_APPS = [*TENANT_APPS, "ussd"]
+INSTALLED_APPS = [*INSTALLED_APPS, "ussd"]
+# Africa's Talking ends a USSD session after about 180 s; the menu's state lives in Redis that long.
+USSD_SESSION_SECONDS = env.int("USSD_SESSION_SECONDS", default=180)
+# Callbacks (USSD steps and incoming SMS) per phone number; comma-separated rates all apply.
+USSD_RATE_PER_PHONE = env("USSD_RATE_PER_PHONE", default="30/min,200/day")
+# Africa's Talking's source addresses for USSD / incoming SMS (empty = no check, as in development).
+AFRICASTALKING_ALLOWED_IPS = env.list("AFRICASTALKING_ALLOWED_IPS", default=[])

@@ -15,6 +15,10 @@ SLUG_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
     _("Use 3-40 lowercase letters, digits or hyphens, starting with a letter."),
 )
+# A USSD service code as Africa's Talking sends it (`*384*123#`), and the shortcode or long number
+# members text (`22384`, `+254711082000`): each routes feature-phone traffic to one organization.
+USSD_CODE_VALIDATOR = RegexValidator(r"^\*[0-9]{1,6}(\*[0-9]{1,6}){0,4}#$", _("Use a USSD code such as *384*123#."))
+SMS_SHORTCODE_VALIDATOR = RegexValidator(r"^\+?[0-9]{3,15}$", _("Use the shortcode or number members text, digits only."))
 RESERVED_SLUGS = {"www", "admin", "api", "public", "static", "media", "tenant-template", "mail"}
 
 
@@ -76,6 +80,14 @@ class Organization(TenantMixin):
     open_signup = models.BooleanField(
         default=False, help_text=_("Verifying an unknown phone number creates a member.")
     )
+    ussd_service_code = models.CharField(
+        max_length=40, blank=True, default="", validators=[USSD_CODE_VALIDATOR],
+        help_text=_("The USSD code members dial (Africa's Talking service code), e.g. *384*123#."),
+    )
+    sms_shortcode = models.CharField(
+        max_length=16, blank=True, default="", validators=[SMS_SHORTCODE_VALIDATOR],
+        help_text=_("The shortcode or number members text commands to (BAL, RANK, SAVE 500, STOP)."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,6 +105,10 @@ class Organization(TenantMixin):
                 condition=models.Q(subscription_status__in=["trial", "active", "past_due", "suspended"]),
                 name="organization_status_valid",
             ),
+            models.UniqueConstraint(fields=["ussd_service_code"], condition=~models.Q(ussd_service_code=""),
+                                    name="organization_ussd_code_unique"),
+            models.UniqueConstraint(fields=["sms_shortcode"], condition=~models.Q(sms_shortcode=""),
+                                    name="organization_sms_shortcode_unique"),
         ]
 
     def __str__(self) -> str:
