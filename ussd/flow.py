@@ -127,7 +127,7 @@ def sms_answer(*, organization, provider_id: str, sender: str, to: str, text: st
     with translation.override(keyword_language or member_language(member, organization)):
         reply, outcome = _sms_command(member=member, command=command, rest=rest, provider_id=provider_id,
                                       channel=channel)
-        services.member_reply(member=member, message=reply, key=f"sms:{provider_id}")
+        services.member_reply(member=member, message=reply, key=services.sms_reply_key(provider_id=provider_id))
     services.inbound_sms_outcome(inbound=inbound, outcome=outcome)
     return outcome
 

@@ -50,3 +50,14 @@ def recent_deposits(*, member, limit: int = DEPOSIT_ROWS) -> list[tuple[str, obj
     zone = organization_zone()
     rows = transaction_list(user=member, filters={"status": "verified"}).filter(amount__gt=0)[:limit]
     return [(date_format(timezone.localtime(tx.transacted_at or tx.created_at, zone), "d M"), tx.amount) for tx in rows]
+
+
+def reply_for_message(*, provider_id: str) -> str | None:
+    """The reply queued for an incoming SMS (by its provider id), for the local stand-in."""
+    from notifications.models import Notification
+
+    from ussd.services import REPLY_TEMPLATE, sms_reply_key
+
+    prefix = f"{REPLY_TEMPLATE}:{sms_reply_key(provider_id=provider_id)}:"
+    return (Notification.objects.filter(idempotency_key__startswith=prefix)
+            .values_list("message", flat=True).first())

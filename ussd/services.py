@@ -59,6 +59,10 @@ def inbound_sms_outcome(*, inbound: InboundSms, outcome: str) -> None:
     InboundSms.objects.filter(pk=inbound.pk).update(outcome=outcome[:40])
 
 
+def sms_reply_key(*, provider_id: str) -> str:
+    return f"sms:{provider_id}"[:40]
+
+
 def member_reply(*, member, message: str, key: str) -> None:
     """Queue a reply to something the member asked for by SMS or USSD (the notifications outbox;
     `key` makes a repeated request collapse into one message)."""
