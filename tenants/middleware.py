@@ -100,8 +100,7 @@ class HooksMiddleware:
         """/hooks/ on the platform host: Africa's Talking's USSD and incoming-SMS callbacks, which
         name their organization by the code it owns rather than by host (the ussd app). Same lean
         path and limits as an organization's hooks; anything else there is a bare 404."""
-        request.tenant = tenant
-        connection.set_schema_to_public()
+        request.tenant = tenant  # the connection's schema is left as it is: the view picks the organization's
         request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         set_urlconf(request.urlconf)
         return self.limited_dispatch(request)

@@ -124,7 +124,9 @@ def organization_create(
 
 def _channel_codes_check(*, ussd_code: str, sms_shortcode: str, organization: Organization | None = None) -> None:
     """A USSD code or SMS shortcode routes to one organization only (one-line reasons for create_org)."""
-    others = Organization.objects.exclude(pk=organization.pk) if organization is not None else Organization.objects.all()
+    others = Organization.objects.all()
+    if organization is not None:
+        others = others.exclude(pk=organization.pk)
     if ussd_code and others.filter(ussd_service_code=ussd_code).exists():
         raise ValidationError({"ussd_service_code": f"The USSD code {ussd_code} belongs to another organization."})
     if sms_shortcode and others.filter(sms_shortcode=sms_shortcode).exists():

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 def member_language(member, organization) -> str:
-    return (getattr(member, "language", "") or organization.language or "en") if member else (organization.language or "en")
+    """The member's own language, else the organization's."""
+    return getattr(member, "language", "") or organization.language or "en"
 
 
 def phone_allowed(*, phone_number: str, scope: str) -> bool:

@@ -7,7 +7,12 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from accounts.selectors import member_by_phone
-from challenges.selectors import challenge_list_for, joined_challenge_ids, member_active_challenges, member_points
+from challenges.selectors import (
+    challenge_list_for,
+    joined_challenge_ids,
+    member_active_challenges,
+    member_points,
+)
 from challenges.services import local_today, organization_zone
 from payments.selectors import member_savings, mpesa_ready, transaction_list
 
@@ -23,7 +28,8 @@ __all__ = ["member_by_phone", "mpesa_ready", "member_summary", "member_ranks", "
 def member_summary(*, member) -> dict:
     """Saved total and deposit count (the verified ledger) and all points earned."""
     savings = member_savings(user=member)
-    return {"total_saved": savings["total_saved"], "deposits": savings["deposits"], "points": member_points(member=member)}
+    return {"total_saved": savings["total_saved"], "deposits": savings["deposits"],
+            "points": member_points(member=member)}
 
 
 def member_ranks(*, member, limit: int = RANK_ROWS) -> list[dict]:

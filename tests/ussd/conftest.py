@@ -172,8 +172,9 @@ def deposit(feature_org):
     def make(user, amount, challenge=None):
         number = next(_ids)
         now = timezone.now()
+        receipt = f"USD{number:07d}"
         tx = Transaction.objects.create(user=user, challenge=challenge, amount=Decimal(str(amount)), status="verified",
-                                        source="c2b", transaction_id=f"USD{number:07d}", mpesa_receipt=f"USD{number:07d}",
+                                        source="c2b", transaction_id=receipt, mpesa_receipt=receipt,
                                         transacted_at=now, verified_at=now)
         deposit_score(transaction_id=tx.pk)
         return tx

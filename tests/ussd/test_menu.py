@@ -47,7 +47,8 @@ def test_first_screen_is_the_main_menu_in_the_members_language(ussd_phone, lang)
     assert body.count("\n") == 5  # the organization and 5 options
 
 
-def test_my_savings_and_points_come_from_the_ledger_and_the_award_rows(ussd_phone, lang, saver, deposit, live_challenge):
+def test_my_savings_and_points_come_from_the_ledger_and_the_award_rows(ussd_phone, lang, saver, deposit,
+                                                                       live_challenge):
     from challenges.selectors import member_points
     from challenges.services import participant_join
     from payments.selectors import member_savings
@@ -99,7 +100,8 @@ def test_save_now_without_challenges_asks_the_amount_then_prompts(ussd_phone, la
         assert WORDS["amount_bad"][lang] in phone.press(junk)
     body = phone.press("500")
     assert body.startswith("END ") and WORDS["prompt"][lang] in body
-    assert pushed == [{"user_id": saver.pk, "amount": 500, "challenge_id": None, "request_key": f"ussd:{phone.session_id}"}]
+    assert pushed == [{"user_id": saver.pk, "amount": 500, "challenge_id": None,
+                       "request_key": f"ussd:{phone.session_id}"}]
     assert AuditEvent.objects.get(action="ussd.save_requested").after["amount"] == 500
 
 

@@ -19,7 +19,8 @@ from tests.ussd.conftest import SERVICE_CODE, UssdPhone
 
 def test_create_org_takes_a_ussd_code_and_an_sms_shortcode(db):
     call_command("create_org", "--slug", "kilimo", "--name", "Kilimo Chama", "--type", "sacco",
-                 "--admin-phone", "0712345678", "--ussd-code", "*384*55#", "--sms-shortcode", "22055", stdout=StringIO())
+                 "--admin-phone", "0712345678", "--ussd-code", "*384*55#", "--sms-shortcode", "22055",
+                 stdout=StringIO())
     org = Organization.objects.get(slug="kilimo")
     assert (org.ussd_service_code, org.sms_shortcode) == ("*384*55#", "22055")
 

@@ -42,7 +42,8 @@ def test_save_now_by_ussd_ends_in_a_verified_scored_deposit(ussd_phone, saver, l
                     "sw": "END Utapokea ombi la M-Pesa la KES 750. Weka PIN yako ya M-Pesa kuweka akiba."}[language]
     connection.set_tenant(feature_org)
     tx = Transaction.objects.get()  # pushed from the task, after the callback had answered
-    assert (tx.status, tx.amount, tx.user, tx.challenge, tx.source) == ("pending", Decimal("750.00"), saver, challenge, "stk")
+    assert (tx.status, tx.amount, tx.user, tx.challenge, tx.source) == (
+        "pending", Decimal("750.00"), saver, challenge, "stk")
     (path, sent), = [c for c in simulator.calls if c[0].endswith("processrequest")]
     assert sent["PhoneNumber"] == "254708374149" and sent["Amount"] == 750
     tx = _settle(simulator, hook, feature_org, tx)
