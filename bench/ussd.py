@@ -11,8 +11,9 @@ Both get the same requests: whole sessions of 1-4 steps (main menu, savings, ran
 back, save amount and challenge list and back, last deposits, language menu and back), each
 session from its own member, from `--concurrency` keep-alive client threads. Every step is timed
 separately (a step is what Africa's Talking waits for). Prints one JSON document with the
-percentiles, their ratio to the baseline, and the load average before and after (other engineers
-share the machine). Uses DATABASE_URL / REDIS_URL; creates the org `bench-ussd` (200 members,
+percentiles, their ratio to the baseline, the CPU time per step of the server processes and of the
+PostgreSQL backends (steadier than latency when other work shares the cores), and the load average
+before and after (other engineers share the machine). Uses DATABASE_URL / REDIS_URL; creates the org `bench-ussd` (200 members,
 each in one running challenge with a deposit) once. The per-phone limit is lifted (every session
 replays the same 200 phones); nothing is saved or joined, so runs repeat.
 """
@@ -37,7 +38,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "savegame.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench.callbacks import db_env, free_port, percentile, start_gunicorn, stop  # noqa: E402  (django.setup())
+from bench.callbacks import (  # noqa: E402  (importing it runs django.setup())
+    cpu_seconds,
+    db_env,
+    free_port,
+    percentile,
+    start_gunicorn,
+    stop,
+)
 
 from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
@@ -156,7 +164,13 @@ def run(label: str, settings_module: str, path: str, sessions, args) -> dict:
     server = start_gunicorn(port, settings_module, args.gunicorn_workers, args.threads, {**ENV, **db_env("persistent")})
     try:
         load(port, path, sessions[: max(20, len(sessions) // 10)], args.concurrency)  # warm up every process
+        database = connection.settings_dict["NAME"]
+        server_cpu, db_cpu = cpu_seconds(pgid=server.pid), cpu_seconds(database=database)
         result = load(port, path, sessions, args.concurrency)
+        # CPU time per step (server processes, PostgreSQL backends): steadier than latency on a shared machine
+        steps = result["steps"]
+        result["server_cpu_ms_per_step"] = round((cpu_seconds(pgid=server.pid) - server_cpu) * 1000 / steps, 2)
+        result["postgres_cpu_ms_per_step"] = round((cpu_seconds(database=database) - db_cpu) * 1000 / steps, 2)
     finally:
         stop(server)
     print(f"  {label}: {result}", file=sys.stderr, flush=True)
