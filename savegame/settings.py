@@ -65,6 +65,7 @@ TENANT_APPS = [
     "payments",
     "notifications",
     "analytics",
+    "web",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -366,19 +367,19 @@ CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Q
 CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "notifications.*": {"queue": "notifications"}}
 
 # --- web ---
-# The organization's language is the default, the member's own wins (tenants/locale.py). It needs
+# The organization's language is the default, the member's own wins (web/locale.py). It needs
 # request.user, so it runs after AuthenticationMiddleware instead of Django's LocaleMiddleware.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "django.middleware.locale.LocaleMiddleware"]
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "tenants.locale.OrganizationLocaleMiddleware",
+    "web.locale.OrganizationLocaleMiddleware",
 )
 LANGUAGE_COOKIE_NAME = "django_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-# Everything under /manage/ is org_admin only, whichever app serves it (tenants/guard.py).
+# Everything under /manage/ is org_admin only, whichever app serves it (web/guard.py).
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("tenants.locale.OrganizationLocaleMiddleware") + 1, "tenants.guard.ManageAccessMiddleware"
+    MIDDLEWARE.index("web.locale.OrganizationLocaleMiddleware") + 1, "web.guard.ManageAccessMiddleware"
 )
 
 # --- analytics ---

@@ -8,7 +8,7 @@ from django.urls import include, path
 
 from savegame.health import healthz
 
-APPS = ["accounts", "challenges", "payments", "notifications", "analytics", "tenants"]
+APPS = ["accounts", "challenges", "payments", "notifications", "analytics", "web"]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

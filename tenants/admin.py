@@ -12,7 +12,7 @@ from accounts.phone import normalize_phone
 from tenants import services
 from tenants.models import Domain, Organization, SystemBadge
 from tenants.selectors import organization_base_url
-from tenants.site_selectors import organization_activity
+from web.selectors import organization_activity
 
 admin.site.site_header = "SaveGame platform"
 admin.site.site_title = "SaveGame platform"

@@ -70,7 +70,7 @@ def brand_context(organization) -> dict:
         primary = clean_color(organization.brand("primary_color"), DEFAULT_PRIMARY)
         accent = clean_color(organization.brand("accent_color"), DEFAULT_ACCENT)
         name = organization.name
-        # Served by tenants.pages.logo on the org's own host (works without a media server);
+        # Served by web.pages.logo on the org's own host (works without a media server);
         # the version busts caches when the logo changes.
         version = int(organization.updated_at.timestamp()) if organization.updated_at else 0
         logo = f"/logo?v={version}" if organization.logo else ""

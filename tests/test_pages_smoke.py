@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tenants.demo import DEMO_APPS, DEMO_ORGS
+from web.demo import DEMO_APPS, DEMO_ORGS
 
 # URL names of pages (GET). The ones taking an id are filled from the demo data below.
 MEMBER_PAGES = ["home", "challenge-list", "challenge-detail", "challenge-leaderboard", "badges", "transaction-list",

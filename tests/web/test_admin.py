@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Organization
-from tenants.site_selectors import organization_activity
+from web.selectors import organization_activity
 
 
 def _superuser():

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tenants.locale import browser_prefers_kiswahili
+from web.locale import browser_prefers_kiswahili
 from tenants.services import organization_update
 
 

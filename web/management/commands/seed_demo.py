@@ -5,7 +5,7 @@ Idempotent: running it again changes nothing that is already there.
 
 from django.core.management.base import BaseCommand
 
-from tenants.demo import DEMO_ORGS, seed_demo
+from web.demo import DEMO_ORGS, seed_demo
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from tenants.site_services import SCORING_RULES
+from web.services import SCORING_RULES
 
 
 class BrandingSerializer(serializers.Serializer):

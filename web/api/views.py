@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsOrgAdmin
 from savegame.clientip import client_ip
-from tenants.api.serializers import BrandingUploadSerializer, OrganizationSerializer, organization_representation
-from tenants.site_services import organization_logo_set, organization_settings_update
+from web.api.serializers import BrandingUploadSerializer, OrganizationSerializer, organization_representation
+from web.services import organization_logo_set, organization_settings_update
 
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="`current` or this organization's id")
 

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from tenants.api.views import OrganizationBranding, OrganizationDetail
+from web.api.views import OrganizationBranding, OrganizationDetail
 
 urlpatterns = [
     re_path(r"^organizations/(?P<id>[^/]+)/?$", OrganizationDetail.as_view(), name="organization-detail"),

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from savegame.clientip import client_ip
-from tenants.site_selectors import member_home_summary
-from tenants.site_services import (
+from web.selectors import member_home_summary
+from web.services import (
     SCORING_RULES,
     organization_logo_set,
     organization_settings_update,

@@ -4,7 +4,7 @@ the PWA files (manifest, icons, service worker, offline page), the language swit
 from django.urls import path
 from django.views.generic import RedirectView
 
-from tenants import pages, pwa
+from web import pages, pwa
 
 urlpatterns = [
     path("", pages.home, name="home"),
