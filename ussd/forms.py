@@ -52,7 +52,7 @@ class InboundSmsForm(forms.Form):
     sender = forms.CharField(max_length=20)
     to = forms.CharField(max_length=16, validators=[SMS_SHORTCODE_VALIDATOR])
     text = forms.CharField(max_length=1000, required=False, strip=False, validators=[_printable])
-    date = forms.CharField(max_length=40, required=False)
+    date = forms.CharField(max_length=40, required=False, validators=[_printable])
     id = forms.CharField(max_length=100, validators=[_ID])
     linkId = forms.CharField(max_length=100, required=False, validators=[_ID])
     networkCode = forms.CharField(max_length=10, required=False, validators=[_NETWORK])
