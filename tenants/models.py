@@ -11,15 +11,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.validators import SMS_SHORTCODE_VALIDATOR, USSD_CODE_VALIDATOR
+
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
     _("Use 3-40 lowercase letters, digits or hyphens, starting with a letter."),
-)
-# A USSD service code as Africa's Talking sends it (`*384*123#`), and the shortcode or long number
-# members text (`22384`, `+254711082000`): each routes feature-phone traffic to one organization.
-USSD_CODE_VALIDATOR = RegexValidator(r"^\*[0-9]{1,6}(\*[0-9]{1,6}){0,4}#$", _("Use a USSD code such as *384*123#."))
-SMS_SHORTCODE_VALIDATOR = RegexValidator(
-    r"^\+?[0-9]{3,15}$", _("Use the shortcode or number members text, digits only.")
 )
 RESERVED_SLUGS = {"www", "admin", "api", "public", "static", "media", "tenant-template", "mail"}
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from accounts.phone import normalize_phone
-from tenants.models import SMS_SHORTCODE_VALIDATOR, USSD_CODE_VALIDATOR
+from tenants.validators import SMS_SHORTCODE_VALIDATOR, USSD_CODE_VALIDATOR
 
 _ID = RegexValidator(r"^[A-Za-z0-9_.:\-]{1,100}$", "Not an id.")
 _NETWORK = RegexValidator(r"^[0-9]{0,10}$", "Not a network code.")

@@ -60,10 +60,13 @@ def recent_deposits(*, member, limit: int = DEPOSIT_ROWS) -> list[tuple[str, obj
 
 def reply_for_message(*, provider_id: str) -> str | None:
     """The reply queued for an incoming SMS (by its provider id), for the local stand-in."""
-    from notifications.models import Notification
-
+    from notifications.selectors import notification_list
+    from ussd.models import InboundSms
     from ussd.services import REPLY_TEMPLATE, sms_reply_key
 
+    inbound = InboundSms.objects.select_related("user").filter(provider_id=provider_id).first()
+    if inbound is None or inbound.user is None:
+        return None
     prefix = f"{REPLY_TEMPLATE}:{sms_reply_key(provider_id=provider_id)}:"
-    return (Notification.objects.filter(idempotency_key__startswith=prefix)
-            .values_list("message", flat=True).first())
+    return notification_list(user=inbound.user).filter(idempotency_key__startswith=prefix).values_list(
+        "message", flat=True).first()

@@ -118,11 +118,11 @@ def save_now_request(*, member, amount: int, challenge_id: int | None, request_k
 def save_now_push(*, user_id: int, amount: int, challenge_id: int | None, request_key: str) -> int | None:
     """The STK push behind a USSD / SMS "Save now", once per request key (a redelivered task pushes
     nothing more). Returns the pending transaction's id, or None when nothing was sent."""
-    from accounts.models import User  # read only: the member the task was queued for
+    from accounts.selectors import member_list
     from payments.daraja import DarajaError, DarajaTransientError
     from payments.services import stk_push_start
 
-    member = User.objects.filter(pk=user_id, is_active=True).first()
+    member = member_list().filter(pk=user_id).first()  # active members only
     if member is None:
         return None
     claim = tenant_key("ussd", "push", request_key)

@@ -11,7 +11,7 @@ import requests
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from tenants.models import Organization
+from tenants.selectors import organization_list
 from ussd.selectors import reply_for_message
 from ussd.standin import SAFARICOM, default_base_url, sms_post
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=5.0, help="Seconds to wait for the reply.")
 
     def handle(self, *args, **opts):
-        org = Organization.objects.filter(slug=opts["org"]).first()
+        org = organization_list().filter(slug=opts["org"]).first()
         if org is None:
             raise CommandError(f"No organization '{opts['org']}'.")
         if not org.sms_shortcode:

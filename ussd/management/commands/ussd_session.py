@@ -8,7 +8,7 @@ from __future__ import annotations
 import requests
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.models import Organization
+from tenants.selectors import organization_list
 from ussd.standin import SAFARICOM, UssdDriver, default_base_url
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
                             help="Answer non-interactively (repeatable, in order).")
 
     def handle(self, *args, **opts):
-        org = Organization.objects.filter(slug=opts["org"]).first()
+        org = organization_list().filter(slug=opts["org"]).first()
         if org is None:
             raise CommandError(f"No organization '{opts['org']}'.")
         if not org.ussd_service_code:
