@@ -8,6 +8,7 @@ the ids they showed in the state, so a choice means what the member saw even if 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils import translation
 
 from ussd import screens, selectors, services
 from ussd.screens import Screen
-from ussd.state import SessionState, action_claim
+from ussd.state import SessionState, action_claim, action_release
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ def advance(*, ctx: Context, state: SessionState, value: str) -> Step:
         return start(ctx=ctx, state=state)
     handler = _HANDLERS.get(state.step, _main)
     return handler(ctx, state, value)
+
+
+@contextmanager
+def _released_on_failure(ctx: Context, state: SessionState):
+    """An action that raised gives its claim back (the member's retry of the step may act)."""
+    try:
+        yield
+    except Exception:
+        action_release(session_id=ctx.session_id, step=state.consumed)
+        raise
 
 
 def _choice(value: str, count: int) -> int | None:
@@ -86,7 +97,9 @@ def _join(ctx: Context, state: SessionState, value: str) -> Step:
     if not action_claim(session_id=ctx.session_id, step=state.consumed):
         return Step(screens.joined(name=names[choice - 1], created=False), "joined")
     try:
-        name, created = services.challenge_join(member=ctx.member, challenge_id=ids[choice - 1], channel=ctx.channel)
+        with _released_on_failure(ctx, state):
+            name, created = services.challenge_join(member=ctx.member, challenge_id=ids[choice - 1],
+                                                    channel=ctx.channel)
     except ValidationError:
         return Step(screens.join_refused(name=names[choice - 1]), "join_refused")
     return Step(screens.joined(name=name, created=created), "joined")
@@ -114,8 +127,9 @@ def _save_challenge(ctx: Context, state: SessionState, value: str) -> Step:
 
 def _save(ctx: Context, state: SessionState, *, amount: int, challenge_id: int | None) -> Step:
     if action_claim(session_id=ctx.session_id, step=state.consumed):
-        services.save_now_request(member=ctx.member, amount=amount, challenge_id=challenge_id,
-                                  request_key=f"ussd:{ctx.session_id}", channel=ctx.channel)
+        with _released_on_failure(ctx, state):
+            services.save_now_request(member=ctx.member, amount=amount, challenge_id=challenge_id,
+                                      request_key=f"ussd:{ctx.session_id}", channel=ctx.channel)
     return Step(screens.mpesa_prompt(amount=amount), "save")
 
 
@@ -138,9 +152,10 @@ def _deposits(ctx: Context, state: SessionState, value: str) -> Step:
         rows = selectors.recent_deposits(member=ctx.member)
         return Step(screens.deposits(rows=rows, prefix=screens.invalid_prefix()))
     if action_claim(session_id=ctx.session_id, step=state.consumed):
-        rows = selectors.recent_deposits(member=ctx.member)
-        services.member_reply(member=ctx.member, message=screens.sms_deposits(rows=rows),
-                              key=f"ussd:{ctx.session_id}:deposits")
+        with _released_on_failure(ctx, state):
+            rows = selectors.recent_deposits(member=ctx.member)
+            services.member_reply(member=ctx.member, message=screens.sms_deposits(rows=rows),
+                                  key=f"ussd:{ctx.session_id}:deposits")
     return Step(screens.deposits_sent(), "deposits_sms")
 
 
@@ -150,7 +165,8 @@ def _language(ctx: Context, state: SessionState, value: str) -> Step:
         return Step(screens.language_menu(prefix=screens.invalid_prefix()))
     language = "en" if choice == 1 else "sw"
     if action_claim(session_id=ctx.session_id, step=state.consumed):
-        services.language_change(member=ctx.member, language=language, channel=ctx.channel)
+        with _released_on_failure(ctx, state):
+            services.language_change(member=ctx.member, language=language, channel=ctx.channel)
     with translation.override(language):
         return Step(screens.language_set(), "language")
 

@@ -53,3 +53,11 @@ def state_save(*, session_id: str, state: SessionState) -> None:
 def action_claim(*, session_id: str, step: int) -> bool:
     """True for the first caller to act at this step of this session."""
     return bool(redis_client().set(tenant_key("ussd", "done", session_id, step), "1", nx=True, ex=DONE_SECONDS))
+
+
+def action_release(*, session_id: str, step: int) -> None:
+    """Give a claim back when the action failed, so the member's retry can act."""
+    try:
+        redis_client().delete(tenant_key("ussd", "done", session_id, step))
+    except Exception:  # the claim expires on its own
+        pass

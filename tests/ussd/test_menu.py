@@ -219,6 +219,25 @@ def test_a_replayed_step_gets_the_same_screen_and_acts_once(ussd_phone, saver, l
     assert len(pushed) == 1
 
 
+def test_a_step_that_failed_can_be_retried_and_then_acts(ussd_phone, saver, live_challenge, monkeypatch):
+    import ussd.services
+
+    challenge = live_challenge()
+    real = ussd.services.challenge_join
+
+    def flaky(**kwargs):
+        raise RuntimeError("database went away")
+
+    phone = ussd_phone()
+    phone.run("3")
+    monkeypatch.setattr(ussd.services, "challenge_join", flaky)
+    assert phone.press("1").startswith("END The service is busy")
+    monkeypatch.setattr(ussd.services, "challenge_join", real)
+    retry = phone.post(phone.payload("3*1")).content.decode()  # AT, or the member, sends the step again
+    assert retry.startswith("END You joined December Sprint")
+    assert Participant.objects.filter(challenge=challenge, user=saver).count() == 1
+
+
 def test_out_of_order_or_expired_inputs_get_a_clear_end_screen(ussd_phone, saver):
     phone = ussd_phone()
     phone.dial()
