@@ -25,6 +25,12 @@ def access_member(*, actor: User, member_id) -> User:
     return member
 
 
+def member_by_phone(*, phone_number: str) -> User | None:
+    """The active member (or org admin) with this E.164 number in the current schema, else None."""
+    return (User.objects.filter(phone_number=phone_number, is_active=True)
+            .exclude(role=User.Role.SUPER_ADMIN).first())
+
+
 def member_list(*, search: str = "", role: str = "", include_inactive: bool = False) -> QuerySet[User]:
     qs = User.objects.exclude(role=User.Role.SUPER_ADMIN)
     if not include_inactive:

@@ -32,6 +32,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "otp": ("org", "code", "minutes"),
     "weekly_summary": ("org", "name", "saved_week", "total_saved"),
     "broadcast": ("org", "message"),
+    "sms_reply": ("org", "message"),
 }
 TEMPLATE_KEYS = tuple(PLACEHOLDERS)
 TEMPLATE_LABELS = {
@@ -42,10 +43,14 @@ TEMPLATE_LABELS = {
     "team_goal_reached": _("Team reached its goal"), "team_goal_lost": _("Team fell below its goal"),
     "otp": _("Login code"),
     "weekly_summary": _("Weekly summary"), "broadcast": _("Announcement"),
+    "sms_reply": _("Reply to a USSD or SMS request"),
 }
 
 # Never deferred by quiet hours nor stopped by the daily cap: the member is waiting for them.
-URGENT_TEMPLATES = frozenset({"otp", "deposit_confirmed"})
+URGENT_TEMPLATES = frozenset({"otp", "deposit_confirmed", "sms_reply"})
+# Answers to something the member just asked for (a login code; a BAL, STOP or USSD request): always
+# by SMS, the channel they asked on, and sent even to a member who opted out of our other SMS.
+DIRECT_REPLY_TEMPLATES = frozenset({"otp", "sms_reply"})
 # Bulk/marketing-like messages a member can turn off with `reminders_enabled`.
 REMINDER_TEMPLATES = frozenset({"streak_at_risk", "weekly_summary", "broadcast"})
 
@@ -97,6 +102,10 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "broadcast": {
         "en": ("Announcement", "{org}: {message}"),
         "sw": ("Tangazo", "{org}: {message}"),
+    },
+    "sms_reply": {
+        "en": ("Reply", "{org}: {message}"),
+        "sw": ("Jibu", "{org}: {message}"),
     },
 }
 

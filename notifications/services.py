@@ -246,8 +246,8 @@ class _Planner:
     def _channel_for(self, *, user, template: str, prefs, requested: str | None) -> tuple[str, str]:
         """(channel, skip reason). WhatsApp falls back to SMS when the member has none or opted
         out of it; push falls back to SMS without a subscription; SMS opt-out falls back to push."""
-        if template == "otp":
-            return Channel.SMS, ""  # the member asked for it, and only SMS reaches a logged-out phone
+        if template in content.DIRECT_REPLY_TEMPLATES:
+            return Channel.SMS, ""  # the member asked for it, on SMS or USSD: only SMS reaches that phone
         ch = requested or (prefs.channel if prefs else Channel.SMS)
         if ch == Channel.WHATSAPP and (prefs is None or not prefs.has_whatsapp or prefs.whatsapp_opted_out):
             ch = Channel.SMS

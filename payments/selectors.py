@@ -82,6 +82,9 @@ def unmatched_list() -> QuerySet[Transaction]:
 def quarantined_callbacks() -> QuerySet[CallbackInbox]:
     """Stored callbacks held back after failing every automatic try, oldest first (payments.inbox)."""
     return CallbackInbox.objects.filter(state=CallbackInbox.State.QUARANTINED).order_by("received_at", "id")
+def mpesa_ready() -> bool:
+    """Whether this organization can send STK pushes ("Save now"): M-Pesa set up with a shortcode."""
+    return MpesaSettings.objects.exclude(shortcode="").exists()
 
 
 def member_paybill(*, user) -> dict | None:

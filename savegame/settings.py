@@ -527,3 +527,14 @@ OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
 OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
 if OTEL_ENABLED:
     LOGGING["formatters"]["json"]["fmt"] += " %(trace_id)s %(span_id)s"
+# --- ussd (feature phones: USSD menu and SMS commands, Africa's Talking) -------------------------
+# Its own tenant tables (sessions with their networkCode, incoming SMS); the callbacks arrive on the
+# platform host and name their organization by tenants.Organization.ussd_service_code / sms_shortcode.
+TENANT_APPS = [*TENANT_APPS, "ussd"]
+INSTALLED_APPS = [*INSTALLED_APPS, "ussd"]
+# Africa's Talking ends a USSD session after about 180 s; the menu's state lives in Redis that long.
+USSD_SESSION_SECONDS = env.int("USSD_SESSION_SECONDS", default=180)
+# Callbacks (USSD steps and incoming SMS) per phone number; comma-separated rates all apply.
+USSD_RATE_PER_PHONE = env("USSD_RATE_PER_PHONE", default="30/min,200/day")
+# Africa's Talking's source addresses for USSD / incoming SMS (empty = no check, as in development).
+AFRICASTALKING_ALLOWED_IPS = env.list("AFRICASTALKING_ALLOWED_IPS", default=[])

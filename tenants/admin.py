@@ -64,6 +64,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         ("Subscription", {"fields": ("subscription_tier", "subscription_status")}),
         ("Branding and locale", {"fields": ("branding", "logo", "time_zone", "open_signup")}),
         ("Scoring rules", {"fields": ("scoring",)}),
+        ("Feature phones (USSD and SMS)", {"fields": ("ussd_service_code", "sms_shortcode")}),
         ("System", {"fields": ("schema_name", "created_at", "updated_at")}),
     )
 

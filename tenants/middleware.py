@@ -57,8 +57,9 @@ class HooksMiddleware:
     per-process copy for TENANT_HOST_LOCAL_CACHE_SECONDS in front of the Redis host cache), the
     hooks' own limits on refused callbacks (RateLimitMiddleware), the organization's /hooks/ routes, and
     the views' own checks (path token, MPESA_ALLOWED_IPS through TRUSTED_PROXY_COUNT). Hooks stay
-    open for a suspended organization, as on the full stack. Unknown and platform hosts fall
-    through to the full stack, which answers them as before.
+    open for a suspended organization, as on the full stack. The platform host's /hooks/ (USSD and
+    incoming SMS, routed to an organization by the code it owns) take the same lean path; unknown
+    hosts fall through to the full stack, which answers them as before.
 
     Daraja calling from an address in MPESA_ALLOWED_IPS skips the limiter altogether (not even its
     Redis check): with the allow-list set nobody else reaches the storing path, so the limiter would
@@ -83,7 +84,7 @@ class HooksMiddleware:
         except Domain.DoesNotExist:
             return self.get_response(request)
         if tenant.is_public:
-            return self.get_response(request)
+            return self._platform_hook(request, tenant)
         request.tenant = tenant
         if connection.schema_name == tenant.schema_name and connection.include_public_schema:
             connection.tenant = tenant  # same schema as this connection's last request: no new SET search_path
@@ -93,6 +94,15 @@ class HooksMiddleware:
         set_urlconf(request.urlconf)
         if _from_safaricom(request):
             return self._dispatch(request)
+        return self.limited_dispatch(request)
+
+    def _platform_hook(self, request, tenant):
+        """/hooks/ on the platform host: Africa's Talking's USSD and incoming-SMS callbacks, which
+        name their organization by the code it owns rather than by host (the ussd app). Same lean
+        path and limits as an organization's hooks; anything else there is a bare 404."""
+        request.tenant = tenant  # the connection's schema is left as it is: the view picks the organization's
+        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        set_urlconf(request.urlconf)
         return self.limited_dispatch(request)
 
     @staticmethod

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.validators import SMS_SHORTCODE_VALIDATOR, USSD_CODE_VALIDATOR
+
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$",
     _("Use 3-40 lowercase letters, digits or hyphens, starting with a letter."),
@@ -79,6 +81,14 @@ class Organization(TenantMixin):
     # Which DATABASES alias holds this organization's schema (tenants.routing). One database today;
     # a second is added by routing new (or moved) organizations to it (docs/SCALING.md).
     database = models.CharField(max_length=64, default="default", editable=False)
+    ussd_service_code = models.CharField(
+        max_length=40, blank=True, default="", validators=[USSD_CODE_VALIDATOR],
+        help_text=_("The USSD code members dial (Africa's Talking service code), e.g. *384*123#."),
+    )
+    sms_shortcode = models.CharField(
+        max_length=16, blank=True, default="", validators=[SMS_SHORTCODE_VALIDATOR],
+        help_text=_("The shortcode or number members text commands to (BAL, RANK, SAVE 500, STOP)."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,6 +106,10 @@ class Organization(TenantMixin):
                 condition=models.Q(subscription_status__in=["trial", "active", "past_due", "suspended"]),
                 name="organization_status_valid",
             ),
+            models.UniqueConstraint(fields=["ussd_service_code"], condition=~models.Q(ussd_service_code=""),
+                                    name="organization_ussd_code_unique"),
+            models.UniqueConstraint(fields=["sms_shortcode"], condition=~models.Q(sms_shortcode=""),
+                                    name="organization_sms_shortcode_unique"),
         ]
 
     def __str__(self) -> str:

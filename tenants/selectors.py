@@ -67,9 +67,42 @@ def organization_local_forget(*, hostnames=None) -> None:
     """Drop this process's copies for `hostnames` (all of them when None)."""
     if hostnames is None:
         _local_hosts.clear()
+        _local_codes.clear()
         return
     for hostname in hostnames:
         _local_hosts.pop(hostname.lower(), None)
+
+
+# ("ussd" | "sms", code) -> (expires at, organization or None): the feature-phone callbacks arrive
+# on the platform host and name their organization by the code it owns (tenants.Organization).
+_local_codes: dict[tuple[str, str], tuple[float, Organization | None]] = {}
+_CODE_FIELDS = {"ussd": "ussd_service_code", "sms": "sms_shortcode"}
+
+
+def organization_for_channel_code(*, channel: str, code: str) -> Organization | None:
+    """The organization owning a USSD service code (`channel="ussd"`) or an SMS shortcode (`"sms"`),
+    None when nobody does. Kept per process like organization_for_host_local (a changed code reaches
+    every process within TENANT_HOST_LOCAL_CACHE_SECONDS; this process at once)."""
+    code = (code or "").strip()
+    if not code or channel not in _CODE_FIELDS:
+        return None
+    key = (channel, code)
+    hit = _local_codes.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    connection.set_schema_to_public()
+    organization = (Organization.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+                    .filter(**{_CODE_FIELDS[channel]: code}).first())
+    if len(_local_codes) > 10_000:  # junk codes must not grow this without bound
+        _local_codes.clear()
+    _local_codes[key] = (now + settings.TENANT_HOST_LOCAL_CACHE_SECONDS, organization)
+    return organization
+
+
+def organization_codes_forget() -> None:
+    """Drop this process's code -> organization copies (any organization change may move a code)."""
+    _local_codes.clear()
 
 
 def organization_primary_domain(organization: Organization) -> str:

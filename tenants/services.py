@@ -15,14 +15,14 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.phone import normalize_phone
 from savegame.services import model_update
 from tenants.models import RESERVED_SLUGS, SLUG_VALIDATOR, Domain, Organization
-from tenants.selectors import host_cache_key, organization_local_forget
+from tenants.selectors import host_cache_key, organization_codes_forget, organization_local_forget
 
 logger = logging.getLogger(__name__)
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 ORGANIZATION_EDITABLE_FIELDS = [
     "name", "type", "branding", "scoring", "subscription_tier", "subscription_status", "time_zone",
-    "open_signup",
+    "open_signup", "ussd_service_code", "sms_shortcode",
 ]
 
 
@@ -44,6 +44,7 @@ def organization_cache_clear(*, organization: Organization, removed_domains: lis
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         domains = [*organization.domains.values_list("domain", flat=True), *removed_domains]
         organization_local_forget(hostnames=domains)  # this process now; others within their TTL
+        organization_codes_forget()
         keys = [host_cache_key(d) for d in domains]
         try:
             cache.delete_many(keys)
@@ -60,6 +61,8 @@ def organization_create(
     admin_name: str = "",
     domains: list[str] | tuple[str, ...] = (),
     shortcode: str = "",
+    ussd_code: str = "",
+    sms_shortcode: str = "",
     actor_label: str = "system",
 ) -> Organization:
     """Provision an organization: its schema (cloned from the template), domains and first org_admin.
@@ -94,12 +97,14 @@ def organization_create(
         raise ValidationError({"slug": f"The host {primary} is already in use."})
     if shortcode and not shortcode.isdigit():
         raise ValidationError({"shortcode": "A shortcode is digits only."})
+    _channel_codes_check(ussd_code=(ussd_code or "").strip(), sms_shortcode=(sms_shortcode or "").strip())
 
     started = time.perf_counter()
     connection.set_schema_to_public()
     with transaction.atomic():
         organization = Organization(
             schema_name=schema_name_for_slug(slug), slug=slug, name=name.strip(), type=type,
+            ussd_service_code=(ussd_code or "").strip(), sms_shortcode=(sms_shortcode or "").strip(),
         )
         organization.full_clean(exclude=["schema_name"])
         organization.save(verbosity=0)  # clones the template schema
@@ -117,11 +122,24 @@ def organization_create(
     return organization
 
 
+def _channel_codes_check(*, ussd_code: str, sms_shortcode: str, organization: Organization | None = None) -> None:
+    """A USSD code or SMS shortcode routes to one organization only (one-line reasons for create_org)."""
+    others = Organization.objects.all()
+    if organization is not None:
+        others = others.exclude(pk=organization.pk)
+    if ussd_code and others.filter(ussd_service_code=ussd_code).exists():
+        raise ValidationError({"ussd_service_code": f"The USSD code {ussd_code} belongs to another organization."})
+    if sms_shortcode and others.filter(sms_shortcode=sms_shortcode).exists():
+        raise ValidationError({"sms_shortcode": f"The SMS shortcode {sms_shortcode} belongs to another organization."})
+
+
 def organization_update(*, organization: Organization, data: dict, actor_label: str = "system") -> Organization:
     """Apply whitelisted changes, audit them, and drop the cached host lookup."""
     from accounts.services import audit_record
 
     before = {f: getattr(organization, f) for f in ORGANIZATION_EDITABLE_FIELDS if f in data}
+    _channel_codes_check(ussd_code=data.get("ussd_service_code", ""), sms_shortcode=data.get("sms_shortcode", ""),
+                         organization=organization)
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         organization, changed = model_update(instance=organization, fields=ORGANIZATION_EDITABLE_FIELDS, data=data)
         if changed:

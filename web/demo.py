@@ -20,6 +20,7 @@ DEMO_APPS = ["challenges", "payments", "notifications", "analytics"]
 DEMO_ORGS = [
     {
         "slug": "umoja", "name": "Umoja Chama", "type": "chama", "shortcode": "600100",
+        "ussd_code": "*384*100#", "sms_shortcode": "22100",
         "admin_phone": "+254700000001", "admin_name": "Wanjiku Kamau",
         "branding": {"primary_color": "#0f766e", "accent_color": "#f59e0b", "language": "en",
                      "sms_sender_id": "UMOJA", "tagline": "Pamoja tunaweza"},
@@ -31,6 +32,7 @@ DEMO_ORGS = [
     },
     {
         "slug": "bidii", "name": "Bidii SACCO", "type": "sacco", "shortcode": "600200",
+        "ussd_code": "*384*200#", "sms_shortcode": "22200",
         "admin_phone": "+254700000002", "admin_name": "Hassan Omar",
         "branding": {"primary_color": "#1e3a8a", "accent_color": "#facc15", "language": "sw",
                      "sms_sender_id": "BIDII", "tagline": "Akiba ni msingi"},
@@ -64,9 +66,14 @@ def seed_demo() -> list[str]:
         if org is None:
             org = organization_create(
                 slug=spec["slug"], name=spec["name"], type=spec["type"], admin_phone=spec["admin_phone"],
-                admin_name=spec["admin_name"], shortcode=spec["shortcode"], actor_label="seed_demo",
+                admin_name=spec["admin_name"], shortcode=spec["shortcode"], ussd_code=spec["ussd_code"],
+                sms_shortcode=spec["sms_shortcode"], actor_label="seed_demo",
             )
             organization_update(organization=org, data={"branding": spec["branding"]}, actor_label="seed_demo")
+        if not org.ussd_service_code and not org.sms_shortcode:  # seeded before feature phones came
+            org = organization_update(organization=org, data={"ussd_service_code": spec["ussd_code"],
+                                                              "sms_shortcode": spec["sms_shortcode"]},
+                                      actor_label="seed_demo")
         with schema_context(org.schema_name):
             members = []
             for name, phone in spec["members"]:
@@ -80,4 +87,6 @@ def seed_demo() -> list[str]:
                         continue
                     module.seed(org, members)
         lines.append(f"{org.name}: {organization_base_url(org)}/  (leaders: {organization_base_url(org)}/manage/)")
+        lines.append(f"  feature phones: USSD {org.ussd_service_code}, SMS to {org.sms_shortcode}: "
+                     f"manage.py ussd_session --org {org.slug} --phone {spec['members'][0][1]}")
     return lines

@@ -18,12 +18,15 @@ class Command(BaseCommand):
         parser.add_argument("--admin-name", default="")
         parser.add_argument("--domain", action="append", default=[], help="Extra custom domain (repeatable).")
         parser.add_argument("--shortcode", default="", help="M-Pesa Paybill number.")
+        parser.add_argument("--ussd-code", default="", help="The USSD service code members dial, e.g. *384*123#.")
+        parser.add_argument("--sms-shortcode", default="", help="The shortcode or number members text commands to.")
 
     def handle(self, *args, **opts):
         try:
             org = organization_create(
                 slug=opts["slug"], name=opts["name"], type=opts["type"], admin_phone=opts["admin_phone"],
                 admin_name=opts["admin_name"], domains=opts["domain"], shortcode=opts["shortcode"],
+                ussd_code=opts["ussd_code"], sms_shortcode=opts["sms_shortcode"],
                 actor_label="cli:create_org",
             )
         except ValidationError as exc:
