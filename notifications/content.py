@@ -46,6 +46,28 @@ TEMPLATE_LABELS = {
 
 # Never deferred by quiet hours nor stopped by the daily cap: the member is waiting for them.
 URGENT_TEMPLATES = frozenset({"otp", "deposit_confirmed"})
+# A leader's own announcement: never stopped by the daily cap nor deferred by quiet hours (the
+# leader chose to send it now), and it does not use up the cap left for automatic messages.
+LEADER_TEMPLATES = frozenset({"broadcast"})
+# Priority of a message, highest first; the cap and quiet hours apply to "automatic" only.
+PRIORITIES = ("urgent", "leader", "automatic")
+
+
+def priority_of(template: str, *, urgent: bool = False) -> str:
+    if urgent or template in URGENT_TEMPLATES:
+        return "urgent"
+    return "leader" if template in LEADER_TEMPLATES else "automatic"
+
+
+# Why a message was not sent (Notification.reason, stored in English) -> what a leader reads.
+SKIP_REASONS = {
+    "opted out of SMS": _("Opted out of SMS"),
+    "daily cap reached": _("Daily message limit reached"),
+    "reminders turned off": _("Turned announcements and reminders off"),
+    "inactive member": _("Removed or inactive"),
+    "no phone number": _("No phone number"),
+}
+
 # Bulk/marketing-like messages a member can turn off with `reminders_enabled`.
 REMINDER_TEMPLATES = frozenset({"streak_at_risk", "weekly_summary", "broadcast"})
 

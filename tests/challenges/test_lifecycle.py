@@ -141,3 +141,21 @@ def test_sweep_scores_verified_deposits_whose_task_was_lost(make_challenge, memb
     assert deposits_unscored_sweep() == 1
     assert deposits_unscored_sweep() == 0
     assert Participant.objects.get(challenge=challenge, user=member).total_contributed == 300
+
+
+def test_challenge_started_is_news_on_its_first_days_only(make_challenge, member, frozen_today, notifications):
+    """Beat first running a week after a challenge began (make run on a seeded demo) marks it as
+    announced without sending "X has started!" days late; a challenge starting today is announced."""
+    frozen_today(date(2026, 3, 9))
+    old = make_challenge(start=date(2026, 3, 2), days=28, name="Old")
+    yesterday = make_challenge(start=date(2026, 3, 8), days=28, name="Yesterday")
+    today = make_challenge(start=date(2026, 3, 9), days=28, name="Today")
+    for challenge in (old, yesterday, today):
+        participant_join(challenge=challenge, user=member)
+    challenges_lifecycle()
+    started = [c["challenge"] for _, t, c in notifications if t == "challenge_started"]
+    assert sorted(started) == ["Today", "Yesterday"]
+    old.refresh_from_db()
+    assert old.started_notified_at is not None  # never considered again
+    challenges_lifecycle()
+    assert len([t for _, t, _c in notifications if t == "challenge_started"]) == 2
