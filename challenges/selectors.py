@@ -87,6 +87,41 @@ def joined_challenge_ids(*, user) -> set[int]:
     return set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True))
 
 
+def winnable_challenges(*, user) -> QuerySet[Challenge]:
+    """Challenges a deposit made today can still count towards for this member: joined, running
+    (started, not ended) and not already failed or completed for them. Save now offers only these."""
+    from challenges.services import local_today
+
+    if not user or not user.is_authenticated:
+        return Challenge.objects.none()
+    today = local_today()
+    return (Challenge.objects.filter(status=Challenge.Status.ACTIVE, start_date__lte=today, end_date__gte=today,
+                                     participants__user=user, participants__status=Participant.Status.ACTIVE)
+            .order_by("end_date", "name"))
+
+
+# A member's own standing in a challenge, which leads every card they see.
+STANDINGS = ("upcoming", "on_track", "at_risk", "failed", "completed")
+AT_RISK_SLACK = Decimal("0.2")  # behind the calendar by more than a fifth of the challenge
+
+
+def participant_standing(*, participant: Participant, challenge: Challenge, today) -> str:
+    """upcoming (not started), completed, failed, at_risk (progress behind the days gone by) or on_track."""
+    if participant.status == Participant.Status.COMPLETED:
+        return "completed"
+    if participant.status == Participant.Status.FAILED:
+        return "failed"
+    if challenge.start_date > today:
+        return "upcoming"
+    days = max(1, (challenge.end_date - challenge.start_date).days + 1)
+    elapsed = Decimal((today - challenge.start_date).days) / days
+    try:
+        ratio = Decimal(str((participant.progress or {}).get("ratio", "0")))
+    except ArithmeticError:
+        ratio = Decimal("0")
+    return "at_risk" if ratio < elapsed - AT_RISK_SLACK else "on_track"
+
+
 def participant_of(*, challenge: Challenge, user) -> Participant | None:
     if not user or not user.is_authenticated:
         return None
@@ -249,6 +284,9 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
     """The active challenges this member joined (soonest ending first) with their own progress:
     saved, percent done, live rank among the challenge's participants, and the current streak of a
     streak challenge. Ranks come from the live board (PostgreSQL when Redis is away)."""
+    from challenges.services import local_today
+
+    today = local_today()
     rows = []
     participations = (Participant.objects.filter(user=member, challenge__status=Challenge.Status.ACTIVE)
                       .select_related("challenge", "team").order_by("challenge__end_date", "challenge_id")[:limit])
@@ -269,6 +307,8 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
         rows.append({
             "id": challenge.pk, "name": challenge.name, "type": challenge.type,
             "type_label": challenge.get_type_display(), "end_date": challenge.end_date, "status": p.status,
+            "start_date": challenge.start_date,
+            "standing": participant_standing(participant=p, challenge=challenge, today=today),
             "saved": saved, "points": p.points, "percent": max(0, min(100, int(ratio * 100))),
             "rank": board.me["rank"] if board.me else None, "participants": board.total, "streak": streak,
         })

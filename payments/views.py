@@ -50,12 +50,12 @@ def transaction_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def save_now(request):
-    from challenges.models import Challenge
+    from challenges.selectors import winnable_challenges
     from payments.daraja import DarajaError
 
     settings_row = MpesaSettings.objects.first()
-    # Only challenges this member joined can be chosen (joining is an explicit step on the challenge page).
-    challenges = Challenge.objects.filter(status="active", participants__user=request.user).order_by("name")
+    # Only challenges this member joined and can still win (joining is an explicit step on the challenge page).
+    challenges = winnable_challenges(user=request.user)
     context = {"mpesa": settings_row, "challenges": challenges, "pending": None, "error": "", "amount": ""}
     if request.method == "POST":
         raw = (request.POST.get("amount") or "").strip()

@@ -40,7 +40,9 @@ def member_home_summary(*, user, organization) -> dict:
     savings = member_savings(user=user)
     tz = ZoneInfo(organization.time_zone or "Africa/Nairobi")
     when = [t.astimezone(tz).date() for t in savings["deposit_times"]]
-    challenges = member_active_challenges(member=user)
+    joined = member_active_challenges(member=user)
+    # Still to play for on top; a challenge already failed or completed for this member is not "active".
+    challenges = [c for c in joined if c["standing"] not in ("failed", "completed")]
     ranked = [c for c in challenges if c["rank"]]
     best = min(ranked, key=lambda c: (c["rank"], c["end_date"])) if ranked else None
     return {
@@ -48,6 +50,7 @@ def member_home_summary(*, user, organization) -> dict:
         "total_saved": savings["total_saved"],
         "deposits": savings["deposits"],
         "active_challenges": challenges,
+        "finished_challenges": [c for c in joined if c["standing"] in ("failed", "completed")],
         "streak_weeks": weekly_streak(deposit_dates=when, today=timezone.now().astimezone(tz).date()),
         "streaks": [c for c in challenges if c["streak"]],
         "points": member_points(member=user),

@@ -62,3 +62,16 @@ def test_page_offers_only_joined_challenges_and_refuses_a_forged_one(client_for,
     assert ok.status_code == 302
     connection.set_tenant(org)
     assert Transaction.objects.get(user=member).challenge_id == joined.pk
+
+
+def test_api_refuses_a_challenge_the_member_already_failed(api_client_for, org, member, simulator, challenges):
+    from challenges.models import Participant
+    from challenges.services import participant_join
+
+    joined, _other = challenges
+    participant_join(challenge=joined, user=member)
+    Participant.objects.filter(user=member).update(status=Participant.Status.FAILED)
+    api = api_client_for(org)
+    api.force_authenticate(member)
+    refused = api.post("/api/v1/transactions/stk-push", {"amount": "150", "challenge": joined.pk}, format="json")
+    assert refused.status_code == 400 and "challenge" in refused.json(), refused.content
