@@ -102,3 +102,66 @@ def test_my_status_leads_and_upcoming_challenges_say_when_they_start(e2e_org, ma
         assert Participant.objects.filter(challenge=december, user=member).exists()
     assert page.get_by_text(starts).first.is_visible()
     assert page.console_errors == []
+
+
+# Every text element's colour against the background it is drawn on (WCAG 2.1 contrast; 3:1 for large text).
+CONTRAST_JS = """() => {
+  const parse = s => { let m = s.match(/rgba?\\(([^)]+)\\)/); if (m) { const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = s.match(/color\\(srgb ([^)]+)\\)/); if (m) { const p = m[1].split(/[ \\/]+/).filter(Boolean).map(Number);
+      return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
+    return null; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const blend = (top, under) => top[3] >= 1 ? top : [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const background = el => { const stack = []; for (let n = el; n; n = n.parentElement) {
+      const bg = parse(getComputedStyle(n).backgroundColor); if (bg && bg[3] > 0) { stack.push(bg); if (bg[3] >= 1) break; } }
+    let c = [255, 255, 255, 1]; for (const bg of stack.reverse()) c = blend(bg, c); return c; };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || +style.opacity === 0 || el.closest('.visually-hidden, [hidden], svg')) continue;
+    const fg = parse(style.color); if (!fg) continue;
+    const bg = background(el), r = ratio(blend(fg, bg), bg);
+    const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
+    const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (r + 0.005 < need) bad.push(`${el.tagName.toLowerCase()}.${el.className}: "${el.textContent.trim().slice(0, 30)}" ${r.toFixed(2)}:1`);
+  }
+  return bad;
+}"""
+
+BRANDS = {"default": {}, "amber": {"primary_color": "#f59e0b", "accent_color": "#7c3aed"},
+          "purple": {"primary_color": "#7c3aed", "accent_color": "#f59e0b"},
+          "grey": {"primary_color": "#777777", "accent_color": "#38bdf8"}}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_text_keeps_wcag_aa_contrast_under_any_brand(e2e_org_factory, make_user, new_page, live_site, with_db,
+                                                           shot, viewport):
+    """Issue 16.10: Save now on home was white on amber (2.1:1). Every page of the shell, under several
+    brand colours, is measured in the browser: text against what it is drawn on, at least 4.5:1."""
+    failures = {}
+    for brand, colours in BRANDS.items():
+        org = e2e_org_factory(name=f"Brand {brand}", branding=colours)
+        member = make_user(org)
+        challenge = _challenge(with_db, org)
+        with with_db(org):
+            from challenges.services import participant_join
+
+            participant_join(challenge=challenge, user=member)
+        _deposit(with_db, org, member, "700", challenge=challenge)
+        pages = [(member, "/"), (member, "/challenges/"), (member, f"/challenges/{challenge.pk}/leaderboard/"),
+                 (member, "/save/"), (member, "/badges/"), (org.admin, "/manage/")]
+        for user, path in pages:
+            page = new_page(viewport, org=org, user=user)
+            page.goto(live_site.url(org, path))
+            bad = page.evaluate(CONTRAST_JS)
+            if bad:
+                failures[(brand, path)] = bad
+            if path == "/" and brand in ("amber", "purple"):
+                shot(page, f"home-brand-{brand}")
+            page.close()
+    assert failures == {}, "\n".join(f"{key}: {rows}" for key, rows in failures.items())
