@@ -52,7 +52,8 @@ def test_home_summary_comes_from_gamification_and_the_ledger(signed_in, member, 
     percent = 100 * weekly.progress["periods_met"] // weekly.progress["periods_total"]
     assert weekly.progress["periods_met"] == 1 and f'class="ring" style="--value:{percent}"' in html
     assert "rank #2 of 2" in html  # behind Baraka in Weekly 500
-    assert re.search(r"data-rank>#1<", html) and "of 1 in Four weeks" in html  # the best of my ranks
+    # The tile speaks of the group's main challenge (most savers), not "#1 of 1" in one just joined (issue 16.8).
+    assert re.search(r"data-rank>#2<", html) and "of 2 in Weekly 500" in html
     assert "Current streak: 1 week / 4" in html
 
 
@@ -116,3 +117,27 @@ def test_an_upcoming_challenge_says_when_it_starts_and_can_be_joined_ahead(signe
         home = client.get("/").content.decode()
         assert "December 1000 a week" in home and "starts Mon 7 Dec" in home
         assert "December 1000 a week" not in client.get("/save/").content.decode()  # nothing to count towards yet
+
+
+def test_home_rank_tile_stays_on_the_main_challenge_when_a_new_one_is_joined(signed_in, member, active_challenge,
+                                                                            deposit, score, tenant):
+    """Issue 16.8: joining a new challenge (alone in it: "#1 of 1") made the tile jump to it."""
+    from accounts.services import user_create
+    from challenges.models import Challenge
+    from challenges.services import participant_join
+
+    others = [user_create(phone_number=f"+25471200{n:04d}", name=f"Saver {n}") for n in range(3)]
+    for user in [*others, member]:
+        participant_join(challenge=active_challenge, user=user)
+    for n, user in enumerate(others):
+        score(deposit(user, 1000 + n))
+    score(deposit(member, 10))
+    client = signed_in(member)
+    before = client.get("/").content.decode()
+    assert re.search(r"data-rank>#4<", before) and "of 4 in Weekly 500" in before
+    newest = Challenge.objects.create(name="Brand new", type="fixed_amount", target={"amount": 100, "frequency": "weekly"},
+                                      duration_days=28, start_date=date.today(), status="active")
+    participant_join(challenge=newest, user=member)
+    for _ in range(2):
+        after = client.get("/").content.decode()
+        assert re.search(r"data-rank>#4<", after) and "of 4 in Weekly 500" in after
