@@ -241,37 +241,39 @@ def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) 
     """The challenge's rules in plain words (member page and the leaders' preview)."""
     from django.utils.translation import gettext as _
 
+    from savegame.formatting import amount, day, points
+
     t = challenge.target or {}
     lines = []
     if challenge.type == "fixed_amount":
         lines.append(_("Save at least KES %(amount)s every %(period)s from %(start)s to %(end)s.") % {
-            "amount": t.get("amount"), "period": {"daily": _("day"), "weekly": _("week (Monday to Sunday)"),
+            "amount": amount(t.get("amount")), "period": {"daily": _("day"), "weekly": _("week (Monday to Sunday)"),
                                                   "monthly": _("calendar month")}.get(t.get("frequency"), ""),
-            "start": challenge.start_date, "end": challenge.end_date})
+            "start": day(challenge.start_date), "end": day(challenge.end_date)})
         lines.append(_("You complete it when every period is met; missing one period means you cannot complete it."))
     elif challenge.type == "percentage":
         lines.append(_("Save %(increase)s%% more than you saved last month (the calendar month before %(start)s).") % {
-            "increase": t.get("increase"), "start": challenge.start_date})
+            "increase": t.get("increase"), "start": day(challenge.start_date)})
         if t.get("min_amount"):
-            lines.append(_("If you saved nothing last month, your goal is KES %(amount)s.") % {"amount": t["min_amount"]})
+            lines.append(_("If you saved nothing last month, your goal is KES %(amount)s.") % {"amount": amount(t["min_amount"])})
     elif challenge.type == "streak":
         if "consecutive_weeks" in t:
             lines.append(_("Save in %(n)s weeks in a row (weeks run Monday to Sunday).") % {"n": t["consecutive_weeks"]})
         else:
             lines.append(_("Save on %(n)s days in a row.") % {"n": t.get("consecutive_days")})
         if t.get("min_amount"):
-            lines.append(_("A deposit counts when it is at least KES %(amount)s.") % {"amount": t["min_amount"]})
+            lines.append(_("A deposit counts when it is at least KES %(amount)s.") % {"amount": amount(t["min_amount"])})
         lines.append(_("Missing a window resets your current streak; your best streak is kept."))
     elif challenge.type == "group":
         lines.append(_("Join a team. Your team completes the challenge when it saves KES %(amount)s together "
-                       "and has at least %(n)s members.") % {"amount": t.get("team_amount"), "n": t.get("min_members")})
+                       "and has at least %(n)s members.") % {"amount": amount(t.get("team_amount")), "n": t.get("min_members")})
     lines.append(_("Deposits tagged with this challenge's code count only here; other deposits count toward every "
                    "active challenge you have joined."))
     if rules is not None:
         lines.append(_("Points: %(ppk)s per KES; x%(mult)s while your streak is going; +%(early)s for a deposit in "
                        "the first %(days)s days; +%(bonus)s when you complete it.") % {
-            "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": rules.early_bird_bonus,
-            "days": rules.early_bird_days, "bonus": rules.consistency_bonus})
+            "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": points(rules.early_bird_bonus),
+            "days": rules.early_bird_days, "bonus": points(rules.consistency_bonus)})
     return lines
 
 

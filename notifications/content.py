@@ -59,6 +59,34 @@ def priority_of(template: str, *, urgent: bool = False) -> str:
     return "leader" if template in LEADER_TEMPLATES else "automatic"
 
 
+# Placeholders written the one way pages write them (savegame.formatting), in the message's language.
+DATE_PLACEHOLDERS = frozenset({"end_date", "start_date"})
+AMOUNT_PLACEHOLDERS = frozenset({"amount"})
+WHOLE_AMOUNT_PLACEHOLDERS = frozenset({"total_saved", "saved_week"})  # the weekly summary rounds to shillings
+POINTS_PLACEHOLDERS = frozenset({"points"})
+
+
+def localize(context: dict, language: str) -> dict:
+    """Dates ("2026-12-22" -> "22 Dec 2026" / "22 Des 2026"), amounts ("2650" -> "2,650.00") and points
+    ("10000" -> "10,000") in `context`, for a message in `language`."""
+    from django.utils import translation
+
+    from savegame import formatting
+
+    out = dict(context)
+    with translation.override(language):
+        for key, value in context.items():
+            if key in DATE_PLACEHOLDERS:
+                out[key] = formatting.day(value)
+            elif key in AMOUNT_PLACEHOLDERS:
+                out[key] = formatting.amount(value)
+            elif key in WHOLE_AMOUNT_PLACEHOLDERS:
+                out[key] = formatting.amount(value, cents=False)
+            elif key in POINTS_PLACEHOLDERS:
+                out[key] = formatting.points(value)
+    return out
+
+
 # Why a message was not sent (Notification.reason, stored in English) -> what a leader reads.
 SKIP_REASONS = {
     "opted out of SMS": _("Opted out of SMS"),

@@ -212,7 +212,7 @@ class _Planner:
         language = user.language if user.language in content.LANGUAGES else (
             self.org_language if self.org_language in content.LANGUAGES else "en")
         title, body = self.wording(template, language)
-        ctx = {"org": self.org_name, "name": getattr(user, "name", ""), **context}
+        ctx = content.localize({"org": self.org_name, "name": getattr(user, "name", ""), **context}, language)
         ch, skip = self._channel_for(user=user, template=template, prefs=prefs, requested=channel)
         if not skip and template in content.REMINDER_TEMPLATES and prefs is not None and not prefs.reminders_enabled:
             skip = "reminders turned off"
