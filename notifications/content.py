@@ -32,6 +32,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "otp": ("org", "code", "minutes"),
     "weekly_summary": ("org", "name", "saved_week", "total_saved"),
     "broadcast": ("org", "message"),
+    "welcome": ("org", "name", "site", "account", "paybill"),
+    "welcome_admin": ("org", "name", "site", "account"),
 }
 TEMPLATE_KEYS = tuple(PLACEHOLDERS)
 TEMPLATE_LABELS = {
@@ -42,13 +44,14 @@ TEMPLATE_LABELS = {
     "team_goal_reached": _("Team reached its goal"), "team_goal_lost": _("Team fell below its goal"),
     "otp": _("Login code"),
     "weekly_summary": _("Weekly summary"), "broadcast": _("Announcement"),
+    "welcome": _("Welcome (new member)"), "welcome_admin": _("Welcome (new organization's admin)"),
 }
 
 # Never deferred by quiet hours nor stopped by the daily cap: the member is waiting for them.
 URGENT_TEMPLATES = frozenset({"otp", "deposit_confirmed"})
 # A leader's own announcement: never stopped by the daily cap nor deferred by quiet hours (the
 # leader chose to send it now), and it does not use up the cap left for automatic messages.
-LEADER_TEMPLATES = frozenset({"broadcast"})
+LEADER_TEMPLATES = frozenset({"broadcast", "welcome", "welcome_admin"})
 # Priority of a message, highest first; the cap and quiet hours apply to "automatic" only.
 PRIORITIES = ("urgent", "leader", "automatic")
 
@@ -100,6 +103,14 @@ SKIP_REASONS = {
 REMINDER_TEMPLATES = frozenset({"streak_at_risk", "weekly_summary", "broadcast"})
 
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "welcome": {
+        "en": ("Welcome", "{org}: Welcome, {name}! Save and join challenges at {site}. Pay by M-Pesa Paybill {paybill}, account {account}."),
+        "sw": ("Karibu", "{org}: Karibu, {name}! Weka akiba na ujiunge na mashindano kwenye {site}. Lipa kwa M-Pesa Paybill {paybill}, akaunti {account}."),
+    },
+    "welcome_admin": {
+        "en": ("Welcome", "{org}: Welcome, {name}! Your group's site is ready. Set it up at {site}/manage/. Your account code is {account}."),
+        "sw": ("Karibu", "{org}: Karibu, {name}! Tovuti ya kikundi chako iko tayari. Iandae kwenye {site}/manage/. Nambari ya akaunti yako ni {account}."),
+    },
     "deposit_confirmed": {
         "en": ("Deposit received", "{org}: KES {amount} received for {challenge}. Progress {progress}%, +{points} points, rank #{rank} ({rank_change}). Keep it up!"),
         "sw": ("Amana imepokelewa", "{org}: Tumepokea KES {amount} kwa {challenge}. Maendeleo {progress}%, pointi +{points}, nafasi #{rank} ({rank_change}). Endelea hivyo!"),
@@ -157,6 +168,7 @@ SAMPLE_CONTEXT = {
     "end_date": "31 Dec", "result": "completed", "badges": "Early Bird", "badge": "Early Bird",
     "team": "Simba", "code": "123456", "minutes": "5", "saved_week": "2,000", "total_saved": "12,500",
     "message": "Our meeting is on Saturday at 2pm.",
+    "site": "https://umoja.savegame.co.ke", "account": "AB12CD", "paybill": "600123",
 }
 
 MAX_SEGMENTS = 3  # longest SMS an admin may configure (rendered with sample values)

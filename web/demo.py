@@ -65,6 +65,7 @@ def seed_demo() -> list[str]:
             org = organization_create(
                 slug=spec["slug"], name=spec["name"], type=spec["type"], admin_phone=spec["admin_phone"],
                 admin_name=spec["admin_name"], shortcode=spec["shortcode"], actor_label="seed_demo",
+                welcome=False,
             )
             organization_update(organization=org, data={"branding": spec["branding"]}, actor_label="seed_demo")
         with schema_context(org.schema_name):
