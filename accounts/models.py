@@ -41,6 +41,19 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username):
+        """Password logins (Django admin) take the number as people type it, 0799... or +254799...,
+        like the member login does."""
+        from django.core.exceptions import ValidationError
+
+        from accounts.phone import normalize_phone
+
+        try:
+            username = normalize_phone(username)
+        except ValidationError:
+            pass  # not a phone number: no such user, as before
+        return super().get_by_natural_key(username)
+
     def create_superuser(self, phone_number, password=None, **extra):
         extra.update(is_staff=True, is_superuser=True, role=User.Role.SUPER_ADMIN)
         return self.create_user(phone_number, password, **extra)

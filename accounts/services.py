@@ -61,9 +61,12 @@ def user_create(
     referred_by: User | None = None,
     actor: User | None = None,
     ip_address: str | None = None,
+    welcome: bool = False,
 ) -> User:
     """Create a user in the current schema with a fresh, unique account code.
 
+    `welcome`: also queue the welcome SMS (site link, account code, how to pay), as when a leader
+    adds or imports a member or a new organization gets its first admin.
     Raises django ValidationError for a bad phone number or a number already registered.
     """
     phone = normalize_phone(phone_number)
@@ -87,8 +90,30 @@ def user_create(
             actor=actor, action="user.created", target=user,
             after={"phone_number": phone, "name": user.name, "role": role}, ip_address=ip_address,
         )
+        if welcome:
+            member_welcome(user=user)
         return user
     raise RuntimeError("could not allocate a unique account code")
+
+
+def member_welcome(*, user: User) -> None:
+    """Queue the welcome SMS in the org's (or member's) language: the site, the account code and how to
+    pay. An organization's admin gets the set-up link instead. Sent once per user (idempotency key)."""
+    from notifications.services import notify
+    from payments.selectors import member_paybill
+    from tenants.selectors import organization_base_url
+    from notifications.selectors import current_organization
+
+    organization = current_organization()
+    if organization is None:
+        return
+    site = organization_base_url(organization)
+    context = {"site": site, "account": user.account_code, "idempotency_key": "welcome"}
+    if user.role == User.Role.ORG_ADMIN:
+        notify(user=user, template="welcome_admin", context=context)
+        return
+    paybill = member_paybill(user=user)
+    notify(user=user, template="welcome", context={**context, "paybill": paybill["shortcode"] if paybill else "—"})
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -214,9 +239,13 @@ def members_import_csv(*, text: str, actor: User, ip_address: str | None = None)
             continue
         name = cells[name_at].strip() if 0 <= name_at < len(cells) else ""
         phone = cells[phone_at].strip() if 0 <= phone_at < len(cells) else ""
+        if not name:  # a member listed as "—" is no one the group can recognise
+            report.append(ImportRow(row=number, status="error", phone_number=phone, name=name,
+                                    errors={"name": [_("Every member needs a name.")]}))
+            continue
         try:
             with transaction.atomic():
-                user = user_create(phone_number=phone, name=name, actor=actor, ip_address=ip_address)
+                user = user_create(phone_number=phone, name=name, actor=actor, ip_address=ip_address, welcome=True)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"phone_number": exc.messages}
             report.append(ImportRow(row=number, status="error", phone_number=phone, name=name, errors=errors))

@@ -160,7 +160,8 @@ def manage_member_add(request):
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
-            member = services.user_create(**form.cleaned_data, actor=request.user, ip_address=client_ip(request))
+            member = services.user_create(**form.cleaned_data, actor=request.user, ip_address=client_ip(request),
+                                          welcome=True)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)

@@ -40,6 +40,7 @@ METRICS = {
     # per-challenge metrics (badges with per_challenge=True)
     "challenge_saved": _("KES saved in this challenge"),
     "challenge_rank": _("rank in this challenge"),
+    "challenge_final_rank": _("final rank in this challenge (judged when it ends; 1 = winner)"),
     "challenge_completed": _("this challenge completed (1 = yes)"),
 }
 
@@ -78,6 +79,7 @@ _RANKS = {
 }
 _RANK_WHERE = {
     "challenge_rank": _("%(rank)s in this challenge"),
+    "challenge_final_rank": _("%(rank)s at the end of this challenge"),
     "best_final_rank": _("%(rank)s at the end of a challenge"),
 }
 

@@ -64,6 +64,8 @@ class MetricsLoader:
                     return None
                 return {"challenge_saved": participant.total_contributed,
                         "challenge_rank": participant.final_rank or participant.rank,
+                        # None until settlement freezes the ranks: "finished in the top 3" waits for the finish.
+                        "challenge_final_rank": participant.final_rank,
                         "challenge_completed": 1 if participant.status == "completed" else 0}.get(name)
             group = GROUPS.get(name)
             if group is None:

@@ -87,6 +87,41 @@ def joined_challenge_ids(*, user) -> set[int]:
     return set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True))
 
 
+def winnable_challenges(*, user) -> QuerySet[Challenge]:
+    """Challenges a deposit made today can still count towards for this member: joined, running
+    (started, not ended) and not already failed or completed for them. Save now offers only these."""
+    from challenges.services import local_today
+
+    if not user or not user.is_authenticated:
+        return Challenge.objects.none()
+    today = local_today()
+    return (Challenge.objects.filter(status=Challenge.Status.ACTIVE, start_date__lte=today, end_date__gte=today,
+                                     participants__user=user, participants__status=Participant.Status.ACTIVE)
+            .order_by("end_date", "name"))
+
+
+# A member's own standing in a challenge, which leads every card they see.
+STANDINGS = ("upcoming", "on_track", "at_risk", "failed", "completed")
+AT_RISK_SLACK = Decimal("0.2")  # behind the calendar by more than a fifth of the challenge
+
+
+def participant_standing(*, participant: Participant, challenge: Challenge, today) -> str:
+    """upcoming (not started), completed, failed, at_risk (progress behind the days gone by) or on_track."""
+    if participant.status == Participant.Status.COMPLETED:
+        return "completed"
+    if participant.status == Participant.Status.FAILED:
+        return "failed"
+    if challenge.start_date > today:
+        return "upcoming"
+    days = max(1, (challenge.end_date - challenge.start_date).days + 1)
+    elapsed = Decimal((today - challenge.start_date).days) / days
+    try:
+        ratio = Decimal(str((participant.progress or {}).get("ratio", "0")))
+    except ArithmeticError:
+        ratio = Decimal("0")
+    return "at_risk" if ratio < elapsed - AT_RISK_SLACK else "on_track"
+
+
 def participant_of(*, challenge: Challenge, user) -> Participant | None:
     if not user or not user.is_authenticated:
         return None
@@ -206,37 +241,39 @@ def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) 
     """The challenge's rules in plain words (member page and the leaders' preview)."""
     from django.utils.translation import gettext as _
 
+    from savegame.formatting import amount, day, points
+
     t = challenge.target or {}
     lines = []
     if challenge.type == "fixed_amount":
         lines.append(_("Save at least KES %(amount)s every %(period)s from %(start)s to %(end)s.") % {
-            "amount": t.get("amount"), "period": {"daily": _("day"), "weekly": _("week (Monday to Sunday)"),
+            "amount": amount(t.get("amount")), "period": {"daily": _("day"), "weekly": _("week (Monday to Sunday)"),
                                                   "monthly": _("calendar month")}.get(t.get("frequency"), ""),
-            "start": challenge.start_date, "end": challenge.end_date})
+            "start": day(challenge.start_date), "end": day(challenge.end_date)})
         lines.append(_("You complete it when every period is met; missing one period means you cannot complete it."))
     elif challenge.type == "percentage":
         lines.append(_("Save %(increase)s%% more than you saved last month (the calendar month before %(start)s).") % {
-            "increase": t.get("increase"), "start": challenge.start_date})
+            "increase": t.get("increase"), "start": day(challenge.start_date)})
         if t.get("min_amount"):
-            lines.append(_("If you saved nothing last month, your goal is KES %(amount)s.") % {"amount": t["min_amount"]})
+            lines.append(_("If you saved nothing last month, your goal is KES %(amount)s.") % {"amount": amount(t["min_amount"])})
     elif challenge.type == "streak":
         if "consecutive_weeks" in t:
             lines.append(_("Save in %(n)s weeks in a row (weeks run Monday to Sunday).") % {"n": t["consecutive_weeks"]})
         else:
             lines.append(_("Save on %(n)s days in a row.") % {"n": t.get("consecutive_days")})
         if t.get("min_amount"):
-            lines.append(_("A deposit counts when it is at least KES %(amount)s.") % {"amount": t["min_amount"]})
+            lines.append(_("A deposit counts when it is at least KES %(amount)s.") % {"amount": amount(t["min_amount"])})
         lines.append(_("Missing a window resets your current streak; your best streak is kept."))
     elif challenge.type == "group":
         lines.append(_("Join a team. Your team completes the challenge when it saves KES %(amount)s together "
-                       "and has at least %(n)s members.") % {"amount": t.get("team_amount"), "n": t.get("min_members")})
+                       "and has at least %(n)s members.") % {"amount": amount(t.get("team_amount")), "n": t.get("min_members")})
     lines.append(_("Deposits tagged with this challenge's code count only here; other deposits count toward every "
                    "active challenge you have joined."))
     if rules is not None:
         lines.append(_("Points: %(ppk)s per KES; x%(mult)s while your streak is going; +%(early)s for a deposit in "
                        "the first %(days)s days; +%(bonus)s when you complete it.") % {
-            "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": rules.early_bird_bonus,
-            "days": rules.early_bird_days, "bonus": rules.consistency_bonus})
+            "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": points(rules.early_bird_bonus),
+            "days": rules.early_bird_days, "bonus": points(rules.consistency_bonus)})
     return lines
 
 
@@ -249,6 +286,9 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
     """The active challenges this member joined (soonest ending first) with their own progress:
     saved, percent done, live rank among the challenge's participants, and the current streak of a
     streak challenge. Ranks come from the live board (PostgreSQL when Redis is away)."""
+    from challenges.services import local_today
+
+    today = local_today()
     rows = []
     participations = (Participant.objects.filter(user=member, challenge__status=Challenge.Status.ACTIVE)
                       .select_related("challenge", "team").order_by("challenge__end_date", "challenge_id")[:limit])
@@ -269,6 +309,8 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
         rows.append({
             "id": challenge.pk, "name": challenge.name, "type": challenge.type,
             "type_label": challenge.get_type_display(), "end_date": challenge.end_date, "status": p.status,
+            "start_date": challenge.start_date,
+            "standing": participant_standing(participant=p, challenge=challenge, today=today),
             "saved": saved, "points": p.points, "percent": max(0, min(100, int(ratio * 100))),
             "rank": board.me["rank"] if board.me else None, "participants": board.total, "streak": streak,
         })

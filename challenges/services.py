@@ -1156,6 +1156,10 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
         _after_commit_board(updates)
 
 
+# "X has started!" is news on the first day (or the next, if beat was down overnight), not a week later.
+STARTED_NEWS_DAYS = timedelta(days=1)
+
+
 def challenges_lifecycle() -> dict:
     """Beat: send challenge_started on the first day, fail participations that can no longer complete,
     and settle challenges whose end_date has passed."""
@@ -1166,7 +1170,7 @@ def challenges_lifecycle() -> dict:
                                               start_date__lte=today, end_date__gte=today):
         with transaction.atomic():
             if Challenge.objects.filter(pk=challenge.pk, started_notified_at__isnull=True).update(
-                    started_notified_at=timezone.now()):
+                    started_notified_at=timezone.now()) and challenge.start_date >= today - STARTED_NEWS_DAYS:
                 for p in Participant.objects.filter(challenge=challenge).select_related("user"):
                     _notify(p.user, "challenge_started", {"challenge": challenge.name,
                                                          "end_date": challenge.end_date.isoformat()})

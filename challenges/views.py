@@ -34,9 +34,14 @@ def _error_text(exc: ValidationError) -> str:
 def challenge_list(request):
     challenges = list(selectors.challenge_list_for(user=request.user).exclude(status=Challenge.Status.DRAFT))
     mine = {p.challenge_id: p for p in Participant.objects.filter(user=request.user)}
-    rows = [{"challenge": c, "participant": mine.get(c.pk)} for c in challenges]
+    today = services.local_today()
+    rows = [{"challenge": c, "participant": mine.get(c.pk),
+             "standing": selectors.participant_standing(participant=mine[c.pk], challenge=c, today=today)
+             if c.pk in mine else ("upcoming" if c.start_date > today else "")} for c in challenges]
+    live = [r for r in rows if r["challenge"].status == Challenge.Status.ACTIVE]
     return render(request, "challenges/challenge_list.html", {
-        "active": [r for r in rows if r["challenge"].status == Challenge.Status.ACTIVE],
+        "active": [r for r in live if r["challenge"].start_date <= today],
+        "upcoming": sorted((r for r in live if r["challenge"].start_date > today), key=lambda r: r["challenge"].start_date),
         "past": [r for r in rows if r["challenge"].status != Challenge.Status.ACTIVE],
     })
 
@@ -63,12 +68,16 @@ def challenge_detail(request, pk):
             messages.error(request, _error_text(exc))
         return redirect("challenge-detail", pk=challenge.pk)
     participant = selectors.participant_of(challenge=challenge, user=request.user)
+    today = services.local_today()
+    standing = (selectors.participant_standing(participant=participant, challenge=challenge, today=today)
+                if participant else ("upcoming" if challenge.start_date > today else ""))
     teams = selectors.team_list(challenge=challenge) if challenge.type == Challenge.Type.GROUP else []
     my_team_members = selectors.team_members(team=participant.team) if participant and participant.team_id else []
     return render(request, "challenges/challenge_detail.html", {
         "challenge": challenge, "participant": participant, "rules": selectors.rules_in_words(
             challenge=challenge, rules=services.rules_for()), "teams": teams, "team_members": my_team_members,
-        "progress": participant.progress if participant else {},
+        "progress": participant.progress if participant else {}, "standing": standing,
+        "upcoming": challenge.status == Challenge.Status.ACTIVE and challenge.start_date > today,
     })
 
 

@@ -33,6 +33,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "weekly_summary": ("org", "name", "saved_week", "total_saved"),
     "broadcast": ("org", "message"),
     "sms_reply": ("org", "message"),
+    "welcome": ("org", "name", "site", "account", "paybill"),
+    "welcome_admin": ("org", "name", "site", "account"),
 }
 TEMPLATE_KEYS = tuple(PLACEHOLDERS)
 TEMPLATE_LABELS = {
@@ -44,6 +46,7 @@ TEMPLATE_LABELS = {
     "otp": _("Login code"),
     "weekly_summary": _("Weekly summary"), "broadcast": _("Announcement"),
     "sms_reply": _("Reply to a USSD or SMS request"),
+    "welcome": _("Welcome (new member)"), "welcome_admin": _("Welcome (new organization's admin)"),
 }
 
 # Never deferred by quiet hours nor stopped by the daily cap: the member is waiting for them.
@@ -51,10 +54,68 @@ URGENT_TEMPLATES = frozenset({"otp", "deposit_confirmed", "sms_reply"})
 # Answers to something the member just asked for (a login code; a BAL, STOP or USSD request): always
 # by SMS, the channel they asked on, and sent even to a member who opted out of our other SMS.
 DIRECT_REPLY_TEMPLATES = frozenset({"otp", "sms_reply"})
+# A leader's own announcement: never stopped by the daily cap nor deferred by quiet hours (the
+# leader chose to send it now), and it does not use up the cap left for automatic messages.
+LEADER_TEMPLATES = frozenset({"broadcast", "welcome", "welcome_admin"})
+# Priority of a message, highest first; the cap and quiet hours apply to "automatic" only.
+PRIORITIES = ("urgent", "leader", "automatic")
+
+
+def priority_of(template: str, *, urgent: bool = False) -> str:
+    if urgent or template in URGENT_TEMPLATES:
+        return "urgent"
+    return "leader" if template in LEADER_TEMPLATES else "automatic"
+
+
+# Placeholders written the one way pages write them (savegame.formatting), in the message's language.
+DATE_PLACEHOLDERS = frozenset({"end_date", "start_date"})
+AMOUNT_PLACEHOLDERS = frozenset({"amount"})
+WHOLE_AMOUNT_PLACEHOLDERS = frozenset({"total_saved", "saved_week"})  # the weekly summary rounds to shillings
+POINTS_PLACEHOLDERS = frozenset({"points"})
+
+
+def localize(context: dict, language: str) -> dict:
+    """Dates ("2026-12-22" -> "22 Dec 2026" / "22 Des 2026"), amounts ("2650" -> "2,650.00") and points
+    ("10000" -> "10,000") in `context`, for a message in `language`."""
+    from django.utils import translation
+
+    from savegame import formatting
+
+    out = dict(context)
+    with translation.override(language):
+        for key, value in context.items():
+            if key in DATE_PLACEHOLDERS:
+                out[key] = formatting.day(value)
+            elif key in AMOUNT_PLACEHOLDERS:
+                out[key] = formatting.amount(value)
+            elif key in WHOLE_AMOUNT_PLACEHOLDERS:
+                out[key] = formatting.amount(value, cents=False)
+            elif key in POINTS_PLACEHOLDERS:
+                out[key] = formatting.points(value)
+    return out
+
+
+# Why a message was not sent (Notification.reason, stored in English) -> what a leader reads.
+SKIP_REASONS = {
+    "opted out of SMS": _("Opted out of SMS"),
+    "daily cap reached": _("Daily message limit reached"),
+    "reminders turned off": _("Turned announcements and reminders off"),
+    "inactive member": _("Removed or inactive"),
+    "no phone number": _("No phone number"),
+}
+
 # Bulk/marketing-like messages a member can turn off with `reminders_enabled`.
 REMINDER_TEMPLATES = frozenset({"streak_at_risk", "weekly_summary", "broadcast"})
 
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
+    "welcome": {
+        "en": ("Welcome", "{org}: Welcome, {name}! Save and join challenges at {site}. Pay by M-Pesa Paybill {paybill}, account {account}."),
+        "sw": ("Karibu", "{org}: Karibu, {name}! Weka akiba na ujiunge na mashindano kwenye {site}. Lipa kwa M-Pesa Paybill {paybill}, akaunti {account}."),
+    },
+    "welcome_admin": {
+        "en": ("Welcome", "{org}: Welcome, {name}! Your group's site is ready. Set it up at {site}/manage/. Your account code is {account}."),
+        "sw": ("Karibu", "{org}: Karibu, {name}! Tovuti ya kikundi chako iko tayari. Iandae kwenye {site}/manage/. Nambari ya akaunti yako ni {account}."),
+    },
     "deposit_confirmed": {
         "en": ("Deposit received", "{org}: KES {amount} received for {challenge}. Progress {progress}%, +{points} points, rank #{rank} ({rank_change}). Keep it up!"),
         "sw": ("Amana imepokelewa", "{org}: Tumepokea KES {amount} kwa {challenge}. Maendeleo {progress}%, pointi +{points}, nafasi #{rank} ({rank_change}). Endelea hivyo!"),
@@ -116,6 +177,7 @@ SAMPLE_CONTEXT = {
     "end_date": "31 Dec", "result": "completed", "badges": "Early Bird", "badge": "Early Bird",
     "team": "Simba", "code": "123456", "minutes": "5", "saved_week": "2,000", "total_saved": "12,500",
     "message": "Our meeting is on Saturday at 2pm.",
+    "site": "https://umoja.savegame.co.ke", "account": "AB12CD", "paybill": "600123",
 }
 
 MAX_SEGMENTS = 3  # longest SMS an admin may configure (rendered with sample values)

@@ -175,7 +175,19 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict:
         "skipped": counts.get("skipped", 0), "pending": counts.get("pending", 0) + counts.get("sending", 0),
         "percent": round(100 * done / broadcast.recipients) if broadcast.recipients else 100,
         "estimated_cost": str(broadcast.estimated_cost),
+        "skipped_by_reason": broadcast_skipped_by_reason(broadcast=broadcast),
     }
+
+
+def broadcast_skipped_by_reason(*, broadcast: Broadcast, names_per_reason: int = 50) -> list[dict]:
+    """Who did not get an announcement and why: [{"reason", "label", "count", "names"}], most first."""
+    groups: dict[str, list[str]] = {}
+    for reason, name, phone in (broadcast.notifications.filter(status=Notification.Status.SKIPPED)
+                                .order_by("user__name", "user_id").values_list("reason", "user__name", "user__phone_number")):
+        groups.setdefault(reason, []).append(name or phone or "—")
+    rows = [{"reason": reason, "label": str(content.SKIP_REASONS.get(reason, reason)), "count": len(names),
+             "names": names[:names_per_reason]} for reason, names in groups.items()]
+    return sorted(rows, key=lambda r: (-r["count"], r["label"]))
 
 
 def broadcast_list(*, limit: int = 10):

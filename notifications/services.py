@@ -214,23 +214,26 @@ class _Planner:
             since = local_midnight(now=self.now, org=self.org)
             self.sent_today = dict(
                 Notification.objects.filter(user_id__in=self.ids, created_at__gte=since, urgent=False)
-                .exclude(status=Notification.Status.SKIPPED).values("user_id").annotate(n=Count("id")).values_list("user_id", "n")
+                .exclude(status=Notification.Status.SKIPPED).exclude(template__in=content.LEADER_TEMPLATES).values("user_id").annotate(n=Count("id")).values_list("user_id", "n")
             )
         return self.sent_today.get(user_id, 0)
 
     def build(self, *, user, template: str, context: dict, channel: str | None, key: str, broadcast) -> Notification:
         prefs = self.prefs.get(user.pk)
         urgent = self.is_urgent(template)
+        priority = content.priority_of(template, urgent=urgent)
         language = user.language if user.language in content.LANGUAGES else (
             self.org_language if self.org_language in content.LANGUAGES else "en")
         title, body = self.wording(template, language)
-        ctx = {"org": self.org_name, "name": getattr(user, "name", ""), **context}
+        ctx = content.localize({"org": self.org_name, "name": getattr(user, "name", ""), **context}, language)
         ch, skip = self._channel_for(user=user, template=template, prefs=prefs, requested=channel)
         if not skip and template in content.REMINDER_TEMPLATES and prefs is not None and not prefs.reminders_enabled:
             skip = "reminders turned off"
         if not skip and not user.is_active:
             skip = "inactive member"
-        if not skip and not urgent:
+        if not skip and ch == Channel.SMS and not user.phone_number:
+            skip = "no phone number"
+        if not skip and priority == "automatic":
             count = self._count_today(user.pk)
             if count >= self.cap:
                 skip = "daily cap reached"
@@ -240,7 +243,7 @@ class _Planner:
             title=content.render(title, ctx)[:120], message=content.render(body, ctx),
             to=user.phone_number, urgent=urgent, idempotency_key=key, broadcast=broadcast,
             status=Notification.Status.SKIPPED if skip else Notification.Status.PENDING, reason=skip,
-            scheduled_for=None if skip or urgent else self.deferred_until,
+            scheduled_for=None if skip or priority != "automatic" else self.deferred_until,
         )
 
     def _channel_for(self, *, user, template: str, prefs, requested: str | None) -> tuple[str, str]:

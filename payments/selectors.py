@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django_tenants.utils import schema_context
 
 from payments.models import CallbackInbox, MpesaSettings, Transaction
@@ -67,7 +68,9 @@ def transaction_list(*, user, filters: dict | None = None) -> QuerySet[Transacti
         q = filters["q"].strip()
         qs = qs.filter(Q(mpesa_receipt__icontains=q) | Q(transaction_id__icontains=q) | Q(bill_ref_number__icontains=q)
                        | Q(user__name__icontains=q) | Q(user__phone_number__icontains=q))
-    return qs.order_by("-created_at", "-id")
+    # Newest first by when the money moved (M-Pesa's TransTime), not by when its callback reached us:
+    # a late or replayed callback (or the demo's back-dated deposits) must not jump the queue.
+    return qs.order_by(Coalesce("transacted_at", "created_at").desc(), "-id")
 
 
 def transaction_get(*, user, pk: int) -> Transaction | None:

@@ -505,11 +505,14 @@ def stk_push_start(*, user, amount: Decimal, challenge=None) -> Transaction:
     if challenge is not None:
         from django.core.exceptions import ValidationError
 
-        from challenges.selectors import joined_challenge_ids
+        from challenges.selectors import joined_challenge_ids, winnable_challenges
 
-        # Tagging is the member's explicit choice among challenges they joined (joining is its own step).
+        # Tagging is the member's explicit choice among challenges they joined (joining is its own step)
+        # and can still win: a deposit tagged to a failed or not yet started one would count nowhere.
         if challenge.pk not in joined_challenge_ids(user=user):
             raise ValidationError({"challenge": "Join this challenge before saving towards it."})
+        if not winnable_challenges(user=user).filter(pk=challenge.pk).exists():
+            raise ValidationError({"challenge": "This challenge is not open to your deposits now."})
     row = MpesaSettings.objects.get()
     tx = Transaction.objects.create(source=Transaction.Source.STK, amount=amount, user=user, challenge=challenge,
                                     phone_number=user.phone_number, status=Transaction.Status.PENDING,

@@ -50,12 +50,12 @@ def transaction_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def save_now(request):
-    from challenges.models import Challenge
+    from challenges.selectors import winnable_challenges
     from payments.daraja import DarajaError
 
     settings_row = MpesaSettings.objects.first()
-    # Only challenges this member joined can be chosen (joining is an explicit step on the challenge page).
-    challenges = Challenge.objects.filter(status="active", participants__user=request.user).order_by("name")
+    # Only challenges this member joined and can still win (joining is an explicit step on the challenge page).
+    challenges = winnable_challenges(user=request.user)
     context = {"mpesa": settings_row, "challenges": challenges, "pending": None, "error": "", "amount": ""}
     if request.method == "POST":
         raw = (request.POST.get("amount") or "").strip()
@@ -70,6 +70,7 @@ def save_now(request):
         challenge = None
         if request.POST.get("challenge"):
             challenge = challenges.filter(pk=request.POST["challenge"] if request.POST["challenge"].isdigit() else 0).first()
+            context["selected_challenge"] = challenge.pk if challenge else None
             if challenge is None:
                 context["error"] = _("Join this challenge before saving towards it.")
                 return render(request, "payments/save_now.html", context, status=400)
@@ -86,6 +87,9 @@ def save_now(request):
         context["pending"] = selectors.transaction_get(user=request.user, pk=int(request.GET["tx"]) if request.GET["tx"].isdigit() else 0)
         if context["pending"] is not None:
             context["pending_message"] = transaction_message(context["pending"])
+            # A cancelled or failed prompt is retried from the form below with the same amount and challenge.
+            context["amount"] = f"{context['pending'].amount:.0f}"
+            context["selected_challenge"] = context["pending"].challenge_id
     return render(request, "payments/save_now.html", context)
 
 

@@ -197,6 +197,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("sw", "Kiswahili")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["savegame.formats"]  # Kiswahili number and date formats (Django has none)
 TIME_ZONE = "Africa/Nairobi"
 USE_I18N = True
 USE_TZ = True

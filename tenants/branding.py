@@ -8,6 +8,7 @@ HEX_RE = re.compile(r"^#([0-9a-fA-F]{6})$")
 DEFAULT_PRIMARY = "#0f766e"
 DEFAULT_ACCENT = "#f59e0b"
 WHITE = "#ffffff"
+PAGE_BG = "#f5f6f8"  # --bg in static/css/app.css: brand-coloured text sits on it as well as on white
 # WCAG AA for normal text.
 MIN_TEXT_CONTRAST = 4.5
 
@@ -45,9 +46,15 @@ def mix(color: str, other: str, weight: float) -> str:
 
 def readable_on_white(color: str) -> str:
     """The brand colour, darkened just enough to be readable as text/links on a white page."""
-    for step in range(0, 21):
-        candidate = mix(color, "#000000", step / 20)
-        if contrast_ratio(candidate, WHITE) >= MIN_TEXT_CONTRAST:
+    return readable_on(color, backgrounds=(WHITE,))
+
+
+def readable_on(color: str, *, backgrounds: tuple[str, ...]) -> str:
+    """The brand colour, darkened just enough to be readable as text on every one of `backgrounds`
+    (brand-coloured links sit on white cards, on the grey page and on the brand's own pale tint)."""
+    for step in range(0, 41):
+        candidate = mix(color, "#000000", step / 40)
+        if all(contrast_ratio(candidate, bg) >= MIN_TEXT_CONTRAST for bg in backgrounds):
             return candidate
     return "#000000"
 
@@ -87,7 +94,7 @@ def brand_context(organization) -> dict:
         "on_primary": readable_text_on(primary),
         "on_accent": readable_text_on(accent),
         # Text and links in the brand colour on white; a pale tint for highlighted surfaces.
-        "primary_text": readable_on_white(primary),
+        "primary_text": readable_on(primary, backgrounds=(WHITE, PAGE_BG, mix(primary, WHITE, 0.88))),
         "accent_text": readable_on_white(accent),
         "primary_soft": mix(primary, WHITE, 0.88),
     }

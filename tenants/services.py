@@ -64,14 +64,16 @@ def organization_create(
     ussd_code: str = "",
     sms_shortcode: str = "",
     actor_label: str = "system",
+    welcome: bool = True,
 ) -> Organization:
-    """Provision an organization: its schema (cloned from the template), domains and first org_admin.
+    """Provision an organization: its schema (cloned from the template), domains and first org_admin
+    (who gets the welcome SMS with the set-up link, unless `welcome=False`, as for the demo).
 
     Everything happens in one database transaction, so a failure leaves no schema, no domain and
     no organization behind. Raises ValidationError with a one-line reason for bad input.
     """
     from accounts.models import User
-    from accounts.services import audit_record, user_create
+    from accounts.services import audit_record, member_welcome, user_create
     from payments.services import mpesa_settings_init
 
     slug = (slug or "").strip().lower()
@@ -112,8 +114,10 @@ def organization_create(
         for domain in extra_domains:
             Domain.objects.create(domain=domain, tenant=organization, is_primary=False)
         with schema_context(organization.schema_name):
-            user_create(phone_number=phone, name=admin_name, role=User.Role.ORG_ADMIN)
+            admin = user_create(phone_number=phone, name=admin_name, role=User.Role.ORG_ADMIN)
             mpesa_settings_init(shortcode=shortcode)
+            if welcome:
+                member_welcome(user=admin)
             audit_record(actor=None, actor_label=actor_label, action="organization.created", target=None,
                          after={"slug": slug, "name": organization.name})
         audit_record(actor=None, actor_label=actor_label, action="organization.created",

@@ -40,7 +40,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         for slug, name, phone in (("alpha", "Alpha Chama", ORG_PHONE), ("beta", "Beta SACCO", OTHER_ORG_PHONE)):
             if not Organization.objects.filter(slug=slug).exists():
                 organization_create(slug=slug, name=name, type="chama", admin_phone=phone,
-                                    admin_name=f"{name} Admin", shortcode="600000")
+                                    admin_name=f"{name} Admin", shortcode="600000", welcome=False)
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def committed_org(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
         slug = f"live-{uuid.uuid4().hex[:8]}"
         organization = organization_create(slug=slug, name=f"Live {slug}", type="chama",
-                                           admin_phone="+254722000001", shortcode="600999")
+                                           admin_phone="+254722000001", shortcode="600999", welcome=False)
         try:
             yield organization
         finally:

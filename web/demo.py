@@ -67,7 +67,7 @@ def seed_demo() -> list[str]:
             org = organization_create(
                 slug=spec["slug"], name=spec["name"], type=spec["type"], admin_phone=spec["admin_phone"],
                 admin_name=spec["admin_name"], shortcode=spec["shortcode"], ussd_code=spec["ussd_code"],
-                sms_shortcode=spec["sms_shortcode"], actor_label="seed_demo",
+                sms_shortcode=spec["sms_shortcode"], actor_label="seed_demo", welcome=False,
             )
             organization_update(organization=org, data={"branding": spec["branding"]}, actor_label="seed_demo")
         if not org.ussd_service_code and not org.sms_shortcode:  # seeded before feature phones came

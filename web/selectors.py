@@ -31,6 +31,15 @@ def member_paybill(*, user) -> dict | None:
     return paybill(user=user)
 
 
+def main_challenge(challenges: list[dict]) -> dict | None:
+    """The challenge the home rank tile speaks of: the one most of the group plays (a rank of "#1 of 1"
+    in a challenge just joined says nothing), then the better rank, then the one that started first.
+    The same member gets the same tile from one visit to the next."""
+    if not challenges:
+        return None
+    return min(challenges, key=lambda c: (-c["participants"], c["rank"], c["start_date"], c["id"]))
+
+
 def member_home_summary(*, user, organization) -> dict:
     """Savings from the ledger; points (bonuses included), ranks and streaks from gamification,
     for the active challenges this member joined only."""
@@ -40,14 +49,17 @@ def member_home_summary(*, user, organization) -> dict:
     savings = member_savings(user=user)
     tz = ZoneInfo(organization.time_zone or "Africa/Nairobi")
     when = [t.astimezone(tz).date() for t in savings["deposit_times"]]
-    challenges = member_active_challenges(member=user)
-    ranked = [c for c in challenges if c["rank"]]
-    best = min(ranked, key=lambda c: (c["rank"], c["end_date"])) if ranked else None
+    joined = member_active_challenges(member=user)
+    # Still to play for on top; a challenge already failed or completed for this member is not "active".
+    challenges = [c for c in joined if c["standing"] not in ("failed", "completed")]
+    ranked = [c for c in challenges if c["rank"] and c["standing"] != "upcoming"]
+    best = main_challenge(ranked)
     return {
         "paybill": member_paybill(user=user),
         "total_saved": savings["total_saved"],
         "deposits": savings["deposits"],
         "active_challenges": challenges,
+        "finished_challenges": [c for c in joined if c["standing"] in ("failed", "completed")],
         "streak_weeks": weekly_streak(deposit_dates=when, today=timezone.now().astimezone(tz).date()),
         "streaks": [c for c in challenges if c["streak"]],
         "points": member_points(member=user),

@@ -158,7 +158,8 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request):
         data = s.MemberCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        member = services.user_create(**data.validated_data, actor=request.user, ip_address=client_ip(request))
+        member = services.user_create(**data.validated_data, actor=request.user, ip_address=client_ip(request),
+                                      welcome=True)
         return Response(s.MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=["members"], responses={200: s.MemberSerializer, 401: ERROR, 404: NOT_FOUND})

@@ -97,6 +97,13 @@ class BroadcastPreviewSerializer(serializers.Serializer):
     estimated_cost = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
+class SkippedReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    names = serializers.ListField(child=serializers.CharField())
+
+
 class BroadcastProgressSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
@@ -108,3 +115,4 @@ class BroadcastProgressSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     percent = serializers.IntegerField()
     estimated_cost = serializers.CharField()
+    skipped_by_reason = SkippedReasonSerializer(many=True)

@@ -184,3 +184,41 @@ def test_member_list_query_count_does_not_grow_with_members(admin_client, django
         UserFactory(phone_number=f"+2547770000{n:02d}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert admin_client.get("/api/v1/members").json()["count"] >= 40
+
+
+def test_added_and_imported_members_get_a_welcome_sms_and_a_nameless_row_is_refused(admin_client, org):
+    """Issue 16.2: adding or importing members sent nothing; a row with no name was listed as "—"."""
+    from notifications.models import Notification
+    from payments.models import MpesaSettings
+
+    row = MpesaSettings.objects.get()
+    row.shortcode, row.shortcode_type = "600123", MpesaSettings.ShortcodeType.PAYBILL
+    row.save()
+    added = admin_client.post("/api/v1/members", {"phone_number": "0722 111 333", "name": "Akinyi"}, format="json")
+    csv = b"name,phone\nAmani Kiprop,0733000151\n,0733000152\n"
+    report = admin_client.post("/api/v1/members/import",
+                               {"file": SimpleUploadedFile("m.csv", csv, content_type="text/csv")},
+                               format="multipart").json()
+    assert report["created"] == 1 and report["failed"] == 1
+    (nameless,) = [r for r in report["rows"] if r["status"] == "error"]
+    assert nameless["row"] == 3 and nameless["errors"]["name"]
+    assert not User.objects.filter(phone_number="+254733000152").exists()
+    welcomes = {n.user.phone_number: n for n in Notification.objects.filter(template="welcome").select_related("user")}
+    assert set(welcomes) == {"+254722111333", "+254733000151"}
+    akinyi = User.objects.get(pk=added.json()["id"])
+    text = welcomes["+254722111333"].message
+    assert "Welcome, Akinyi" in text and "Paybill 600123" in text and akinyi.account_code in text
+    assert f"{org.slug}." in text  # the site link
+
+
+def test_a_new_organizations_first_admin_gets_a_welcome_sms(db):
+    from django_tenants.utils import schema_context
+
+    from notifications.models import Notification
+    from tenants.services import organization_create
+
+    organization = organization_create(slug="karibu-walk", name="Karibu Chama", type="chama",
+                                       admin_phone="0712777888", admin_name="Wanjiku")
+    with schema_context(organization.schema_name):  # the test's transaction drops it all afterwards
+        (welcome,) = Notification.objects.filter(template="welcome_admin")
+        assert welcome.to == "+254712777888" and "/manage/" in welcome.message and "Wanjiku" in welcome.message

@@ -141,3 +141,63 @@ def test_sweep_scores_verified_deposits_whose_task_was_lost(make_challenge, memb
     assert deposits_unscored_sweep() == 1
     assert deposits_unscored_sweep() == 0
     assert Participant.objects.get(challenge=challenge, user=member).total_contributed == 300
+
+
+def test_challenge_started_is_news_on_its_first_days_only(make_challenge, member, frozen_today, notifications):
+    """Beat first running a week after a challenge began (make run on a seeded demo) marks it as
+    announced without sending "X has started!" days late; a challenge starting today is announced."""
+    frozen_today(date(2026, 3, 9))
+    old = make_challenge(start=date(2026, 3, 2), days=28, name="Old")
+    yesterday = make_challenge(start=date(2026, 3, 8), days=28, name="Yesterday")
+    today = make_challenge(start=date(2026, 3, 9), days=28, name="Today")
+    for challenge in (old, yesterday, today):
+        participant_join(challenge=challenge, user=member)
+    challenges_lifecycle()
+    started = [c["challenge"] for _, t, c in notifications if t == "challenge_started"]
+    assert sorted(started) == ["Today", "Yesterday"]
+    old.refresh_from_db()
+    assert old.started_notified_at is not None  # never considered again
+    challenges_lifecycle()
+    assert len([t for _, t, _c in notifications if t == "challenge_started"]) == 2
+
+
+def test_rank_at_finish_badges_wait_for_the_finish(make_challenge, make_member, record_deposit, frozen_today,
+                                                   notifications):
+    """Issue 16.4: "Podium finish" ("Finished in the top 3") was awarded mid-challenge on a live rank."""
+    frozen_today(date(2026, 3, 3))
+    challenge = make_challenge(type="fixed_amount", target={"amount": "100", "frequency": "weekly"},
+                               start=date(2026, 3, 2), days=7)
+    leader, second = make_member(name="L"), make_member(name="S")
+    for user in (leader, second):
+        participant_join(challenge=challenge, user=user)
+    record_deposit(leader, "900", date(2026, 3, 3))
+    record_deposit(second, "100", date(2026, 3, 3))
+    mid = set(BadgeAward.objects.filter(challenge=challenge).values_list("badge_key", flat=True))
+    assert not {"system:podium", "system:challenge-champion"} & mid, mid
+    frozen_today(date(2026, 3, 9))
+    challenges_lifecycle()
+    awarded = set(BadgeAward.objects.filter(challenge=challenge).values_list("user_id", "badge_key"))
+    assert {(leader.pk, "system:challenge-champion"), (leader.pk, "system:podium"), (second.pk, "system:podium")} <= awarded
+
+
+def test_system_badges_that_speak_of_a_finish_judge_the_final_rank(tenant):
+    """The audit of the 18 system badges: a text about finishing never reads the live rank."""
+    from django_tenants.utils import schema_context
+
+    from challenges.badges import criteria_explain
+    from tenants.models import SystemBadge
+
+    def metrics(rule):
+        if "all" in rule or "any" in rule:
+            return {m for child in rule.get("all", rule.get("any")) for m in metrics(child)}
+        return {rule["metric"]}
+
+    with schema_context("public"):
+        badges = list(SystemBadge.objects.all())
+    assert len(badges) == 18
+    for badge in badges:
+        used = metrics(badge.criteria)
+        if "finish" in badge.description.lower() or "finish" in badge.name.lower():
+            if badge.slug != "challenge-finisher":  # completing, not a rank
+                assert "challenge_rank" not in used and "challenge_final_rank" in used, badge.slug
+        assert criteria_explain(badge.criteria)

@@ -97,3 +97,12 @@ def test_manage_edit_an_active_challenge_changes_only_words(admin_web, live_chal
     assert (live_challenge.name, live_challenge.description, live_challenge.type) == (
         "Weekly 500 (March)", "New words", "fixed_amount")
     assert admin_web.get("/manage/challenges/999999/").status_code == 404
+
+
+def test_leaderboard_marks_my_own_row(member_web, live_challenge, member):
+    from challenges.services import participant_join
+
+    participant_join(challenge=live_challenge, user=member)
+    html = member_web.get(f"/challenges/{live_challenge.pk}/leaderboard/").content.decode()
+    row = html.split('aria-current="true"')[1].split("</tr>")[0]
+    assert member.name in row and '<span class="badge">you</span>' in row

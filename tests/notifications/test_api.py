@@ -93,7 +93,8 @@ def test_reminders_off_skips_reminders_but_not_confirmations(member, provider, d
 
 def test_template_editing_validates_placeholders_and_length_and_shows_segments(admin_client, member):
     listing = admin_client.get("/api/v1/notification-templates").json()
-    assert len(listing) == 26 and {"key": "otp", "language": "sw"}.items() <= next(  # 13 keys x en, sw
+    # 15 templates (12, sms_reply from issue 18, welcome and welcome_admin from issue 16.2) in 2 languages
+    assert len(listing) == 30 and {"key": "otp", "language": "sw"}.items() <= next(
         t for t in listing if t["key"] == "otp" and t["language"] == "sw").items()
 
     preview = admin_client.post("/api/v1/notification-templates/badge_earned/sw/preview",
@@ -178,3 +179,26 @@ def test_opening_a_push_records_the_open_for_conversion(member, org, client_for,
     assert client_for(org).get("/n/999999/").status_code == 302
     connection.set_tenant(org)
     assert Event.objects.filter(type="notification_opened").count() == 1
+
+
+def test_broadcast_page_counts_the_skipped_per_reason_with_names(org, org_admin, client_for, provider,
+                                                                 django_capture_on_commit_callbacks):
+    """"6 skipped" is not enough for a leader: the page says who and why (opted out, cap, ...)."""
+    from accounts.factories import UserFactory
+    from notifications.services import broadcast_create, preference_opt_out
+
+    otieno = UserFactory(phone_number="+254712000111", name="Otieno", language="en")
+    achieng = UserFactory(phone_number="+254712000222", name="Achieng", language="en")
+    UserFactory(phone_number="+254712000333", name="Baraka", language="en")
+    for user in (otieno, achieng):
+        preference_opt_out(user_id=user.pk, reason="member choice")
+    with django_capture_on_commit_callbacks(execute=True):
+        row = broadcast_create(actor=org_admin, message="Meeting on Saturday", audience="all")
+    client = client_for(org)
+    client.force_login(org_admin)
+    html = client.get("/manage/notifications/").content.decode()
+    assert "Who was skipped and why" in html
+    assert "Opted out of SMS: 2" in html and "Achieng, Otieno" in html
+    api = client.get(f"/api/v1/broadcasts/{row.pk}").json()
+    assert api["skipped_by_reason"] == [{"reason": "opted out of SMS", "label": "Opted out of SMS", "count": 2,
+                                         "names": ["Achieng", "Otieno"]}]

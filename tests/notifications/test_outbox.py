@@ -151,3 +151,33 @@ def test_file_backend_writes_the_contract_format(member, sms_outbox, django_capt
     assert line["to"] == "+254712345678" and line["organization"] == "alpha"
     assert line["message"] == "Your Alpha Chama code is 246810. It expires in 5 minutes. Never share it."
     assert Notification.objects.get(user=member).status == Notification.Status.SENT
+
+
+def test_a_leaders_broadcast_is_neither_capped_by_automatic_messages_nor_held_for_quiet_hours(
+        member, provider, django_capture_on_commit_callbacks):
+    """Automatic messages use up the daily cap; the leader's announcement still goes, at night too,
+    and does not count toward the cap left for automatic ones."""
+    from notifications.models import SmsSettings
+
+    SmsSettings.objects.create(daily_cap=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        for challenge in ("A", "B"):
+            notify(user=member, template="challenge_started", context={"challenge": challenge, "end_date": "x"})
+        notify(user=member, template="broadcast", context={"message": "Meeting on Saturday"})
+        notify(user=member, template="badge_earned", context={"badge": "C"})
+    rows = {n.template + n.message[-12:]: n for n in Notification.objects.all()}
+    (bc,) = [n for n in rows.values() if n.template == "broadcast"]
+    assert bc.status == "sent", bc.reason
+    (badge,) = [n for n in rows.values() if n.template == "badge_earned"]
+    assert badge.status == "skipped" and badge.reason == "daily cap reached"
+
+
+def test_broadcast_at_night_is_sent_at_once_while_automatic_waits(member, provider, django_capture_on_commit_callbacks):
+    with time_machine.travel("2026-11-25T23:30:00+03:00", tick=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            notify(user=member, template="broadcast", context={"message": "Tomorrow's meeting moved"})
+            notify(user=member, template="badge_earned", context={"badge": "Night owl"})
+    bc = Notification.objects.get(template="broadcast")
+    badge = Notification.objects.get(template="badge_earned")
+    assert bc.status == "sent" and bc.scheduled_for is None
+    assert badge.status == "pending" and badge.scheduled_for is not None

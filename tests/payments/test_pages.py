@@ -90,3 +90,19 @@ def test_mpesa_settings_page_masks_secrets(client_for, org, org_admin, tenant):
     html = client.get("/manage/mpesa/").content.decode()
     assert "a-very-long-passkey" not in html and "XYZ9" in html and "600777" in html
     assert "/hooks/pay/" in html
+
+
+def test_history_is_newest_first_by_when_the_payment_was_made(client_for, org, org_admin, member, tenant):
+    """Issue 16.9: a 13 Nov deposit whose row was written last was listed above the 2 Dec ones."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    nairobi = ZoneInfo("Africa/Nairobi")
+    for receipt, day in (("RKTDEC02A", 2), ("RKTDEC02B", 2), ("RKTNOV13", None)):
+        when = datetime(2026, 12, day, 9, 0, tzinfo=nairobi) if day else datetime(2026, 11, 13, 9, 0, tzinfo=nairobi)
+        Transaction.objects.create(source="c2b", amount=Decimal("100"), user=member, status="verified",
+                                   transaction_id=receipt, mpesa_receipt=receipt, transacted_at=when, verified_at=when)
+    for user in (member, org_admin):
+        html = _client(client_for, org, user).get("/transactions/" if user == member else "/manage/transactions/").content.decode()
+        order = sorted(("RKTDEC02A", "RKTDEC02B", "RKTNOV13"), key=html.index)
+        assert order == ["RKTDEC02B", "RKTDEC02A", "RKTNOV13"], (user.role, order)

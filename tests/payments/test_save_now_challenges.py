@@ -62,3 +62,33 @@ def test_page_offers_only_joined_challenges_and_refuses_a_forged_one(client_for,
     assert ok.status_code == 302
     connection.set_tenant(org)
     assert Transaction.objects.get(user=member).challenge_id == joined.pk
+
+
+def test_api_refuses_a_challenge_the_member_already_failed(api_client_for, org, member, simulator, challenges):
+    from challenges.models import Participant
+    from challenges.services import participant_join
+
+    joined, _other = challenges
+    participant_join(challenge=joined, user=member)
+    Participant.objects.filter(user=member).update(status=Participant.Status.FAILED)
+    api = api_client_for(org)
+    api.force_authenticate(member)
+    refused = api.post("/api/v1/transactions/stk-push", {"amount": "150", "challenge": joined.pk}, format="json")
+    assert refused.status_code == 400 and "challenge" in refused.json(), refused.content
+
+
+def test_retry_after_a_cancelled_prompt_keeps_the_amount_and_the_challenge(client_for, org, member, challenges):
+    """Issue 16.16: 'Make another payment' after a cancelled push started again from an empty form."""
+    from challenges.services import participant_join
+
+    joined, _other = challenges
+    participant_join(challenge=joined, user=member)
+    cancelled = Transaction.objects.create(source="stk", amount="350", user=member, challenge=joined, status="failed",
+                                           phone_number=member.phone_number, result_desc="Request cancelled by user")
+    client = client_for(org)
+    client.force_login(member)
+    html = client.get(f"/save/?tx={cancelled.pk}").content.decode()
+    assert 'name="amount"' in html and 'value="350"' in html
+    assert f'<option value="{joined.pk}" selected>' in html
+    history = client.get("/transactions/").content.decode()
+    assert 'href="/statement/"' in history  # the monthly statement is one tap from History

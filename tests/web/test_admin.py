@@ -41,3 +41,18 @@ def test_organization_list_shows_live_status_and_links(db, org, other_org):
     detail = client.get(f"/admin/tenants/organization/{org.pk}/change/")
     assert detail.status_code == 200 and b"Live status" in detail.content
     assert Organization.objects.count() >= 3
+
+
+def test_admin_login_takes_the_local_phone_format(db):
+    """Issue 16.22: 0799000999 failed where +254799000999 worked (member login accepts both)."""
+    from accounts.models import User
+
+    with schema_context("public"):
+        User.objects.create_superuser("+254799000999", password="x-very-secret-1")
+    for typed in ("0799000999", "+254799000999", "254 799 000 999"):
+        client = Client(HTTP_HOST="localhost")
+        response = client.post("/admin/login/?next=/admin/", {"username": typed, "password": "x-very-secret-1",
+                                                              "next": "/admin/"})
+        assert response.status_code == 302 and response["Location"] == "/admin/", typed
+    refused = Client(HTTP_HOST="localhost").post("/admin/login/", {"username": "not-a-phone", "password": "x"})
+    assert refused.status_code == 200

@@ -1,0 +1,167 @@
+"""Issue 16's walk-through of a leader, a member and the platform owner, screen by screen, in a real
+browser at 360 px and on a desktop: each test is one thing a real group tripped over."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_shell import _challenge, _deposit
+
+pytestmark = pytest.mark.e2e
+
+VIEWPORTS = ["mobile", "desktop"]
+
+
+def _fits(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_broadcast_page_says_who_was_skipped_and_why(e2e_org, make_user, new_page, live_site, with_db, shot, viewport):
+    from notifications.models import Broadcast
+    from notifications.services import broadcast_create, fanout_step, preference_opt_out
+
+    make_user(e2e_org, name="Baraka Mwangi", phone="+254712000003")
+    opted = [make_user(e2e_org, name=n, phone=p) for n, p in (("Otieno Ouma", "+254712000001"),
+                                                                ("Achieng Atieno", "+254712000002"))]
+    with with_db(e2e_org):
+        for user in opted:
+            preference_opt_out(user_id=user.pk, reason="member choice")
+        row = broadcast_create(actor=e2e_org.admin, message="Meeting on Saturday at 10", audience="all")
+        # the fan-out a worker would run
+        fanout_step(template="broadcast", audience="members", context={"message": row.message},
+                    key_prefix=f"bc{row.pk}", after_id=0, broadcast_id=row.pk)
+        assert Broadcast.objects.get(pk=row.pk).notifications.filter(status="skipped").count() == 2
+    page = new_page(viewport, org=e2e_org, user=e2e_org.admin)
+    assert page.goto(live_site.url(e2e_org, "/manage/notifications/")).status == 200
+    page.locator(".skipped-reasons summary").first.click()
+    text = page.locator(".skipped-reasons").first.inner_text()
+    assert "Opted out of SMS: 2" in text and "Achieng Atieno, Otieno Ouma" in text
+    assert _fits(page)
+    page.locator(".skipped-reasons").first.scroll_into_view_if_needed()
+    shot(page, "manage-broadcast-skipped")
+
+
+def _make_challenge(with_db, org, *, name, start, days=28, kind="fixed_amount", target=None):
+    from challenges.models import Challenge
+
+    with with_db(org):
+        return Challenge.objects.create(name=name, type=kind, target=target or {"amount": 500, "frequency": "weekly"},
+                                        duration_days=days, start_date=start, status="active")
+
+
+def _next_monday():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return today + timedelta(days=7 - today.weekday())
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_my_status_leads_and_upcoming_challenges_say_when_they_start(e2e_org, make_user, new_page, live_site, with_db,
+                                                                     shot, viewport):
+    """Issue 16.5 and 16.6: a failed challenge is not 'Active', an upcoming one is not 'Running now'."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from challenges.models import Participant
+    from challenges.services import participant_join
+
+    member = make_user(e2e_org)
+    today = timezone.localdate()
+    weekly = _challenge(with_db, e2e_org)
+    lost = _make_challenge(with_db, e2e_org, name="November sprint", start=today - timedelta(days=20))
+    monday = _next_monday()
+    december = _make_challenge(with_db, e2e_org, name="December 1000 a week", start=monday,
+                               target={"amount": 1000, "frequency": "weekly"})
+    with with_db(e2e_org):
+        for c in (weekly, lost):
+            participant_join(challenge=c, user=member)
+        Participant.objects.filter(challenge=lost).update(status=Participant.Status.FAILED)
+    page = new_page(viewport, org=e2e_org, user=member)
+    page.goto(live_site.url(e2e_org, "/"))
+    assert page.locator("article.card").first.locator("[data-standing]").first.inner_text() in ("On track", "At risk")
+    assert page.locator("article.card", has_text="November sprint").count() == 0
+    assert page.locator(".list-plain", has_text="November sprint").locator("[data-standing=failed]").is_visible()
+    assert _fits(page)
+    page.locator("#active-h").scroll_into_view_if_needed()
+    shot(page, "home-standing")
+    page.goto(live_site.url(e2e_org, "/challenges/"))
+    starts = f"Starts {monday.strftime('%a')} {monday.day} {monday.strftime('%b')}"
+    assert page.locator("#upcoming-heading ~ ul", has_text="December 1000 a week").get_by_text(starts).is_visible()
+    assert page.locator("#active-heading ~ ul", has_text="December 1000 a week").count() == 0
+    assert _fits(page)
+    shot(page, "challenges-upcoming")
+    page.goto(live_site.url(e2e_org, f"/challenges/{december.pk}/"))
+    page.get_by_role("button", name="Join ahead").click()
+    page.wait_for_load_state()
+    with with_db(e2e_org):
+        assert Participant.objects.filter(challenge=december, user=member).exists()
+    assert page.get_by_text(starts).first.is_visible()
+    assert page.console_errors == []
+
+
+# Every text element's colour against the background it is drawn on (WCAG 2.1 contrast; 3:1 for large text).
+CONTRAST_JS = """() => {
+  const parse = s => { let m = s.match(/rgba?\\(([^)]+)\\)/); if (m) { const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = s.match(/color\\(srgb ([^)]+)\\)/); if (m) { const p = m[1].split(/[ \\/]+/).filter(Boolean).map(Number);
+      return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
+    return null; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const blend = (top, under) => top[3] >= 1 ? top : [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const background = el => { const stack = []; for (let n = el; n; n = n.parentElement) {
+      const bg = parse(getComputedStyle(n).backgroundColor); if (bg && bg[3] > 0) { stack.push(bg); if (bg[3] >= 1) break; } }
+    let c = [255, 255, 255, 1]; for (const bg of stack.reverse()) c = blend(bg, c); return c; };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || +style.opacity === 0 || el.closest('.visually-hidden, [hidden], svg')) continue;
+    const fg = parse(style.color); if (!fg) continue;
+    const bg = background(el), r = ratio(blend(fg, bg), bg);
+    const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
+    const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (r + 0.005 < need) bad.push(`${el.tagName.toLowerCase()}.${el.className}: "${el.textContent.trim().slice(0, 30)}" ${r.toFixed(2)}:1`);
+  }
+  return bad;
+}"""
+
+BRANDS = {"default": {}, "amber": {"primary_color": "#f59e0b", "accent_color": "#7c3aed"},
+          "purple": {"primary_color": "#7c3aed", "accent_color": "#f59e0b"},
+          "grey": {"primary_color": "#777777", "accent_color": "#38bdf8"}}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_text_keeps_wcag_aa_contrast_under_any_brand(e2e_org_factory, make_user, new_page, live_site, with_db,
+                                                           shot, viewport):
+    """Issue 16.10: Save now on home was white on amber (2.1:1). Every page of the shell, under several
+    brand colours, is measured in the browser: text against what it is drawn on, at least 4.5:1."""
+    failures = {}
+    for brand, colours in BRANDS.items():
+        org = e2e_org_factory(name=f"Brand {brand}", branding=colours)
+        member = make_user(org)
+        challenge = _challenge(with_db, org)
+        with with_db(org):
+            from challenges.services import participant_join
+
+            participant_join(challenge=challenge, user=member)
+        _deposit(with_db, org, member, "700", challenge=challenge)
+        pages = [(member, "/"), (member, "/challenges/"), (member, f"/challenges/{challenge.pk}/leaderboard/"),
+                 (member, "/save/"), (member, "/badges/"), (org.admin, "/manage/")]
+        for user, path in pages:
+            page = new_page(viewport, org=org, user=user)
+            page.goto(live_site.url(org, path))
+            bad = page.evaluate(CONTRAST_JS)
+            if bad:
+                failures[(brand, path)] = bad
+            if path == "/" and brand in ("amber", "purple"):
+                shot(page, f"home-brand-{brand}")
+            page.close()
+    assert failures == {}, "\n".join(f"{key}: {rows}" for key, rows in failures.items())
