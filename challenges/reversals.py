@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from challenges import leaderboard, scoring
+from challenges import leaderboard, ledger, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, ScoredDeposit, Team
 from challenges.services import (
     _after_commit_board,
@@ -38,12 +38,12 @@ from challenges.services import (
     _event,
     _notify,
     _notify_batch,
-    local_today,
     participant_expected,
     rules_for,
     scoring_failed,
     spec_of,
 )
+from tenants.calendar import local_today
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +54,9 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
     Does nothing unless the ledger row is `reversed`, and nothing the second time. A deposit that
     was reversed before it was ever scored needs nothing: deposit_score skips reversed rows.
     """
-    from payments.models import Transaction
-
     with transaction.atomic():
-        tx = (Transaction.objects.select_for_update(of=("self",)).select_related("user")
-              .filter(pk=transaction_id).first())
-        if tx is None or tx.status != Transaction.Status.REVERSED or tx.user_id is None:
+        tx = ledger.reader().deposit_locked_if_reversed(transaction_id=transaction_id)
+        if tx is None:
             return 0
         # The ledger row is locked, so this check-then-insert cannot race (and the column is unique).
         _guard, created = ReversedDeposit.objects.get_or_create(transaction_id=tx.pk)
@@ -196,12 +193,9 @@ def _teammate_message(tx, participant: Participant, taken: int) -> dict:
 
 def deposits_reversed_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
     """Beat: claw back reversed deposits whose on-commit hand-over was lost (idempotent, oldest first)."""
-    from payments.models import Transaction
-
     cutoff = timezone.now() - older_than
     handled = ReversedDeposit.objects.values("transaction_id")
-    pending = list(Transaction.objects.filter(status=Transaction.Status.REVERSED, updated_at__lt=cutoff)
-                   .exclude(pk__in=handled).order_by("pk").values_list("pk", flat=True)[:limit])
+    pending = ledger.reader().reversed_ids_before(cutoff=cutoff, exclude=handled, limit=limit)
     for transaction_id in pending:
         deposit_reversal_apply(transaction_id=transaction_id)
     return len(pending)
@@ -210,9 +204,7 @@ def deposits_reversed_sweep(*, older_than: timedelta = timedelta(minutes=2), lim
 def reversed_still_counted(*, challenge_id: int | None = None) -> dict[int, list[int]]:
     """participant id -> reversed deposits still counted toward it (a claw-back that never ran).
     For scores_recompute: such a score matches its deposits, so only this check sees it."""
-    from payments.models import Transaction
-
-    qs = Contribution.objects.filter(transaction__status=Transaction.Status.REVERSED)
+    qs = Contribution.objects.filter(transaction__status=ledger.reader().REVERSED)
     if challenge_id:
         qs = qs.filter(participant__challenge_id=challenge_id)
     out: dict[int, list[int]] = {}

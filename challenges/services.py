@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from challenges import leaderboard, scoring
+from challenges import leaderboard, ledger, scoring
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.metrics import MetricsLoader
 from challenges.models import (
@@ -34,6 +33,7 @@ from challenges.models import (
     Team,
 )
 from savegame.bulk import insert_rows, update_rows
+from tenants.calendar import day_bounds, local_today, organization_zone
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +51,6 @@ def _organization():
     return Organization.objects.get(schema_name=connection.schema_name)
 
 
-def organization_zone(organization=None) -> ZoneInfo:
-    organization = organization or _organization()
-    try:
-        return ZoneInfo(organization.time_zone or "Africa/Nairobi")
-    except Exception:
-        return ZoneInfo("Africa/Nairobi")
-
-
-def local_today(zone: ZoneInfo | None = None) -> date:
-    return timezone.localtime(timezone.now(), zone or organization_zone()).date()
-
-
 def rules_for(organization=None) -> scoring.Rules:
     organization = organization or _organization()
     return scoring.Rules.from_lookup(organization.scoring_rule)
@@ -73,7 +61,7 @@ def spec_of(challenge: Challenge) -> scoring.ChallengeSpec:
     return scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end)
 
 
-# --- seams (no-ops until notifications / analytics land) ------------------------------------------
+# --- what the game tells other apps: messages, product events, the audit log ---------------------
 def _notify(user, template: str, context: dict, urgent: bool = False) -> None:
     from notifications.services import notify
 
@@ -82,7 +70,7 @@ def _notify(user, template: str, context: dict, urgent: bool = False) -> None:
 
 def _event(type: str, user=None, properties: dict | None = None) -> None:
     try:
-        from analytics.services import event_record
+        from analytics.events import event_record
 
         event_record(type=type, user=user, properties=properties or {})
     except Exception:  # analytics must never break scoring
@@ -279,18 +267,9 @@ def challenge_delete(*, challenge: Challenge, actor) -> None:
 
 # --- participation ---------------------------------------------------------------------------------------
 def member_deposits_between(*, user_id: int, first: date, last: date, zone: ZoneInfo) -> Decimal:
-    from payments.models import Transaction
-
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    total = (
-        # amount > 0: a reversal's negative entry is verified too, and its original is already left out
-        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED, amount__gt=0)
-        .annotate(at=Coalesce("transacted_at", "verified_at", "created_at"))
-        .filter(at__gte=start, at__lt=end)
-        .aggregate(total=Sum("amount"))["total"]
-    )
-    return total or Decimal("0.00")
+    """A member's deposits that still count on the local days first..last (payments' rule)."""
+    start, end = day_bounds(first, last, zone)
+    return ledger.reader().deposits_total_between(user_id=user_id, start=start, end=end)
 
 
 def _baseline(challenge: Challenge, user_id: int, zone: ZoneInfo) -> Decimal:
@@ -510,15 +489,11 @@ def deposits_score(*, transaction_ids: Iterable[int]) -> int:
     the same result as scoring each one in id order, but a fixed number of queries and Redis round
     trips per batch instead of per deposit. Deposits already scored (or not verified) are skipped.
     Returns how many were scored now."""
-    from payments.models import Transaction
-
     ids = sorted({int(i) for i in transaction_ids})
     if not ids:
         return 0
     with transaction.atomic():
-        txs = [tx for tx in Transaction.objects.select_for_update(of=("self",)).select_related("user", "challenge")
-               .filter(pk__in=ids).order_by("pk")
-               if tx.status == Transaction.Status.VERIFIED and tx.user_id is not None and tx.amount > 0]
+        txs = ledger.reader().deposits_locked(transaction_ids=ids)
         fresh = _mark_scored([tx.pk for tx in txs])
         txs = [tx for tx in txs if tx.pk in fresh]
         if txs:
@@ -863,7 +838,7 @@ def _notify_batch(messages: list[tuple]) -> None:
 
 
 def _events(items: list) -> None:
-    from analytics.services import events_record
+    from analytics.events import events_record
 
     events_record(items=items)
 
@@ -906,12 +881,9 @@ def _ended_message(challenge: Challenge, participant: Participant, earned: list)
 
 def _referral_award(tx, user, rules: scoring.Rules) -> int:
     """+referral_bonus to the referrer when a referred member's first deposit is verified (outside any challenge)."""
-    from payments.models import Transaction
-
     if not user.referred_by_id or not rules.referral_bonus:
         return 0
-    first = (Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED)
-             .order_by(Coalesce("transacted_at", "verified_at", "created_at"), "pk").values_list("pk", flat=True).first())
+    first = ledger.reader().first_deposit_id(user_id=user.pk)
     if first != tx.pk or PointAward.objects.filter(reason=PointAward.Reason.REFERRAL, transaction=tx).exists():
         return 0
     PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
@@ -1045,13 +1017,9 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
 
 def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
     """Beat: score verified deposits that were never scored (a lost task). Idempotent, oldest first."""
-    from payments.models import Transaction
-
     cutoff = timezone.now() - older_than
     scored = ScoredDeposit.objects.values("transaction_id")
-    pending = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, user__isnull=False,
-                                              updated_at__lt=cutoff, amount__gt=0)
-                   .exclude(pk__in=scored).order_by("pk").values_list("pk", flat=True)[:limit])
+    pending = ledger.reader().deposit_ids_verified_before(cutoff=cutoff, exclude=scored, limit=limit)
     for start in range(0, len(pending), SCORING_BATCH):
         deposits_score(transaction_ids=pending[start:start + SCORING_BATCH])
     return len(pending)
@@ -1193,8 +1161,15 @@ def scoring_failed(participant: Participant, today: date) -> bool:
     return outcome.failed and not outcome.completed
 
 
+# The wording follows the streak's window: "no deposit yet this week" or "... yet today".
+STREAK_AT_RISK_TEMPLATES = {scoring.WEEK: "streak_at_risk", scoring.DAY: "streak_at_risk_day"}
+
+
 def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> int:
-    """Beat: warn members whose streak window closes within `hours_before` hours with no qualifying deposit."""
+    """Beat: warn members whose streak window closes within `hours_before` hours with no qualifying deposit.
+
+    The one streak-at-risk rule: only members of an active streak challenge with a streak to lose,
+    once per window, in the wording of the window (day or week)."""
     zone = organization_zone()
     now = timezone.localtime(now or timezone.now(), zone)
     today = now.date()
@@ -1223,7 +1198,7 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
         with transaction.atomic():
             if Participant.objects.filter(pk=p.pk).exclude(streak_reminded_window=label).update(
                     streak_reminded_window=label):
-                _notify(p.user, "streak_at_risk", {
+                _notify(p.user, STREAK_AT_RISK_TEMPLATES.get(unit, "streak_at_risk"), {
                     "challenge": p.challenge.name, "streak": carried, "current_streak": carried, "unit": unit,
                     "min_amount": p.challenge.target.get("min_amount", ""), "closes_at": closes.isoformat()},
                     urgent=True)
