@@ -40,7 +40,7 @@ from challenges.services import (
     _notify_batch,
     participant_expected,
     rules_for,
-    scoring_failed,
+    can_no_longer_complete,
     spec_of,
 )
 from tenants.calendar import local_today
@@ -121,9 +121,9 @@ def _participant_recompute(participant: Participant, tx, amount: Decimal | None,
         participant.status = Participant.Status.ACTIVE  # judge completion on the remaining deposits alone
     expected = participant_expected(participant=participant, rules=rules, today=today)
     if status == Participant.Status.COMPLETED and not expected["completed"]:
-        status, completed_at = (Participant.Status.FAILED if scoring_failed(participant, today)
+        status, completed_at = (Participant.Status.FAILED if can_no_longer_complete(participant, today)
                                 else Participant.Status.ACTIVE), None
-    elif status == Participant.Status.ACTIVE and running and scoring_failed(participant, today):
+    elif status == Participant.Status.ACTIVE and running and can_no_longer_complete(participant, today):
         status = Participant.Status.FAILED  # e.g. a past week of a fixed-amount challenge is now unmet
     change = expected["points"] - participant.points
     if change:

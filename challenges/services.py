@@ -325,9 +325,10 @@ def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
     return participant, True
 
 
-def _team_check_goal(team: Team, challenge: Challenge, rules: scoring.Rules, today: date,
-                     updates: list) -> None:
-    """Notify once when a team reaches its amount; complete members once it also has enough members."""
+def _team_goal_record_and_notify(team: Team, challenge: Challenge, rules: scoring.Rules, today: date,
+                                 updates: list) -> None:
+    """When a team reaches its amount: record it (goal_reached_at) and notify once; complete its
+    members once it also has enough of them."""
     goal = Decimal(str(challenge.target["team_amount"]))
     min_members = int(challenge.target["min_members"])
     if team.total_saved < goal:
@@ -420,7 +421,7 @@ def team_join(*, team: Team, user) -> Participant:
         team = _team_members_changed(team, +1)
         updates = [_board_update(participant, user.display_name)]
         rules, today = rules_for(), local_today()
-        _team_check_goal(team, challenge, rules, today, updates)
+        _team_goal_record_and_notify(team, challenge, rules, today, updates)
         participant.refresh_from_db()
         outcome = scoring.progress_group(spec_of(challenge), [], today, team.total_saved, team.members_count)
         participant.progress = {**outcome.progress, "saved": str(participant.total_contributed)}
@@ -600,7 +601,7 @@ class _ScoringBatch:
         primary = targets[0] if targets else None
         before = _rank_query(primary) if primary is not None else None
         earned = sum(self._apply(p, tx, day) for p in targets)
-        earned += _referral_award(tx, tx.user, self.rules)
+        _referrer_reward(tx, tx.user, self.rules)  # the referrer's points, not this member's
         # The one confirmation of this deposit (payments sends none): urgent, and keyed by the
         # ledger row so a replay of scoring can never queue a second message.
         self.messages.append((tx.user, _deposit_message(tx, tx.user, primary, targets, earned), before,
@@ -703,7 +704,7 @@ class _ScoringBatch:
         updates = [_board_update(p, p.user.display_name) for p in changed]
         for team_id in teams:
             member = next(p for p in changed if p.team_id == team_id)
-            _team_check_goal(self.teams[team_id], member.challenge, self.rules, self.today, updates)
+            _team_goal_record_and_notify(self.teams[team_id], member.challenge, self.rules, self.today, updates)
         outbox = self._confirmations() + [(user, "top5_entered", context) for user, context in self.top5]
         badges_evaluate_many(subjects=[(self.users[uid], list(ps.values())) for uid, ps in self.badge_subjects.items()],
                              zone=self.zone, outbox=outbox, events=self.events)
@@ -879,17 +880,17 @@ def _ended_message(challenge: Challenge, participant: Participant, earned: list)
             "total_saved": f"{participant.total_contributed:.2f}"}
 
 
-def _referral_award(tx, user, rules: scoring.Rules) -> int:
-    """+referral_bonus to the referrer when a referred member's first deposit is verified (outside any challenge)."""
+def _referrer_reward(tx, user, rules: scoring.Rules) -> None:
+    """+referral_bonus to the referrer when a referred member's first deposit is verified (outside any
+    challenge; the depositor's own points are unchanged)."""
     if not user.referred_by_id or not rules.referral_bonus:
-        return 0
+        return
     first = ledger.reader().first_deposit_id(user_id=user.pk)
     if first != tx.pk or PointAward.objects.filter(reason=PointAward.Reason.REFERRAL, transaction=tx).exists():
-        return 0
+        return
     PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
                               points=rules.referral_bonus, detail=f"Referred {user.display_name}")
     badges_evaluate(user=user.referred_by)  # the referrer may now earn "connector"
-    return 0
 
 
 # --- recompute ------------------------------------------------------------------------------------------------
@@ -1147,14 +1148,15 @@ def challenges_lifecycle() -> dict:
         was_streak = (p.progress or {}).get("current_streak", 0)
         if was_streak and not expected["progress"].get("current_streak"):
             _event("streak_broken", p.user, {"challenge": p.challenge_id, "streak": was_streak})
-        if expected["progress"] != p.progress or scoring_failed(p, today):
-            status = Participant.Status.FAILED if scoring_failed(p, today) else p.status
+        if expected["progress"] != p.progress or can_no_longer_complete(p, today):
+            status = Participant.Status.FAILED if can_no_longer_complete(p, today) else p.status
             failed += status == Participant.Status.FAILED
             Participant.objects.filter(pk=p.pk).update(progress=expected["progress"], status=status)
     return {"started": started, "settled": settled, "failed": failed}
 
 
-def scoring_failed(participant: Participant, today: date) -> bool:
+def can_no_longer_complete(participant: Participant, today: date) -> bool:
+    """Whether this participation can no longer reach its target (too few windows left) and has not."""
     deposits = list(participant.contributions.values_list("local_date", "amount"))
     outcome = scoring.progress_compute(spec_of(participant.challenge), deposits, today=today,
                                        baseline=participant.baseline or Decimal("0"))

@@ -93,7 +93,7 @@ def test_reminders_off_skips_reminders_but_not_confirmations(member, provider, d
 
 def test_template_editing_validates_placeholders_and_length_and_shows_segments(admin_client, member):
     listing = admin_client.get("/api/v1/notification-templates").json()
-    assert len(listing) == 24 and {"key": "otp", "language": "sw"}.items() <= next(
+    assert len(listing) == 26 and {"key": "otp", "language": "sw"}.items() <= next(
         t for t in listing if t["key"] == "otp" and t["language"] == "sw").items()
 
     preview = admin_client.post("/api/v1/notification-templates/badge_earned/sw/preview",
