@@ -126,6 +126,16 @@ def _clean_state():
 
 
 @pytest.fixture
+def daytime():
+    """Noon in Nairobi on a Wednesday: outside quiet hours, so a test of sending does not depend on
+    the hour it runs at (quiet hours are 21:00-07:00 Nairobi, 18:00-04:00 UTC)."""
+    import time_machine
+
+    with time_machine.travel("2026-11-25T12:00:00+03:00", tick=True):
+        yield
+
+
+@pytest.fixture
 def sms_outbox():
     """Read what the file SMS backend wrote (CONTRACT.md format), newest last."""
     path = Path(settings.SMS_FILE_PATH)

@@ -41,15 +41,6 @@ def member(tenant):
 
 
 @pytest.fixture
-def daytime():
-    """Noon in Nairobi on a Wednesday: outside quiet hours."""
-    import time_machine
-
-    with time_machine.travel("2026-11-25T12:00:00+03:00", tick=True):
-        yield
-
-
-@pytest.fixture
 def vapid(settings, tmp_path):
     """A throwaway VAPID key pair (the dev key file under tmp_path)."""
     from notifications.push import vapid_keys

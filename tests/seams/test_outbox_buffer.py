@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 
-def test_rolled_back_notifications_never_reach_a_later_commit(tenant, saver, monkeypatch,
+def test_rolled_back_notifications_never_reach_a_later_commit(daytime, tenant, saver, monkeypatch,
                                                              django_capture_on_commit_callbacks):
     import notifications.services as services
     from notifications.models import Notification
