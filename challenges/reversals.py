@@ -29,15 +29,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from challenges import leaderboard, ledger, scoring
+from challenges import effects, leaderboard, ledger, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, ScoredDeposit, Team
 from challenges.services import (
-    _after_commit_board,
-    _after_commit_teams,
-    _board_update,
-    _event,
-    _notify,
-    _notify_batch,
     participant_expected,
     rules_for,
     can_no_longer_complete,
@@ -75,15 +69,15 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
         if was_scored:
             owned = [p for p in participants if p.pk in removed]
             taken = -sum(changes[p.pk] for p in owned)  # the member's own points (teammates keep their rows)
-            _notify(tx.user, "deposit_reversed", _reversal_message(tx, owned, taken))
-            _event("deposit_reversed", tx.user, {
+            effects.notify(tx.user, "deposit_reversed", _reversal_message(tx, owned, taken))
+            effects.event("deposit_reversed", tx.user, {
                 "transaction_id": tx.pk, "challenge_id": tx.challenge_id, "amount": f"{tx.amount:.2f}",
                 "challenges": [p.challenge_id for p in owned], "points": -taken})
-            _notify_batch([(p.user, "team_goal_lost", _teammate_message(tx, p, -changes[p.pk]))
+            effects.notify_batch([(p.user, "team_goal_lost", _teammate_message(tx, p, -changes[p.pk]))
                            for p in participants if p.pk not in removed and changes[p.pk] < 0])
-        _after_commit_board(updates)
+        effects.after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
-            _after_commit_teams(challenge_id, totals)
+            effects.after_commit_teams(challenge_id, totals)
     return len(updates)
 
 
@@ -138,7 +132,7 @@ def _participant_recompute(participant: Participant, tx, amount: Decimal | None,
     participant.progress = expected["progress"]
     participant.version += 1
     participant.save(update_fields=["status", "completed_at", "points", "total_contributed", "progress", "version"])
-    updates.append(_board_update(participant))
+    updates.append(effects.board_update(participant))
     return change
 
 

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from challenges import leaderboard, ledger, scoring
+from challenges import effects, leaderboard, ledger, scoring
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.metrics import MetricsLoader
 from challenges.models import (
@@ -59,28 +59,6 @@ def rules_for(organization=None) -> scoring.Rules:
 def spec_of(challenge: Challenge) -> scoring.ChallengeSpec:
     end = challenge.end_date or challenge.start_date + timedelta(days=challenge.duration_days - 1)
     return scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end)
-
-
-# --- what the game tells other apps: messages, product events, the audit log ---------------------
-def _notify(user, template: str, context: dict, urgent: bool = False) -> None:
-    from notifications.services import notify
-
-    notify(user=user, template=template, context=context, urgent=urgent)
-
-
-def _event(type: str, user=None, properties: dict | None = None) -> None:
-    try:
-        from analytics.events import event_record
-
-        event_record(type=type, user=user, properties=properties or {})
-    except Exception:  # analytics must never break scoring
-        logger.warning("analytics event failed", extra={"event": type})
-
-
-def _audit(actor, action: str, target, before=None, after=None) -> None:
-    from accounts.services import audit_record
-
-    audit_record(actor=actor, action=action, target=target, before=before, after=after)
 
 
 # --- challenge definitions ----------------------------------------------------------------------------
@@ -208,7 +186,7 @@ def challenge_create(*, actor, name: str, type: str, target: dict, duration_days
                 challenge.code = Challenge._meta.get_field("code").default()
                 continue
             raise
-    _audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
+    effects.audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
     return challenge
 
 
@@ -250,7 +228,7 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
         challenge.status = new_status
     challenge.full_clean(exclude=["code", "target"])
     challenge.save()
-    _audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
+    effects.audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
     from challenges.selectors import challenge_status_forget
 
     challenge_status_forget(challenge_id=challenge.pk)
@@ -261,7 +239,7 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
 def challenge_delete(*, challenge: Challenge, actor) -> None:
     if challenge.status != Challenge.Status.DRAFT:
         raise ValidationError({"status": "Only a draft can be deleted; cancel an active challenge instead."})
-    _audit(actor, "challenge.deleted", challenge, before={"name": challenge.name})
+    effects.audit(actor, "challenge.deleted", challenge, before={"name": challenge.name})
     challenge.delete()
 
 
@@ -275,28 +253,6 @@ def member_deposits_between(*, user_id: int, first: date, last: date, zone: Zone
 def _baseline(challenge: Challenge, user_id: int, zone: ZoneInfo) -> Decimal:
     first, last = scoring.previous_month(challenge.start_date)
     return member_deposits_between(user_id=user_id, first=first, last=last, zone=zone)
-
-
-def _board_update(participant: Participant, name: str = "") -> leaderboard.BoardUpdate:
-    return leaderboard.BoardUpdate(
-        challenge_id=participant.challenge_id, team_id=participant.team_id, participant_id=participant.pk,
-        user_id=participant.user_id, version=participant.version, points=participant.points,
-        total_saved=participant.total_contributed, name=name,
-    )
-
-
-def _after_commit_board(updates: list[leaderboard.BoardUpdate]) -> None:
-    if not updates:
-        return
-    schema = connection.schema_name
-
-    def apply():
-        try:
-            leaderboard.updates_apply(updates, schema=schema)
-        except Exception:  # Redis down: the board is rebuilt from PostgreSQL later
-            logger.warning("leaderboard write-through failed", extra={"schema": schema})
-
-    transaction.on_commit(apply)
 
 
 def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
@@ -320,8 +276,8 @@ def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
         participant.progress = outcome.progress
         participant.save()
         Challenge.objects.filter(pk=challenge.pk).update(participants_count=F("participants_count") + 1)
-        _event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
-        _after_commit_board([_board_update(participant, user.display_name)])
+        effects.event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
+        effects.after_commit_board([effects.board_update(participant, user.display_name)])
     return participant, True
 
 
@@ -337,7 +293,7 @@ def _team_goal_record_and_notify(team: Team, challenge: Challenge, rules: scorin
         if Team.objects.filter(pk=team.pk, goal_reached_at__isnull=True).update(goal_reached_at=timezone.now()):
             team.goal_reached_at = timezone.now()
             for member in Participant.objects.filter(team=team).select_related("user"):
-                _notify(member.user, "team_goal_reached",
+                effects.notify(member.user, "team_goal_reached",
                         {"challenge": challenge.name, "team": team.name, "team_total": str(team.total_saved),
                          "members": team.members_count, "min_members": min_members})
     if team.members_count < min_members:
@@ -366,7 +322,7 @@ def _participant_complete(participant: Participant, challenge: Challenge, rules:
         participant.points += bonus
     participant.version += 1
     participant.save(update_fields=["status", "completed_at", "points", "version"])
-    updates.append(_board_update(participant))
+    updates.append(effects.board_update(participant))
 
 
 def _team_members_changed(team: Team, delta: int) -> Team:
@@ -419,29 +375,17 @@ def team_join(*, team: Team, user) -> Participant:
         participant.save(update_fields=["team", "version"])
         Team.objects.filter(pk=team.pk).update(total_saved=F("total_saved") + participant.total_contributed)
         team = _team_members_changed(team, +1)
-        updates = [_board_update(participant, user.display_name)]
+        updates = [effects.board_update(participant, user.display_name)]
         rules, today = rules_for(), local_today()
         _team_goal_record_and_notify(team, challenge, rules, today, updates)
         participant.refresh_from_db()
         outcome = scoring.progress_group(spec_of(challenge), [], today, team.total_saved, team.members_count)
         participant.progress = {**outcome.progress, "saved": str(participant.total_contributed)}
         participant.save(update_fields=["progress"])
-        _after_commit_board(updates)
-        _after_commit_teams(challenge.pk, {team.pk: team.total_saved})
+        effects.after_commit_board(updates)
+        effects.after_commit_teams(challenge.pk, {team.pk: team.total_saved})
         badges_evaluate(user=user, participants=[participant])  # e.g. "team player" without waiting for a deposit
     return participant
-
-
-def _after_commit_teams(challenge_id: int, totals: dict) -> None:
-    schema = connection.schema_name
-
-    def apply():
-        try:
-            leaderboard.team_totals_apply(challenge_id, totals, schema=schema)
-        except Exception:
-            logger.warning("team standings write-through failed", extra={"schema": schema})
-
-    transaction.on_commit(apply)
 
 
 def team_auto_assign(*, challenge: Challenge, user=None) -> list[Participant]:
@@ -701,18 +645,18 @@ class _ScoringBatch:
         teams = sorted({p.team_id for p in changed if p.team_id})
         if teams:
             Team.objects.bulk_update([self.teams[t] for t in teams], ["total_saved"])
-        updates = [_board_update(p, p.user.display_name) for p in changed]
+        updates = [effects.board_update(p, p.user.display_name) for p in changed]
         for team_id in teams:
             member = next(p for p in changed if p.team_id == team_id)
             _team_goal_record_and_notify(self.teams[team_id], member.challenge, self.rules, self.today, updates)
         outbox = self._confirmations() + [(user, "top5_entered", context) for user, context in self.top5]
         badges_evaluate_many(subjects=[(self.users[uid], list(ps.values())) for uid, ps in self.badge_subjects.items()],
                              zone=self.zone, outbox=outbox, events=self.events)
-        _notify_batch(outbox)
-        _events(self.events)
-        _after_commit_board(updates)
+        effects.notify_batch(outbox)
+        effects.events(self.events)
+        effects.after_commit_board(updates)
         for challenge_id, totals in self.team_totals.items():
-            _after_commit_teams(challenge_id, totals)
+            effects.after_commit_teams(challenge_id, totals)
 
     def _confirmations(self) -> list[tuple]:
         """deposit_confirmed for each deposit, with the member's rank before and after it."""
@@ -828,20 +772,6 @@ def _top5_after(participant: Participant, top: list) -> tuple[list, int | None]:
                     key=lambda item: (item[1], item[0]), reverse=True)
     position = ranked.index((mine, participant.points))
     return ranked[:5], (position + 1 if position < 5 and not was_in else None)
-
-
-def _notify_batch(messages: list[tuple]) -> None:
-    """Queue (user, template, context) messages in one go (urgency comes with the template)."""
-    if messages:
-        from notifications.services import notify_batch
-
-        notify_batch(messages=messages)
-
-
-def _events(items: list) -> None:
-    from analytics.events import events_record
-
-    events_record(items=items)
 
 
 def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int) -> dict:
@@ -1003,11 +933,11 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
     recorded = [("badge_earned", user, {"badge": badge.key, "challenge": challenge_id})
                 for user, badge, challenge_id in new]
     if outbox is None:
-        _notify_batch(messages)
+        effects.notify_batch(messages)
     else:
         outbox += messages
     if events is None:
-        _events(recorded)
+        effects.events(recorded)
     else:
         events += recorded
     out: dict[int, list[BadgeDef]] = {}
@@ -1108,18 +1038,18 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
                 p.progress = expected["progress"]
                 p.version += 1
                 p.save(update_fields=["status", "progress", "version"])
-                updates.append(_board_update(p))
+                updates.append(effects.board_update(p))
         leaderboard_snapshot(challenge=challenge, final=True)
         ranks = dict(Participant.objects.filter(challenge=challenge).values_list("pk", "final_rank"))
         for p in participants:
             p.final_rank = ranks.get(p.pk)
         earned = badges_evaluate_many(subjects=[(p.user, [p]) for p in participants], zone=zone)
-        _notify_batch([(p.user, "challenge_ended", _ended_message(challenge, p, earned.get(p.user_id, [])))
+        effects.notify_batch([(p.user, "challenge_ended", _ended_message(challenge, p, earned.get(p.user_id, [])))
                        for p in participants])
         challenge.status = Challenge.Status.COMPLETED
         challenge.settled_at = timezone.now()
         challenge.save(update_fields=["status", "settled_at", "updated_at"])
-        _after_commit_board(updates)
+        effects.after_commit_board(updates)
 
 
 def challenges_lifecycle() -> dict:
@@ -1134,7 +1064,7 @@ def challenges_lifecycle() -> dict:
             if Challenge.objects.filter(pk=challenge.pk, started_notified_at__isnull=True).update(
                     started_notified_at=timezone.now()):
                 for p in Participant.objects.filter(challenge=challenge).select_related("user"):
-                    _notify(p.user, "challenge_started", {"challenge": challenge.name,
+                    effects.notify(p.user, "challenge_started", {"challenge": challenge.name,
                                                          "end_date": challenge.end_date.isoformat()})
                 started += 1
     for challenge in Challenge.objects.filter(status=Challenge.Status.ACTIVE, end_date__lt=today):
@@ -1147,7 +1077,7 @@ def challenges_lifecycle() -> dict:
         expected = participant_expected(participant=p, rules=rules, today=today)
         was_streak = (p.progress or {}).get("current_streak", 0)
         if was_streak and not expected["progress"].get("current_streak"):
-            _event("streak_broken", p.user, {"challenge": p.challenge_id, "streak": was_streak})
+            effects.event("streak_broken", p.user, {"challenge": p.challenge_id, "streak": was_streak})
         if expected["progress"] != p.progress or can_no_longer_complete(p, today):
             status = Participant.Status.FAILED if can_no_longer_complete(p, today) else p.status
             failed += status == Participant.Status.FAILED
@@ -1200,7 +1130,7 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
         with transaction.atomic():
             if Participant.objects.filter(pk=p.pk).exclude(streak_reminded_window=label).update(
                     streak_reminded_window=label):
-                _notify(p.user, STREAK_AT_RISK_TEMPLATES.get(unit, "streak_at_risk"), {
+                effects.notify(p.user, STREAK_AT_RISK_TEMPLATES.get(unit, "streak_at_risk"), {
                     "challenge": p.challenge.name, "streak": carried, "current_streak": carried, "unit": unit,
                     "min_amount": p.challenge.target.get("min_amount", ""), "closes_at": closes.isoformat()},
                     urgent=True)
