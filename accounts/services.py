@@ -385,7 +385,7 @@ def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | 
         redis_client().delete(tenant_key("otp", "cooldown", phone_number))
     except (redis.ConnectionError, redis.TimeoutError):
         logger.warning("redis unavailable: resend cool-down for a verified login left to expire")
-    from analytics.services import event_record
+    from analytics.events import event_record
 
     event_record(type="login", user=user, properties={"channel": "otp"})
     return user
@@ -403,3 +403,25 @@ def identity_prune(*, now=None) -> dict:
     tokens, _ = OutstandingToken.objects.filter(expires_at__lt=now).delete()
     devices, _ = SmsDevice.objects.filter(user__isnull=True, valid_until__lt=now - timedelta(days=1)).delete()
     return {"tokens": tokens, "devices": devices}
+
+
+def user_profile_update(*, user, data: dict, ip_address: str | None = None):
+    """A member edits their own name and language (audited in their organization's schema)."""
+    clean = {}
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if len(name) > 120:
+            raise ValidationError({"name": ["At most 120 characters."]})
+        clean["name"] = name
+    if "language" in data:
+        codes = sorted(code for code, _name in settings.LANGUAGES)
+        if data["language"] not in {*codes, ""}:
+            raise ValidationError({"language": [f"Choose one of: {', '.join(codes)}."]})
+        clean["language"] = data["language"]
+    before = {f: getattr(user, f) for f in clean}
+    with transaction.atomic():
+        user, changed = model_update(instance=user, fields=["name", "language"], data=clean)
+        if changed:
+            audit_record(actor=user, action="user.profile_updated", target=user, ip_address=ip_address,
+                         before={f: before[f] for f in changed}, after={f: getattr(user, f) for f in changed})
+    return user

@@ -8,65 +8,50 @@ the metrics.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 
-# A ledger row's created_at is never much earlier than its TransTime; this margin lets the
-# (status, created_at) index narrow a scan by effective time.
+from payments import selectors as payments_selectors
+from tenants import calendar
+
+# A ledger row's created_at is never much earlier than the time it counts at; this margin lets
+# the (status, created_at) index narrow a scan by that time.
 CREATED_AT_MARGIN = timedelta(days=1)
-# Money that reached the ledger: verified rows, plus deposits later marked "reversed". A reversal
-# is its own verified row with a negative amount on the day it happened, so the original keeps
-# its day and the two net out (rolled days never need rewriting for a reversal).
-SAVED_STATUSES = ("verified", "reversed")
+# Money that reached the ledger, and the time a row counts at, are payments' facts
+# (payments.selectors: SAVED_STATUSES, deposit_counted_at). A reversal is its own verified row with
+# a negative amount on the day it happened, so the original keeps its day and the two net out
+# (rolled days never need rewriting for a reversal).
+SAVED_STATUSES = payments_selectors.SAVED_STATUSES
 
 
-# --- time -------------------------------------------------------------------------------------
+# --- time (the organization's calendar: tenants.calendar) --------------------------------------
 def org_timezone() -> ZoneInfo:
     """The current organization's time zone (days and weeks are counted in it)."""
-    tenant = getattr(connection, "tenant", None)
-    name = getattr(tenant, "time_zone", None)
-    if not name:
-        from tenants.models import Organization
-
-        name = (
-            Organization.objects.filter(schema_name=connection.schema_name).values_list("time_zone", flat=True).first()
-        )
-    try:
-        return ZoneInfo(name or settings.TIME_ZONE)
-    except Exception:  # a bad zone name in the org row must not break analytics
-        return ZoneInfo(settings.TIME_ZONE)
+    return calendar.organization_zone()
 
 
 def local_today(tz: ZoneInfo) -> date:
-    return datetime.now(tz).date()
+    return calendar.local_today(tz)
 
 
-def day_start(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=tz)
-
-
-def week_start(day: date) -> date:
-    """Monday of the ISO week holding `day`."""
-    return day - timedelta(days=day.weekday())
+day_start = calendar.day_start
+week_start = calendar.week_start
 
 
 # --- ledger (payments) ------------------------------------------------------------------------
 def ledger_verified(*, first: date, last: date, tz: ZoneInfo, challenge_id: int | None = None) -> QuerySet:
-    """Verified ledger rows whose effective time (TransTime, else created_at) falls on the local
-    days first..last, annotated with `at` and `day`."""
-    from payments.models import Transaction
-
-    start, end = day_start(first, tz), day_start(last + timedelta(days=1), tz)
+    """Ledger rows that move the saved total whose counted time falls on the local days
+    first..last, annotated with `at` and `day`."""
+    start, end = calendar.day_bounds(first, last, tz)
     qs = (
-        Transaction.objects.filter(status__in=SAVED_STATUSES, created_at__gte=start - CREATED_AT_MARGIN)
-        .annotate(at=Coalesce("transacted_at", "created_at"))
+        payments_selectors.ledger_saved().filter(created_at__gte=start - CREATED_AT_MARGIN)
+        .annotate(at=payments_selectors.deposit_counted_at())
         .filter(at__gte=start, at__lt=end)
         .annotate(day=TruncDate("at", tzinfo=tz))
     )
@@ -76,11 +61,9 @@ def ledger_verified(*, first: date, last: date, tz: ZoneInfo, challenge_id: int 
 
 
 def ledger_first_day(*, tz: ZoneInfo) -> date | None:
-    from payments.models import Transaction
-
     first = (
-        Transaction.objects.filter(status__in=SAVED_STATUSES)
-        .annotate(at=Coalesce("transacted_at", "created_at"))
+        payments_selectors.ledger_saved()
+        .annotate(at=payments_selectors.deposit_counted_at())
         .order_by("at")
         .values_list("at", flat=True)
         .first()
@@ -95,7 +78,7 @@ def ledger_days_changed_since(*, since: datetime, tz: ZoneInfo) -> set[date]:
 
     return set(
         Transaction.objects.filter(updated_at__gte=since)
-        .annotate(day=TruncDate(Coalesce("transacted_at", "created_at"), tzinfo=tz))
+        .annotate(day=TruncDate(payments_selectors.deposit_counted_at(), tzinfo=tz))
         .values_list("day", flat=True)
         .distinct()
         .order_by()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
-from functools import wraps
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -16,21 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.decorators import org_admin_required
 from analytics import charts, selectors, sources
 
 REPORTS = ["overview", "savings-trends", "completion", "streaks", "retention", "conversion"]
-
-
-def org_admin_required(view):
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if getattr(request.user, "role", None) != "org_admin":
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 class FilterForm(forms.Form):

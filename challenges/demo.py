@@ -1,14 +1,12 @@
-"""Live demo challenges for the demo organizations, with a few weeks of verified demo deposits.
+"""Live demo challenges for the demo organizations, joined by every demo member (payments/demo.py
+then adds a few weeks of verified deposits, scored through the hand-over).
 
-Idempotent: challenges are found by name, deposits by their receipt number, and scoring a deposit
-twice changes nothing. Called by `seed_demo` inside the organization's schema.
+Idempotent: challenges are found by name. Called by `seed_demo` inside the organization's schema.
 """
 
 from __future__ import annotations
 
-import random
-from datetime import datetime, time, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 from django.db import connection
 
@@ -30,23 +28,13 @@ TEAM_NAMES = ["Simba", "Chui", "Tembo"]
 def seed(organization, members) -> None:
     from accounts.models import User
     from challenges.models import Challenge, Team
-    from challenges.services import (
-        SCORING_BATCH,
-        challenge_create,
-        deposits_score,
-        local_today,
-        organization_zone,
-        participant_join,
-        team_create,
-        team_join,
-    )
-    from payments.models import Transaction
+    from challenges.services import challenge_create, participant_join, team_create, team_join
+    from tenants.calendar import local_today, organization_zone
 
     connection.set_tenant(organization)
     zone = organization_zone(organization)
     today = local_today(zone)
     admin = User.objects.filter(role="org_admin").order_by("pk").first()
-    rng = random.Random(organization.slug)
     challenges = []
     for spec in DEMO_CHALLENGES:
         challenge = Challenge.objects.filter(name=spec["name"]).first()
@@ -68,26 +56,3 @@ def seed(organization, members) -> None:
                     team_create(challenge=challenge, user=member, name=name)
                 else:
                     team_join(team=team, user=member)
-    # Verified demo deposits (as payments would record them), scored through the seam.
-    prefix = f"DM{organization.slug[:4].upper()}"
-    number = 0
-    verified = []
-    for offset in range(16, 0, -1):
-        day = today - timedelta(days=offset)
-        for member in members:
-            if rng.random() < 0.55:
-                continue
-            number += 1
-            receipt = f"{prefix}{number:05d}"
-            when = datetime.combine(day, time(rng.randint(7, 20), rng.randint(0, 59)), tzinfo=zone)
-            tx, _ = Transaction.objects.get_or_create(
-                transaction_id=receipt,
-                defaults={"user": member, "amount": Decimal(rng.choice([100, 200, 250, 300, 500, 750, 1000])),
-                          "status": Transaction.Status.VERIFIED, "source": Transaction.Source.MANUAL,
-                          "mpesa_receipt": receipt, "transacted_at": when, "verified_at": when,
-                          "phone_number": member.phone_number, "bill_ref_number": member.account_code},
-            )
-            if tx.status == Transaction.Status.VERIFIED:
-                verified.append(tx.pk)
-    for start in range(0, len(verified), SCORING_BATCH):
-        deposits_score(transaction_ids=verified[start:start + SCORING_BATCH])

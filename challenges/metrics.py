@@ -12,11 +12,9 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, Max, Min, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, Min, Q, Sum
 
-from challenges import scoring
+from challenges import ledger, scoring
 
 GROUPS = {
     "total_saved": "deposits", "deposits_count": "deposits", "largest_deposit": "deposits",
@@ -83,14 +81,8 @@ class MetricsLoader:
         self.loaded.add(group)
 
     def _load_deposits(self) -> None:
-        from payments.models import Transaction
-
-        # amount > 0: the negative entry of a reversal is not a deposit (its original is `reversed`)
-        deposits = Transaction.objects.filter(user_id__in=self.user_ids, status=Transaction.Status.VERIFIED,
-                                              amount__gt=0)
-        day = TruncDate(Coalesce("transacted_at", "verified_at", "created_at"), tzinfo=self.zone)
-        for row in deposits.values("user_id").annotate(total=Sum("amount"), n=Count("pk"), largest=Max("amount"),
-                                                       days=ArrayAgg(day, distinct=True)).order_by():
+        # payments' figures of the deposits that still count (a reversal's negative entry is not a deposit)
+        for row in ledger.reader().deposit_figures(user_ids=list(self.user_ids), zone=self.zone):
             self.values[row["user_id"]].update(
                 total_saved=row["total"], deposits_count=row["n"], largest_deposit=row["largest"],
                 best_streak_days=best_run(row["days"], scoring.DAY), best_streak_weeks=best_run(row["days"], scoring.WEEK))

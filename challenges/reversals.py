@@ -29,21 +29,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from challenges import leaderboard, scoring
+from challenges import effects, leaderboard, ledger, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, ScoredDeposit, Team
 from challenges.services import (
-    _after_commit_board,
-    _after_commit_teams,
-    _board_update,
-    _event,
-    _notify,
-    _notify_batch,
-    local_today,
     participant_expected,
     rules_for,
-    scoring_failed,
+    can_no_longer_complete,
     spec_of,
 )
+from tenants.calendar import local_today
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +48,9 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
     Does nothing unless the ledger row is `reversed`, and nothing the second time. A deposit that
     was reversed before it was ever scored needs nothing: deposit_score skips reversed rows.
     """
-    from payments.models import Transaction
-
     with transaction.atomic():
-        tx = (Transaction.objects.select_for_update(of=("self",)).select_related("user")
-              .filter(pk=transaction_id).first())
-        if tx is None or tx.status != Transaction.Status.REVERSED or tx.user_id is None:
+        tx = ledger.reader().deposit_locked_if_reversed(transaction_id=transaction_id)
+        if tx is None:
             return 0
         # The ledger row is locked, so this check-then-insert cannot race (and the column is unique).
         _guard, created = ReversedDeposit.objects.get_or_create(transaction_id=tx.pk)
@@ -78,15 +69,15 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
         if was_scored:
             owned = [p for p in participants if p.pk in removed]
             taken = -sum(changes[p.pk] for p in owned)  # the member's own points (teammates keep their rows)
-            _notify(tx.user, "deposit_reversed", _reversal_message(tx, owned, taken))
-            _event("deposit_reversed", tx.user, {
+            effects.notify(tx.user, "deposit_reversed", _reversal_message(tx, owned, taken))
+            effects.event("deposit_reversed", tx.user, {
                 "transaction_id": tx.pk, "challenge_id": tx.challenge_id, "amount": f"{tx.amount:.2f}",
                 "challenges": [p.challenge_id for p in owned], "points": -taken})
-            _notify_batch([(p.user, "team_goal_lost", _teammate_message(tx, p, -changes[p.pk]))
+            effects.notify_batch([(p.user, "team_goal_lost", _teammate_message(tx, p, -changes[p.pk]))
                            for p in participants if p.pk not in removed and changes[p.pk] < 0])
-        _after_commit_board(updates)
+        effects.after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
-            _after_commit_teams(challenge_id, totals)
+            effects.after_commit_teams(challenge_id, totals)
     return len(updates)
 
 
@@ -124,9 +115,9 @@ def _participant_recompute(participant: Participant, tx, amount: Decimal | None,
         participant.status = Participant.Status.ACTIVE  # judge completion on the remaining deposits alone
     expected = participant_expected(participant=participant, rules=rules, today=today)
     if status == Participant.Status.COMPLETED and not expected["completed"]:
-        status, completed_at = (Participant.Status.FAILED if scoring_failed(participant, today)
+        status, completed_at = (Participant.Status.FAILED if can_no_longer_complete(participant, today)
                                 else Participant.Status.ACTIVE), None
-    elif status == Participant.Status.ACTIVE and running and scoring_failed(participant, today):
+    elif status == Participant.Status.ACTIVE and running and can_no_longer_complete(participant, today):
         status = Participant.Status.FAILED  # e.g. a past week of a fixed-amount challenge is now unmet
     change = expected["points"] - participant.points
     if change:
@@ -141,7 +132,7 @@ def _participant_recompute(participant: Participant, tx, amount: Decimal | None,
     participant.progress = expected["progress"]
     participant.version += 1
     participant.save(update_fields=["status", "completed_at", "points", "total_contributed", "progress", "version"])
-    updates.append(_board_update(participant))
+    updates.append(effects.board_update(participant))
     return change
 
 
@@ -196,12 +187,9 @@ def _teammate_message(tx, participant: Participant, taken: int) -> dict:
 
 def deposits_reversed_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
     """Beat: claw back reversed deposits whose on-commit hand-over was lost (idempotent, oldest first)."""
-    from payments.models import Transaction
-
     cutoff = timezone.now() - older_than
     handled = ReversedDeposit.objects.values("transaction_id")
-    pending = list(Transaction.objects.filter(status=Transaction.Status.REVERSED, updated_at__lt=cutoff)
-                   .exclude(pk__in=handled).order_by("pk").values_list("pk", flat=True)[:limit])
+    pending = ledger.reader().reversed_ids_before(cutoff=cutoff, exclude=handled, limit=limit)
     for transaction_id in pending:
         deposit_reversal_apply(transaction_id=transaction_id)
     return len(pending)
@@ -210,9 +198,7 @@ def deposits_reversed_sweep(*, older_than: timedelta = timedelta(minutes=2), lim
 def reversed_still_counted(*, challenge_id: int | None = None) -> dict[int, list[int]]:
     """participant id -> reversed deposits still counted toward it (a claw-back that never ran).
     For scores_recompute: such a score matches its deposits, so only this check sees it."""
-    from payments.models import Transaction
-
-    qs = Contribution.objects.filter(transaction__status=Transaction.Status.REVERSED)
+    qs = Contribution.objects.filter(transaction__status=ledger.reader().REVERSED)
     if challenge_id:
         qs = qs.filter(participant__challenge_id=challenge_id)
     out: dict[int, list[int]] = {}

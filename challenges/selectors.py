@@ -59,21 +59,6 @@ def challenge_status_forget(*, challenge_id: int) -> None:
     _status_cache.pop((connection.schema_name, int(challenge_id)), None)
 
 
-def access_member(*, user, member_id):
-    """The member themself or an org_admin; anything else (or missing) is None."""
-    from accounts.models import User
-
-    try:
-        member_id = int(member_id)
-    except (TypeError, ValueError):
-        return None
-    if not user or not user.is_authenticated:
-        return None
-    if user.pk != member_id and not _is_admin(user):
-        return None
-    return User.objects.filter(pk=member_id).first()
-
-
 def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
     """Ids of the members who joined a challenge (every participant status), for notifications'
     broadcast to a challenge's participants. Inactive accounts are left out."""

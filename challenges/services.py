@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from challenges import leaderboard, scoring
+from challenges import effects, leaderboard, ledger, scoring
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.metrics import MetricsLoader
 from challenges.models import (
@@ -35,6 +34,7 @@ from challenges.models import (
 )
 from savegame.bulk import insert_rows, update_rows
 from savegame.metrics import BADGES_AWARDED, count_on_commit, deposits_scored_observe, org_label
+from tenants.calendar import day_bounds, local_today, organization_zone
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +52,6 @@ def _organization():
     return Organization.objects.get(schema_name=connection.schema_name)
 
 
-def organization_zone(organization=None) -> ZoneInfo:
-    organization = organization or _organization()
-    try:
-        return ZoneInfo(organization.time_zone or "Africa/Nairobi")
-    except Exception:
-        return ZoneInfo("Africa/Nairobi")
-
-
-def local_today(zone: ZoneInfo | None = None) -> date:
-    return timezone.localtime(timezone.now(), zone or organization_zone()).date()
-
-
 def rules_for(organization=None) -> scoring.Rules:
     organization = organization or _organization()
     return scoring.Rules.from_lookup(organization.scoring_rule)
@@ -72,28 +60,6 @@ def rules_for(organization=None) -> scoring.Rules:
 def spec_of(challenge: Challenge) -> scoring.ChallengeSpec:
     end = challenge.end_date or challenge.start_date + timedelta(days=challenge.duration_days - 1)
     return scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end)
-
-
-# --- seams (no-ops until notifications / analytics land) ------------------------------------------
-def _notify(user, template: str, context: dict, urgent: bool = False) -> None:
-    from notifications.services import notify
-
-    notify(user=user, template=template, context=context, urgent=urgent)
-
-
-def _event(type: str, user=None, properties: dict | None = None) -> None:
-    try:
-        from analytics.services import event_record
-
-        event_record(type=type, user=user, properties=properties or {})
-    except Exception:  # analytics must never break scoring
-        logger.warning("analytics event failed", extra={"event": type})
-
-
-def _audit(actor, action: str, target, before=None, after=None) -> None:
-    from accounts.services import audit_record
-
-    audit_record(actor=actor, action=action, target=target, before=before, after=after)
 
 
 # --- challenge definitions ----------------------------------------------------------------------------
@@ -221,7 +187,7 @@ def challenge_create(*, actor, name: str, type: str, target: dict, duration_days
                 challenge.code = Challenge._meta.get_field("code").default()
                 continue
             raise
-    _audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
+    effects.audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
     return challenge
 
 
@@ -263,7 +229,7 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
         challenge.status = new_status
     challenge.full_clean(exclude=["code", "target"])
     challenge.save()
-    _audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
+    effects.audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
     from challenges.selectors import challenge_status_forget
 
     challenge_status_forget(challenge_id=challenge.pk)
@@ -274,51 +240,20 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
 def challenge_delete(*, challenge: Challenge, actor) -> None:
     if challenge.status != Challenge.Status.DRAFT:
         raise ValidationError({"status": "Only a draft can be deleted; cancel an active challenge instead."})
-    _audit(actor, "challenge.deleted", challenge, before={"name": challenge.name})
+    effects.audit(actor, "challenge.deleted", challenge, before={"name": challenge.name})
     challenge.delete()
 
 
 # --- participation ---------------------------------------------------------------------------------------
 def member_deposits_between(*, user_id: int, first: date, last: date, zone: ZoneInfo) -> Decimal:
-    from payments.models import Transaction
-
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
-    total = (
-        # amount > 0: a reversal's negative entry is verified too, and its original is already left out
-        Transaction.objects.filter(user_id=user_id, status=Transaction.Status.VERIFIED, amount__gt=0)
-        .annotate(at=Coalesce("transacted_at", "verified_at", "created_at"))
-        .filter(at__gte=start, at__lt=end)
-        .aggregate(total=Sum("amount"))["total"]
-    )
-    return total or Decimal("0.00")
+    """A member's deposits that still count on the local days first..last (payments' rule)."""
+    start, end = day_bounds(first, last, zone)
+    return ledger.reader().deposits_total_between(user_id=user_id, start=start, end=end)
 
 
 def _baseline(challenge: Challenge, user_id: int, zone: ZoneInfo) -> Decimal:
     first, last = scoring.previous_month(challenge.start_date)
     return member_deposits_between(user_id=user_id, first=first, last=last, zone=zone)
-
-
-def _board_update(participant: Participant, name: str = "") -> leaderboard.BoardUpdate:
-    return leaderboard.BoardUpdate(
-        challenge_id=participant.challenge_id, team_id=participant.team_id, participant_id=participant.pk,
-        user_id=participant.user_id, version=participant.version, points=participant.points,
-        total_saved=participant.total_contributed, name=name,
-    )
-
-
-def _after_commit_board(updates: list[leaderboard.BoardUpdate]) -> None:
-    if not updates:
-        return
-    schema = connection.schema_name
-
-    def apply():
-        try:
-            leaderboard.updates_apply(updates, schema=schema)
-        except Exception:  # Redis down: the board is rebuilt from PostgreSQL later
-            logger.warning("leaderboard write-through failed", extra={"schema": schema})
-
-    transaction.on_commit(apply)
 
 
 def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
@@ -342,14 +277,15 @@ def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
         participant.progress = outcome.progress
         participant.save()
         Challenge.objects.filter(pk=challenge.pk).update(participants_count=F("participants_count") + 1)
-        _event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
-        _after_commit_board([_board_update(participant, user.display_name)])
+        effects.event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
+        effects.after_commit_board([effects.board_update(participant, user.display_name)])
     return participant, True
 
 
-def _team_check_goal(team: Team, challenge: Challenge, rules: scoring.Rules, today: date,
-                     updates: list) -> None:
-    """Notify once when a team reaches its amount; complete members once it also has enough members."""
+def _team_goal_record_and_notify(team: Team, challenge: Challenge, rules: scoring.Rules, today: date,
+                                 updates: list) -> None:
+    """When a team reaches its amount: record it (goal_reached_at) and notify once; complete its
+    members once it also has enough of them."""
     goal = Decimal(str(challenge.target["team_amount"]))
     min_members = int(challenge.target["min_members"])
     if team.total_saved < goal:
@@ -358,7 +294,7 @@ def _team_check_goal(team: Team, challenge: Challenge, rules: scoring.Rules, tod
         if Team.objects.filter(pk=team.pk, goal_reached_at__isnull=True).update(goal_reached_at=timezone.now()):
             team.goal_reached_at = timezone.now()
             for member in Participant.objects.filter(team=team).select_related("user"):
-                _notify(member.user, "team_goal_reached",
+                effects.notify(member.user, "team_goal_reached",
                         {"challenge": challenge.name, "team": team.name, "team_total": str(team.total_saved),
                          "members": team.members_count, "min_members": min_members})
     if team.members_count < min_members:
@@ -387,7 +323,7 @@ def _participant_complete(participant: Participant, challenge: Challenge, rules:
         participant.points += bonus
     participant.version += 1
     participant.save(update_fields=["status", "completed_at", "points", "version"])
-    updates.append(_board_update(participant))
+    updates.append(effects.board_update(participant))
 
 
 def _team_members_changed(team: Team, delta: int) -> Team:
@@ -440,29 +376,17 @@ def team_join(*, team: Team, user) -> Participant:
         participant.save(update_fields=["team", "version"])
         Team.objects.filter(pk=team.pk).update(total_saved=F("total_saved") + participant.total_contributed)
         team = _team_members_changed(team, +1)
-        updates = [_board_update(participant, user.display_name)]
+        updates = [effects.board_update(participant, user.display_name)]
         rules, today = rules_for(), local_today()
-        _team_check_goal(team, challenge, rules, today, updates)
+        _team_goal_record_and_notify(team, challenge, rules, today, updates)
         participant.refresh_from_db()
         outcome = scoring.progress_group(spec_of(challenge), [], today, team.total_saved, team.members_count)
         participant.progress = {**outcome.progress, "saved": str(participant.total_contributed)}
         participant.save(update_fields=["progress"])
-        _after_commit_board(updates)
-        _after_commit_teams(challenge.pk, {team.pk: team.total_saved})
+        effects.after_commit_board(updates)
+        effects.after_commit_teams(challenge.pk, {team.pk: team.total_saved})
         badges_evaluate(user=user, participants=[participant])  # e.g. "team player" without waiting for a deposit
     return participant
-
-
-def _after_commit_teams(challenge_id: int, totals: dict) -> None:
-    schema = connection.schema_name
-
-    def apply():
-        try:
-            leaderboard.team_totals_apply(challenge_id, totals, schema=schema)
-        except Exception:
-            logger.warning("team standings write-through failed", extra={"schema": schema})
-
-    transaction.on_commit(apply)
 
 
 def team_auto_assign(*, challenge: Challenge, user=None) -> list[Participant]:
@@ -511,15 +435,11 @@ def deposits_score(*, transaction_ids: Iterable[int]) -> int:
     the same result as scoring each one in id order, but a fixed number of queries and Redis round
     trips per batch instead of per deposit. Deposits already scored (or not verified) are skipped.
     Returns how many were scored now."""
-    from payments.models import Transaction
-
     ids = sorted({int(i) for i in transaction_ids})
     if not ids:
         return 0
     with transaction.atomic():
-        txs = [tx for tx in Transaction.objects.select_for_update(of=("self",)).select_related("user", "challenge")
-               .filter(pk__in=ids).order_by("pk")
-               if tx.status == Transaction.Status.VERIFIED and tx.user_id is not None and tx.amount > 0]
+        txs = ledger.reader().deposits_locked(transaction_ids=ids)
         fresh = _mark_scored([tx.pk for tx in txs])
         txs = [tx for tx in txs if tx.pk in fresh]
         if txs:
@@ -627,7 +547,7 @@ class _ScoringBatch:
         primary = targets[0] if targets else None
         before = _rank_query(primary) if primary is not None else None
         earned = sum(self._apply(p, tx, day) for p in targets)
-        earned += _referral_award(tx, tx.user, self.rules)
+        _referrer_reward(tx, tx.user, self.rules)  # the referrer's points, not this member's
         # The one confirmation of this deposit (payments sends none): urgent, and keyed by the
         # ledger row so a replay of scoring can never queue a second message.
         self.messages.append((tx.user, _deposit_message(tx, tx.user, primary, targets, earned), before,
@@ -727,18 +647,18 @@ class _ScoringBatch:
         teams = sorted({p.team_id for p in changed if p.team_id})
         if teams:
             Team.objects.bulk_update([self.teams[t] for t in teams], ["total_saved"])
-        updates = [_board_update(p, p.user.display_name) for p in changed]
+        updates = [effects.board_update(p, p.user.display_name) for p in changed]
         for team_id in teams:
             member = next(p for p in changed if p.team_id == team_id)
-            _team_check_goal(self.teams[team_id], member.challenge, self.rules, self.today, updates)
+            _team_goal_record_and_notify(self.teams[team_id], member.challenge, self.rules, self.today, updates)
         outbox = self._confirmations() + [(user, "top5_entered", context) for user, context in self.top5]
         badges_evaluate_many(subjects=[(self.users[uid], list(ps.values())) for uid, ps in self.badge_subjects.items()],
                              zone=self.zone, outbox=outbox, events=self.events)
-        _notify_batch(outbox)
-        _events(self.events)
-        _after_commit_board(updates)
+        effects.notify_batch(outbox)
+        effects.events(self.events)
+        effects.after_commit_board(updates)
         for challenge_id, totals in self.team_totals.items():
-            _after_commit_teams(challenge_id, totals)
+            effects.after_commit_teams(challenge_id, totals)
 
     def _confirmations(self) -> list[tuple]:
         """deposit_confirmed for each deposit, with the member's rank before and after it."""
@@ -856,20 +776,6 @@ def _top5_after(participant: Participant, top: list) -> tuple[list, int | None]:
     return ranked[:5], (position + 1 if position < 5 and not was_in else None)
 
 
-def _notify_batch(messages: list[tuple]) -> None:
-    """Queue (user, template, context) messages in one go (urgency comes with the template)."""
-    if messages:
-        from notifications.services import notify_batch
-
-        notify_batch(messages=messages)
-
-
-def _events(items: list) -> None:
-    from analytics.services import events_record
-
-    events_record(items=items)
-
-
 def _deposit_message(tx, user, primary: Participant | None, targets: list, earned: int) -> dict:
     """Context of the deposit_confirmed message: amount, challenge progress and points (the rank
     change is added once the batch's ranks are read). A deposit that counts toward no challenge gets
@@ -906,20 +812,17 @@ def _ended_message(challenge: Challenge, participant: Participant, earned: list)
             "total_saved": f"{participant.total_contributed:.2f}"}
 
 
-def _referral_award(tx, user, rules: scoring.Rules) -> int:
-    """+referral_bonus to the referrer when a referred member's first deposit is verified (outside any challenge)."""
-    from payments.models import Transaction
-
+def _referrer_reward(tx, user, rules: scoring.Rules) -> None:
+    """+referral_bonus to the referrer when a referred member's first deposit is verified (outside any
+    challenge; the depositor's own points are unchanged)."""
     if not user.referred_by_id or not rules.referral_bonus:
-        return 0
-    first = (Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED)
-             .order_by(Coalesce("transacted_at", "verified_at", "created_at"), "pk").values_list("pk", flat=True).first())
+        return
+    first = ledger.reader().first_deposit_id(user_id=user.pk)
     if first != tx.pk or PointAward.objects.filter(reason=PointAward.Reason.REFERRAL, transaction=tx).exists():
-        return 0
+        return
     PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
                               points=rules.referral_bonus, detail=f"Referred {user.display_name}")
     badges_evaluate(user=user.referred_by)  # the referrer may now earn "connector"
-    return 0
 
 
 # --- recompute ------------------------------------------------------------------------------------------------
@@ -1033,11 +936,11 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
     recorded = [("badge_earned", user, {"badge": badge.key, "challenge": challenge_id})
                 for user, badge, challenge_id in new]
     if outbox is None:
-        _notify_batch(messages)
+        effects.notify_batch(messages)
     else:
         outbox += messages
     if events is None:
-        _events(recorded)
+        effects.events(recorded)
     else:
         events += recorded
     out: dict[int, list[BadgeDef]] = {}
@@ -1048,13 +951,9 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
 
 def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
     """Beat: score verified deposits that were never scored (a lost task). Idempotent, oldest first."""
-    from payments.models import Transaction
-
     cutoff = timezone.now() - older_than
     scored = ScoredDeposit.objects.values("transaction_id")
-    pending = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, user__isnull=False,
-                                              updated_at__lt=cutoff, amount__gt=0)
-                   .exclude(pk__in=scored).order_by("pk").values_list("pk", flat=True)[:limit])
+    pending = ledger.reader().deposit_ids_verified_before(cutoff=cutoff, exclude=scored, limit=limit)
     for start in range(0, len(pending), SCORING_BATCH):
         deposits_score(transaction_ids=pending[start:start + SCORING_BATCH])
     return len(pending)
@@ -1142,18 +1041,18 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
                 p.progress = expected["progress"]
                 p.version += 1
                 p.save(update_fields=["status", "progress", "version"])
-                updates.append(_board_update(p))
+                updates.append(effects.board_update(p))
         leaderboard_snapshot(challenge=challenge, final=True)
         ranks = dict(Participant.objects.filter(challenge=challenge).values_list("pk", "final_rank"))
         for p in participants:
             p.final_rank = ranks.get(p.pk)
         earned = badges_evaluate_many(subjects=[(p.user, [p]) for p in participants], zone=zone)
-        _notify_batch([(p.user, "challenge_ended", _ended_message(challenge, p, earned.get(p.user_id, [])))
+        effects.notify_batch([(p.user, "challenge_ended", _ended_message(challenge, p, earned.get(p.user_id, [])))
                        for p in participants])
         challenge.status = Challenge.Status.COMPLETED
         challenge.settled_at = timezone.now()
         challenge.save(update_fields=["status", "settled_at", "updated_at"])
-        _after_commit_board(updates)
+        effects.after_commit_board(updates)
 
 
 # "X has started!" is news on the first day (or the next, if beat was down overnight), not a week later.
@@ -1172,7 +1071,7 @@ def challenges_lifecycle() -> dict:
             if Challenge.objects.filter(pk=challenge.pk, started_notified_at__isnull=True).update(
                     started_notified_at=timezone.now()) and challenge.start_date >= today - STARTED_NEWS_DAYS:
                 for p in Participant.objects.filter(challenge=challenge).select_related("user"):
-                    _notify(p.user, "challenge_started", {"challenge": challenge.name,
+                    effects.notify(p.user, "challenge_started", {"challenge": challenge.name,
                                                          "end_date": challenge.end_date.isoformat()})
                 started += 1
     for challenge in Challenge.objects.filter(status=Challenge.Status.ACTIVE, end_date__lt=today):
@@ -1185,23 +1084,31 @@ def challenges_lifecycle() -> dict:
         expected = participant_expected(participant=p, rules=rules, today=today)
         was_streak = (p.progress or {}).get("current_streak", 0)
         if was_streak and not expected["progress"].get("current_streak"):
-            _event("streak_broken", p.user, {"challenge": p.challenge_id, "streak": was_streak})
-        if expected["progress"] != p.progress or scoring_failed(p, today):
-            status = Participant.Status.FAILED if scoring_failed(p, today) else p.status
+            effects.event("streak_broken", p.user, {"challenge": p.challenge_id, "streak": was_streak})
+        if expected["progress"] != p.progress or can_no_longer_complete(p, today):
+            status = Participant.Status.FAILED if can_no_longer_complete(p, today) else p.status
             failed += status == Participant.Status.FAILED
             Participant.objects.filter(pk=p.pk).update(progress=expected["progress"], status=status)
     return {"started": started, "settled": settled, "failed": failed}
 
 
-def scoring_failed(participant: Participant, today: date) -> bool:
+def can_no_longer_complete(participant: Participant, today: date) -> bool:
+    """Whether this participation can no longer reach its target (too few windows left) and has not."""
     deposits = list(participant.contributions.values_list("local_date", "amount"))
     outcome = scoring.progress_compute(spec_of(participant.challenge), deposits, today=today,
                                        baseline=participant.baseline or Decimal("0"))
     return outcome.failed and not outcome.completed
 
 
+# The wording follows the streak's window: "no deposit yet this week" or "... yet today".
+STREAK_AT_RISK_TEMPLATES = {scoring.WEEK: "streak_at_risk", scoring.DAY: "streak_at_risk_day"}
+
+
 def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> int:
-    """Beat: warn members whose streak window closes within `hours_before` hours with no qualifying deposit."""
+    """Beat: warn members whose streak window closes within `hours_before` hours with no qualifying deposit.
+
+    The one streak-at-risk rule: only members of an active streak challenge with a streak to lose,
+    once per window, in the wording of the window (day or week)."""
     zone = organization_zone()
     now = timezone.localtime(now or timezone.now(), zone)
     today = now.date()
@@ -1230,7 +1137,7 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
         with transaction.atomic():
             if Participant.objects.filter(pk=p.pk).exclude(streak_reminded_window=label).update(
                     streak_reminded_window=label):
-                _notify(p.user, "streak_at_risk", {
+                effects.notify(p.user, STREAK_AT_RISK_TEMPLATES.get(unit, "streak_at_risk"), {
                     "challenge": p.challenge.name, "streak": carried, "current_streak": carried, "unit": unit,
                     "min_amount": p.challenge.target.get("min_amount", ""), "closes_at": closes.isoformat()},
                     urgent=True)

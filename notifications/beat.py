@@ -4,11 +4,6 @@ from celery.schedules import crontab
 
 SCHEDULE = {
     "notifications-sweep": {"task": "notifications.sweep", "schedule": 60.0},
-    # Saturday morning: members who saved last week but not yet this week (weeks end on Sunday).
-    "notifications-streak-reminders": {
-        "task": "notifications.reminders", "schedule": crontab(hour=10, minute=0, day_of_week="sat"),
-        "args": ("streak_at_risk",),
-    },
     "notifications-weekly-summary": {
         "task": "notifications.reminders", "schedule": crontab(hour=18, minute=0, day_of_week="sun"),
         "args": ("weekly_summary",),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 LANGUAGES = ("en", "sw")
@@ -23,6 +24,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "deposit_confirmed": ("org", "name", "amount", "challenge", "progress", "points", "rank", "rank_change"),
     "deposit_reversed": ("org", "name", "amount", "points", "challenge"),
     "streak_at_risk": ("org", "name", "challenge", "streak"),
+    "streak_at_risk_day": ("org", "name", "challenge", "streak"),
     "challenge_started": ("org", "name", "challenge", "end_date"),
     "challenge_ended": ("org", "name", "challenge", "result", "rank", "badges"),
     "badge_earned": ("org", "name", "badge"),
@@ -40,6 +42,7 @@ TEMPLATE_KEYS = tuple(PLACEHOLDERS)
 TEMPLATE_LABELS = {
     "deposit_confirmed": _("Deposit confirmed"), "deposit_reversed": _("Deposit reversed"),
     "streak_at_risk": _("Streak at risk"),
+    "streak_at_risk_day": format_lazy("{} ({})", _("Streak at risk"), _("Daily")),
     "challenge_started": _("Challenge started"), "challenge_ended": _("Challenge ended"),
     "badge_earned": _("Badge earned"), "top5_entered": _("Entered the top 5"),
     "team_goal_reached": _("Team reached its goal"), "team_goal_lost": _("Team fell below its goal"),
@@ -105,7 +108,7 @@ SKIP_REASONS = {
 }
 
 # Bulk/marketing-like messages a member can turn off with `reminders_enabled`.
-REMINDER_TEMPLATES = frozenset({"streak_at_risk", "weekly_summary", "broadcast"})
+REMINDER_TEMPLATES = frozenset({"streak_at_risk", "streak_at_risk_day", "weekly_summary", "broadcast"})
 
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "welcome": {
@@ -124,9 +127,15 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Deposit reversed", "{org}: Your deposit of KES {amount} was reversed. {points} points were taken back in {challenge}."),
         "sw": ("Amana imerejeshwa", "{org}: Amana yako ya KES {amount} imerejeshwa. Pointi {points} zimeondolewa katika {challenge}."),
     },
+    # The game's one streak-at-risk rule (challenges.services.streaks_at_risk) picks the wording of
+    # the streak's window: a weekly streak (this key) or a daily one (streak_at_risk_day).
     "streak_at_risk": {
         "en": ("Your streak is at risk", "{org}: Your savings streak is at risk: no deposit yet this week. Save today to keep it alive!"),
         "sw": ("Mfululizo wako uko hatarini", "{org}: Mfululizo wako wa kuweka akiba uko hatarini: bado hujaweka akiba wiki hii. Weka akiba leo uuendeleze!"),
+    },
+    "streak_at_risk_day": {
+        "en": ("Your streak is at risk", "{org}: Your savings streak is at risk: no deposit yet today. Save before midnight to keep it alive!"),
+        "sw": ("Mfululizo wako uko hatarini", "{org}: Mfululizo wako wa kuweka akiba uko hatarini: bado hujaweka akiba leo. Weka akiba kabla ya saa sita usiku uuendeleze!"),
     },
     "challenge_started": {
         "en": ("Challenge started", "{org}: {challenge} has started! Save by {end_date} to win points and badges."),

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from notifications import content
 from notifications.models import Broadcast, Notification, NotificationPreference, NotificationTemplate, SmsSettings
+from tenants.calendar import day_start, local_today, organization_zone, week_start
 
 
 def current_organization():
@@ -48,7 +47,7 @@ def notification_list(*, user):
 
 def audience_users(*, audience: str):
     """Users for a fan-out: "members" (everyone active), "challenge:<id>" (its participants, from
-    the gamification seam) or "streak_at_risk" (saved last week, not yet this week)."""
+    the game's selector)."""
     from accounts.models import User
 
     qs = User.objects.filter(is_active=True, role__in=[User.Role.MEMBER, User.Role.ORG_ADMIN])
@@ -56,41 +55,28 @@ def audience_users(*, audience: str):
         return qs
     if audience.startswith("challenge:"):
         return qs.filter(id__in=challenge_participant_ids(challenge_id=int(audience.split(":", 1)[1])))
-    if audience == "streak_at_risk":
-        from payments.models import Transaction
-
-        week_start = _week_start()
-        saved_last_week = Transaction.objects.filter(
-            status="verified", transacted_at__gte=week_start - timedelta(days=7), transacted_at__lt=week_start,
-        ).values("user_id")
-        saved_this_week = Transaction.objects.filter(status="verified", transacted_at__gte=week_start).values("user_id")
-        return qs.filter(id__in=saved_last_week).exclude(id__in=saved_this_week)
     raise ValueError(f"unknown audience {audience!r}")
 
 
 def challenge_participant_ids(*, challenge_id: int) -> list[int]:
-    """User ids of a challenge's participants, through gamification's selector when it exists."""
-    try:
-        from challenges import selectors as challenge_selectors
-    except ImportError:
-        return []
-    getter = getattr(challenge_selectors, "challenge_participant_user_ids", None)
-    return list(getter(challenge_id=challenge_id)) if getter else []
+    """User ids of a challenge's participants (the game's selector)."""
+    from challenges.selectors import challenge_participant_user_ids
+
+    return list(challenge_participant_user_ids(challenge_id=challenge_id))
 
 
 def _week_start():
-    org = current_organization()
-    tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
-    local = timezone.now().astimezone(tz)
-    return (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Monday 00:00 of this ISO week in the organization's time zone."""
+    zone = organization_zone(current_organization())
+    return day_start(week_start(local_today(zone)), zone)
 
 
 def weekly_summary_context(user) -> dict:
-    from payments.models import Transaction
+    """This week's and the overall saved total, by payments' one rule (a reversal comes off once)."""
+    from payments.selectors import saved_total
 
-    mine = Transaction.objects.filter(user=user, status="verified")
-    week = mine.filter(transacted_at__gte=_week_start()).aggregate(s=Sum("amount"))["s"] or Decimal(0)
-    total = mine.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    week = saved_total(user=user, since=_week_start())
+    total = saved_total(user=user)
     return {"saved_week": f"{week:,.0f}", "total_saved": f"{total:,.0f}"}
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -39,6 +38,7 @@ from notifications.models import (
 )
 from savegame.bulk import insert_instances
 from savegame.metrics import provider_timer
+from tenants.calendar import organization_zone
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class _Planner:
 
 
 def local_midnight(*, now: datetime, org) -> datetime:
-    tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
+    tz = organization_zone(org)
     local = now.astimezone(tz)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -275,7 +275,7 @@ def quiet_hours_end(*, now: datetime, org, org_settings: SmsSettings | None = No
     end = org_settings.quiet_hours_end if org_settings else time.fromisoformat(settings.NOTIFICATIONS_QUIET_HOURS[1])
     if start == end:
         return None
-    tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
+    tz = organization_zone(org)
     local = now.astimezone(tz)
     t = local.time()
     inside = (start <= t or t < end) if start > end else (start <= t < end)
@@ -578,7 +578,7 @@ def delivery_report_apply(*, provider_message_id: str, status: str, phone_number
 def notification_opened(*, notification_id: int) -> bool:
     """A member opened a message (clicked a web push): record it for the notification-to-deposit
     conversion. Returns False for an id this organization never sent."""
-    from analytics.services import event_record
+    from analytics.events import event_record
 
     row = Notification.objects.filter(pk=notification_id).only("id", "user_id", "template", "channel").first()
     if row is None:
@@ -758,13 +758,13 @@ def _finish_fanout(broadcast_id: int | None) -> None:
 
 
 def reminders_fanout(*, template: str) -> None:
-    """Beat entry point: this tenant's streak reminders or weekly summaries, once per period."""
+    """Beat entry point: this tenant's weekly summaries, once per ISO week. (Streak-at-risk
+    messages are the game's: challenges.services.streaks_at_risk.)"""
     org = current_organization()
-    tz = ZoneInfo(getattr(org, "time_zone", None) or settings.TIME_ZONE)
+    tz = organization_zone(org)
     today = timezone.now().astimezone(tz).date()
     year, week, _weekday = today.isocalendar()
-    audience = "streak_at_risk" if template == "streak_at_risk" else "members"
-    fanout_start(template=template, audience=audience, context={}, key_prefix=f"{template[:6]}{year}w{week}")
+    fanout_start(template=template, audience="members", context={}, key_prefix=f"{template[:6]}{year}w{week}")
 
 
 def estimate_cost(*, text: str, recipients: int) -> Decimal:

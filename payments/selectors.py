@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -99,9 +100,55 @@ def member_paybill(*, user) -> dict | None:
     return {"shortcode": row.shortcode, "account": user.account_code}
 
 
+# --- money facts (payments owns them; every other app asks here) -------------------------------
+# The one reversal rule. transaction_reverse marks the original deposit `reversed` (it keeps its
+# amount and the day it was paid) and writes a mirroring `reversal` row, `verified`, with the
+# negative amount on the day of the reversal. Money saved is the sum of `amount` over
+# SAVED_STATUSES: the pair nets to zero, so a reversed deposit comes off exactly once (500 + 100,
+# reverse the 100: 500). Summing `verified` rows alone would take it off twice (400).
+# A deposit that counts (for streaks, the game, "deposits" on the home page) is a positive row
+# still `verified`: a reversed deposit no longer counts, and a reversal is not a deposit.
+SAVED_STATUSES = (Transaction.Status.VERIFIED, Transaction.Status.REVERSED)
+
+
+def deposit_counted_at():
+    """The time a ledger row counts at: when M-Pesa says the money moved (TransTime), else when we
+    verified it, else when we recorded it. Days, weeks and months of savings are taken from it."""
+    return Coalesce("transacted_at", "verified_at", "created_at")
+
+
+def ledger_saved() -> QuerySet[Transaction]:
+    """Every row that moves the saved total (deposits, reversed deposits and their reversals)."""
+    return Transaction.objects.filter(status__in=SAVED_STATUSES)
+
+
+def deposits_counted() -> QuerySet[Transaction]:
+    """Deposits that still count: positive and verified (not reversed)."""
+    return Transaction.objects.filter(status=Transaction.Status.VERIFIED, amount__gt=0)
+
+
+def saved_total(*, user=None, user_id: int | None = None, challenge_id: int | None = None,
+                since: datetime | None = None, until: datetime | None = None) -> Decimal:
+    """Money saved (the rule above), for one member and/or one challenge, optionally counted at
+    [since, until)."""
+    qs = ledger_saved()
+    if user is not None or user_id is not None:
+        qs = qs.filter(user_id=user_id if user_id is not None else user.pk)
+    if challenge_id is not None:
+        qs = qs.filter(challenge_id=challenge_id)
+    if since is not None or until is not None:
+        qs = qs.annotate(at=deposit_counted_at())
+        if since is not None:
+            qs = qs.filter(at__gte=since)
+        if until is not None:
+            qs = qs.filter(at__lt=until)
+    return qs.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
 def member_savings(*, user) -> dict:
-    """A member's verified ledger: total (reversals included, they are negative entries) and deposits."""
-    verified = Transaction.objects.filter(user=user, status=Transaction.Status.VERIFIED)
-    agg = verified.aggregate(total=Sum("amount"), deposits=Count("id", filter=Q(amount__gt=0)))
-    return {"total_saved": agg["total"] or Decimal("0.00"), "deposits": agg["deposits"],
-            "deposit_times": [t for t in verified.filter(amount__gt=0).values_list("transacted_at", flat=True) if t]}
+    """A member's saved total (the reversal rule above), how many deposits still count, and the
+    times they count at."""
+    agg = ledger_saved().filter(user=user).aggregate(
+        total=Sum("amount"), deposits=Count("id", filter=Q(status=Transaction.Status.VERIFIED, amount__gt=0)))
+    times = deposits_counted().filter(user=user).annotate(at=deposit_counted_at()).values_list("at", flat=True)
+    return {"total_saved": agg["total"] or Decimal("0.00"), "deposits": agg["deposits"], "deposit_times": list(times)}

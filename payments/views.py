@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.decorators import org_admin_required
 from payments import selectors, services
 from payments.api.serializers import transaction_message
 from payments.models import MpesaSettings, Transaction
@@ -22,17 +22,6 @@ from savegame.clientip import client_ip
 
 FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
 REFUSED_SHOWN = 25  # newest refused callbacks on the M-Pesa page
-
-
-def org_admin_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.role != "org_admin":
-            return HttpResponseForbidden(_("Only this organization's admins can open this page."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _page(request, queryset, per_page: int = 25):

@@ -6,9 +6,11 @@ Tests add their overrides in savegame/settings_test.py.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 from savegame import embedded
 
@@ -38,6 +40,8 @@ SITE_SCHEME = env("SITE_SCHEME", default="http" if DEBUG or BASE_DOMAIN == "loca
 SITE_PORT = env("SITE_PORT", default=env("PORT", default="8000") if BASE_DOMAIN == "localhost" else "")
 
 # --- apps: decided before the first migration -------------------------------------------------
+# Written out once, in order (django-tenants: SHARED_APPS live in the public schema, TENANT_APPS in
+# every organization's). INSTALLED_APPS is both, shared first.
 SHARED_APPS = [
     "django_tenants",
     "tenants",
@@ -53,6 +57,9 @@ SHARED_APPS = [
     "drf_spectacular",
     "corsheaders",
     "django_otp",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files (no CDN)
+    "analytics.platform",  # one summary row per organization, for the platform owner
+    "payments.platform",  # refused callbacks, capped per organization (see "# --- payments ---")
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -98,17 +105,25 @@ TENANT_HOST_LOCAL_CACHE_SECONDS = env.int("TENANT_HOST_LOCAL_CACHE_SECONDS", def
 
 MIDDLEWARE = [
     "savegame.middleware.RequestLogMiddleware",
+    # Outermost after the request log: any non-JSON error under /api/ (Django 404/405/500) becomes JSON.
+    "savegame.api.ApiJsonErrorMiddleware",
     # /hooks/ (Daraja, Africa's Talking) is answered here, past everything below it.
     "tenants.middleware.HooksMiddleware",
     "tenants.middleware.OrganizationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Rate limits for /api/ and /hooks/ in Redis (savegame.ratelimit; rates under "# --- identity ---").
+    "savegame.ratelimit.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The organization's language is the default, the member's own wins (web/locale.py). It needs
+    # request.user, so it runs here instead of Django's LocaleMiddleware.
+    "web.locale.OrganizationLocaleMiddleware",
+    # Everything under /manage/ is org_admin only, whichever app serves it (web/guard.py).
+    "web.guard.ManageAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -184,6 +199,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "Africa/Nairobi"
 CELERY_BEAT_SCHEDULE: dict = {}
+# A worker started without -Q consumes every queue declared here. Payment tasks get their own queue
+# so a backlog of other work never delays a credit; notification sends get theirs so a broadcast
+# never delays payment processing.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications"), Queue("payments")]
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}, "payments.*": {"queue": "payments"}}
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -220,7 +240,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Org-bound JWTs for the API (accounts.authentication), the session for the site's own pages.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.OrganizationJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -234,6 +256,20 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Savings challenges, M-Pesa deposits, leaderboards and analytics per organization.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI served from our own static files (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.schema.strip_trailing_slashes",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.User.Role",
+        "MemberRoleEnum": ["member", "org_admin"],
+    },
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -290,8 +326,6 @@ if SENTRY_DSN:
 # --- identity ---
 # Phone OTP login (accounts.otp), JWT for the API, session login for the site, rate limits for /api/
 # and /hooks/ (savegame.ratelimit), JSON errors under /api/ (savegame.api), OpenAPI docs.
-from datetime import timedelta  # noqa: E402
-
 OTP_CODE_DIGITS = 6
 OTP_VALID_SECONDS = 300
 OTP_MAX_TRIES = 5  # per code; a new code starts again (sends are capped below)
@@ -306,15 +340,6 @@ OTP_SEND_RATE_PER_IP = env("OTP_SEND_RATE_PER_IP", default="20/10min")
 HOOK_RATE_PER_IP = env("HOOK_RATE_PER_IP", default="300/min")
 HOOK_RATE_PER_ORG = env("HOOK_RATE_PER_ORG", default="3000/min")
 
-_ratelimit_at = MIDDLEWARE.index("corsheaders.middleware.CorsMiddleware") + 1
-MIDDLEWARE.insert(_ratelimit_at, "savegame.ratelimit.RateLimitMiddleware")
-# Outermost after the request log: any non-JSON error under /api/ (Django 404/405/500) becomes JSON.
-MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.api.ApiJsonErrorMiddleware")
-
-REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
-    "accounts.authentication.OrganizationJWTAuthentication",
-    "rest_framework.authentication.SessionAuthentication",
-]
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
@@ -327,24 +352,6 @@ SIMPLE_JWT = {
 }
 JWT_ORG_CLAIM = "org"  # the organization's schema; checked against request.tenant on every request
 
-SPECTACULAR_SETTINGS.update({
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # Swagger UI served from our own static files (no CDN).
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "accounts.schema.strip_trailing_slashes",
-    ],
-    "ENUM_NAME_OVERRIDES": {
-        "UserRoleEnum": "accounts.models.User.Role",
-        "MemberRoleEnum": ["member", "org_admin"],
-    },
-})
-SHARED_APPS.append("drf_spectacular_sidecar")
-INSTALLED_APPS.append("drf_spectacular_sidecar")
 CORS_ALLOW_CREDENTIALS = False  # the API is for bearer tokens; cookies stay same-origin
 CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 
@@ -371,32 +378,13 @@ NOTIFICATIONS_SWEEP_LIMIT = 20_000
 NOTIFICATIONS_QUIET_HOURS = ("21:00", "07:00")  # org default; each org may change its own
 NOTIFICATIONS_DAILY_CAP = 5
 NOTIFICATIONS_COST_PER_SEGMENT = "0.80"  # KES, for estimates until an org sets its own
-from kombu import Queue  # noqa: E402
-
-# Notification sends run on their own queue so a broadcast never delays payment processing.
-CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Queue("notifications")]
-CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "notifications.*": {"queue": "notifications"}}
 
 # --- web ---
-# The organization's language is the default, the member's own wins (web/locale.py). It needs
-# request.user, so it runs after AuthenticationMiddleware instead of Django's LocaleMiddleware.
-MIDDLEWARE = [m for m in MIDDLEWARE if m != "django.middleware.locale.LocaleMiddleware"]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "web.locale.OrganizationLocaleMiddleware",
-)
 LANGUAGE_COOKIE_NAME = "django_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
-# Everything under /manage/ is org_admin only, whichever app serves it (web/guard.py).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("web.locale.OrganizationLocaleMiddleware") + 1, "web.guard.ManageAccessMiddleware"
-)
 
 # --- analytics ---
-# Platform analytics (one summary row per organization) lives in the public schema.
-SHARED_APPS = [*SHARED_APPS, "analytics.platform"]
-INSTALLED_APPS = [*INSTALLED_APPS, "analytics.platform"]
 # The gamification participant model ("app_label.Model" with user, challenge and status
 # active/completed/failed). Where it is not installed, analytics derives outcomes from the ledger.
 ANALYTICS_PARTICIPANT_MODEL = env("ANALYTICS_PARTICIPANT_MODEL", default="challenges.Participant")
@@ -411,15 +399,10 @@ MPESA_HTTP_TIMEOUT = env.float("MPESA_HTTP_TIMEOUT", default=15.0)
 MPESA_STK_RECONCILE_MINUTES = env.int("MPESA_STK_RECONCILE_MINUTES", default=3)
 # Refused callbacks (bad JSON, missing fields, wrong secret, address not allowed) are shown to
 # admins from a capped public-schema table: at most this many recorded per organization, the
-# newest PAYMENTS_REFUSALS_KEEP kept (every refusal is still logged).
-SHARED_APPS = [*SHARED_APPS, "payments.platform"]
-INSTALLED_APPS = [*INSTALLED_APPS, "payments.platform"]
+# newest PAYMENTS_REFUSALS_KEEP kept (every refusal is still logged). App: payments.platform (public).
 PAYMENTS_REFUSALS_RATE = env("PAYMENTS_REFUSALS_RATE", default="30/min")
 PAYMENTS_REFUSALS_KEEP = env.int("PAYMENTS_REFUSALS_KEEP", default=500)
-# Payment tasks get their own queue so a backlog of other work never delays a credit.
-CELERY_TASK_ROUTES = {**globals().get("CELERY_TASK_ROUTES", {}), "payments.*": {"queue": "payments"}}
-# A worker started without -Q consumes every queue declared here (celery, notifications, payments).
-CELERY_TASK_QUEUES = [*globals().get("CELERY_TASK_QUEUES", [Queue("celery")]), Queue("payments")]
+# Payment tasks run on the "payments" queue (CELERY_TASK_QUEUES / CELERY_TASK_ROUTES, "# --- redis ---").
 # Without this, Celery's Django fixup closes the DB connection before and after every task: a new
 # PostgreSQL connection per callback processed (measured: the drain ran ~4x slower). Connections are
 # still recycled every N tasks and health-checked (CONN_HEALTH_CHECKS).

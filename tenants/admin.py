@@ -5,14 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils.html import format_html
 
 from accounts.phone import normalize_phone
 from tenants import services
-from tenants.models import Domain, Organization, SystemBadge
+from tenants.models import Domain, Organization
 from tenants.selectors import organization_base_url
-from web.selectors import organization_activity
 
 admin.site.site_header = "SaveGame platform"
 admin.site.site_title = "SaveGame platform"
@@ -50,17 +48,17 @@ def _actor(request) -> str:
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "type", "subscription_tier", "status_badge", "members", "last_deposit",
+    list_display = ["name", "slug", "type", "subscription_tier", "status_badge", "members", "last_activity",
                     "site_link", "dashboard_link", "created_at"]
     list_per_page = 50
     list_filter = ["type", "subscription_tier", "subscription_status", "created_at"]
     search_fields = ["name", "slug", "domains__domain"]
     readonly_fields = ["schema_name", "created_at", "updated_at", "site_link", "dashboard_link", "members",
-                       "last_deposit"]
+                       "last_activity", "rolled_up_through"]
     actions = ["suspend", "reactivate"]
     fieldsets = (
         (None, {"fields": ("name", "slug", "type", "site_link", "dashboard_link")}),
-        ("Live status", {"fields": ("members", "last_deposit")}),
+        ("Status", {"fields": ("members", "last_activity", "rolled_up_through")}),
         ("Subscription", {"fields": ("subscription_tier", "subscription_status")}),
         ("Branding and locale", {"fields": ("branding", "logo", "time_zone", "open_signup")}),
         ("Scoring rules", {"fields": ("scoring",)}),
@@ -69,32 +67,29 @@ class OrganizationAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
+        # Members and last activity come from the summary row each organization's rollup job publishes
+        # (analytics.platform.OrganizationStats, the `stats` relation): no page joins tenant schemas.
+        return (super().get_queryset(request).exclude(schema_name="public").select_related("stats")
+                .prefetch_related("domains"))
 
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        # Member counts and last deposits for the page shown, in one query across the schemas.
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            rows = list(changelist.result_list)
-            activity = organization_activity(organizations=rows)
-            for row in rows:  # the very objects the (lazily rendered) list will show
-                row._activity = activity.get(row.pk, {})
-        return response
-
-    def _activity_for(self, obj) -> dict:
-        if not hasattr(obj, "_activity"):
-            obj._activity = organization_activity(organizations=[obj]).get(obj.pk, {}) if obj.pk else {}
-        return obj._activity
+    @staticmethod
+    def _stats(obj):
+        return getattr(obj, "stats", None) if obj is not None and obj.pk else None
 
     @admin.display(description="Members")
     def members(self, obj):
-        return self._activity_for(obj).get("members", "-")
+        stats = self._stats(obj)
+        return stats.members if stats else "-"
 
-    @admin.display(description="Last deposit")
-    def last_deposit(self, obj):
-        when = self._activity_for(obj).get("last_deposit")
-        return naturaltime(when) if when else "never"
+    @admin.display(description="Last activity")
+    def last_activity(self, obj):
+        stats = self._stats(obj)
+        return stats.last_activity_on if stats and stats.last_activity_on else "never"
+
+    @admin.display(description="Figures as of")
+    def rolled_up_through(self, obj):
+        stats = self._stats(obj)
+        return stats.rolled_up_through if stats and stats.rolled_up_through else "not rolled up yet"
 
     @admin.display(description="Leader dashboard")
     def dashboard_link(self, obj):
@@ -178,30 +173,3 @@ class DomainAdmin(admin.ModelAdmin):
     list_display = ["domain", "tenant", "is_primary", "created_at"]
     list_filter = ["is_primary"]
     search_fields = ["domain", "tenant__name"]
-
-
-class SystemBadgeForm(forms.ModelForm):
-    class Meta:
-        model = SystemBadge
-        fields = "__all__"
-
-    def clean_criteria(self):
-        """The rule must be one gamification can evaluate (metric comparisons, all/any)."""
-        from challenges.badges import criteria_validate
-
-        criteria = self.cleaned_data.get("criteria")
-        try:
-            criteria_validate(criteria)
-        except ValidationError as exc:
-            raise forms.ValidationError(exc.message_dict.get("criteria", exc.messages) if hasattr(exc, "error_dict")
-                                        else exc.messages) from exc
-        return criteria
-
-
-@admin.register(SystemBadge)
-class SystemBadgeAdmin(admin.ModelAdmin):
-    form = SystemBadgeForm
-    list_display = ["icon", "name", "rarity", "per_challenge", "is_active"]
-    list_filter = ["rarity", "is_active", "per_challenge"]
-    search_fields = ["name", "slug", "description"]
-    prepopulated_fields = {"slug": ("name",)}

@@ -5,27 +5,27 @@ from __future__ import annotations
 import logging
 import mimetypes
 import zoneinfo
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
+from accounts.decorators import org_admin_required
+from accounts.services import user_profile_update
 from savegame.clientip import client_ip
 from web.selectors import member_home_summary
 from web.services import (
     SCORING_RULES,
     organization_logo_set,
     organization_settings_update,
-    profile_update,
 )
 
 # Offered in the settings form; the API accepts any IANA zone.
@@ -37,35 +37,13 @@ NOTIFICATION_PREFERENCES_TEMPLATE = "notifications/_profile_preferences.html"
 logger = logging.getLogger(__name__)
 
 
-def org_admin_required(view):
-    """Signed-in org_admin of this organization's schema; members get the friendly 403 page."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not getattr(request.user, "is_org_admin", False):
-            raise PermissionDenied(_("Only this group's leaders can open the dashboard."))
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _tolerant_reverse(*names: str) -> str | None:
-    for name in names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
-
-
 @login_required
 def home(request):
     summary = member_home_summary(user=request.user, organization=request.tenant)
     return render(request, "web/home.html", {"summary": summary,
-                                             "challenges_url": _tolerant_reverse("challenge-list"),
-                                             "save_url": _tolerant_reverse("save-now"),
-                                             "transactions_url": _tolerant_reverse("transaction-list")})
+                                             "challenges_url": reverse("challenge-list"),
+                                             "save_url": reverse("save-now"),
+                                             "transactions_url": reverse("transaction-list")})
 
 
 class ProfileForm(forms.Form):
@@ -101,7 +79,7 @@ def profile(request):
         form = ProfileForm(request.POST)
         if form.is_valid():
             try:
-                profile_update(user=request.user, data=form.cleaned_data, ip_address=client_ip(request))
+                user_profile_update(user=request.user, data=form.cleaned_data, ip_address=client_ip(request))
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errs)
@@ -113,8 +91,8 @@ def profile(request):
         "notification_block": NOTIFICATION_PREFERENCES_TEMPLATE,
         "notification_form": notification_form,
         "notification_preferences": preferences,
-        "logout_url": _tolerant_reverse("logout"),
-        "transactions_url": _tolerant_reverse("transaction-list"),
+        "logout_url": reverse("logout"),
+        "transactions_url": reverse("transaction-list"),
         "vapid_public_key": _vapid_public_key(),
     })
 
@@ -136,7 +114,7 @@ def language_switch(request):
     response = set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in {"en", "sw"} and request.user.language != language:
-        profile_update(user=request.user, data={"language": language}, ip_address=client_ip(request))
+        user_profile_update(user=request.user, data={"language": language}, ip_address=client_ip(request))
     return response
 
 
@@ -256,6 +234,6 @@ def manage_settings(request):
     return render(request, "web/manage_settings.html", {
         "form": form,
         "scoring_fields": scoring_fields,
-        "mpesa_url": _tolerant_reverse("manage-mpesa"),
-        "sms_url": _tolerant_reverse("manage-sms", "manage-notifications"),
+        "mpesa_url": reverse("manage-mpesa"),
+        "sms_url": reverse("manage-notifications"),
     })

@@ -6,9 +6,8 @@ payments (`member_savings`, `member_paybill`) and gamification (`member_points`,
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from tenants.calendar import local_today, organization_zone
 
 
 def weekly_streak(*, deposit_dates: list[date], today: date) -> int:
@@ -47,7 +46,7 @@ def member_home_summary(*, user, organization) -> dict:
     from payments.selectors import member_savings
 
     savings = member_savings(user=user)
-    tz = ZoneInfo(organization.time_zone or "Africa/Nairobi")
+    tz = organization_zone(organization)
     when = [t.astimezone(tz).date() for t in savings["deposit_times"]]
     joined = member_active_challenges(member=user)
     # Still to play for on top; a challenge already failed or completed for this member is not "active".
@@ -60,41 +59,10 @@ def member_home_summary(*, user, organization) -> dict:
         "deposits": savings["deposits"],
         "active_challenges": challenges,
         "finished_challenges": [c for c in joined if c["standing"] in ("failed", "completed")],
-        "streak_weeks": weekly_streak(deposit_dates=when, today=timezone.now().astimezone(tz).date()),
+        "streak_weeks": weekly_streak(deposit_dates=when, today=local_today(tz)),
         "streaks": [c for c in challenges if c["streak"]],
         "points": member_points(member=user),
         "rank": best["rank"] if best else None,
         "savers": best["participants"] if best else 0,
         "rank_challenge": best["name"] if best else "",
     }
-
-
-def organization_activity(*, organizations) -> dict[int, dict]:
-    """Members and last verified deposit per organization, in one query across their schemas.
-
-    For the platform console (public host): `{org.id: {"members": int, "last_deposit": datetime | None}}`.
-    """
-    from django.db import connection
-    from django_tenants.utils import get_public_schema_name
-    from psycopg import sql
-
-    orgs = [o for o in organizations if o.schema_name != get_public_schema_name()]
-    if not orgs:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'payments_transaction' "
-            "AND table_schema = ANY(%s)", [[o.schema_name for o in orgs]],
-        )
-        ready = {row[0] for row in cursor.fetchall()}
-        parts = [
-            sql.SQL(
-                "SELECT {id}::bigint, (SELECT count(*) FROM {s}.accounts_user WHERE role IN ('member', 'org_admin')), "
-                "(SELECT max(verified_at) FROM {s}.payments_transaction WHERE status = 'verified')"
-            ).format(id=sql.Literal(o.id), s=sql.Identifier(o.schema_name))
-            for o in orgs if o.schema_name in ready
-        ]
-        if not parts:
-            return {}
-        cursor.execute(sql.SQL(" UNION ALL ").join(parts).as_string(cursor.connection))
-        return {row[0]: {"members": row[1], "last_deposit": row[2]} for row in cursor.fetchall()}

@@ -174,30 +174,3 @@ def organization_logo_set(
         audit_record(actor=actor, action="organization.logo_changed", target=None, ip_address=ip_address,
                      before={"logo": before}, after={"logo": organization.logo.name if organization.logo else ""})
     return organization
-
-
-def profile_update(*, user, data: dict, ip_address: str | None = None):
-    """A member edits their own name and language (audited in their organization's schema).
-
-    Until accounts offers a `user_update` service this applies the two whitelisted fields itself.
-    """
-    from accounts.services import audit_record
-    from savegame.services import model_update
-
-    clean = {}
-    if "name" in data:
-        name = (data["name"] or "").strip()
-        if len(name) > 120:
-            raise ValidationError({"name": ["At most 120 characters."]})
-        clean["name"] = name
-    if "language" in data:
-        if data["language"] not in LANGUAGES | {""}:
-            raise ValidationError({"language": [f"Choose one of: {', '.join(sorted(LANGUAGES))}."]})
-        clean["language"] = data["language"]
-    before = {f: getattr(user, f) for f in clean}
-    with transaction.atomic():
-        user, changed = model_update(instance=user, fields=["name", "language"], data=clean)
-        if changed:
-            audit_record(actor=user, action="user.profile_updated", target=user, ip_address=ip_address,
-                         before={f: before[f] for f in changed}, after={f: getattr(user, f) for f in changed})
-    return user

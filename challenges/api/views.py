@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsMember, IsOrgAdmin
+from accounts.selectors import access_member
 from challenges import selectors, services
 from challenges.api.serializers import (
     AchievementsSerializer,
@@ -154,9 +155,7 @@ class _MemberReadView(APIView):
     selector = None
 
     def get(self, request, member_id):
-        member = selectors.access_member(user=request.user, member_id=member_id)
-        if member is None:
-            raise Http404
+        member = access_member(actor=request.user, member_id=member_id)
         return Response(type(self).selector(member=member))
 
 

@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 
 from analytics.models import Event
-from analytics.services import event_record
+from analytics.events import event_record
 
 
 def test_event_record_stores_type_user_and_properties(tenant, make_member):

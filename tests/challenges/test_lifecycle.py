@@ -61,6 +61,23 @@ def test_streak_at_risk_is_sent_once_per_window(make_challenge, member, record_d
     assert sent["current_streak"] == 1 and sent["closes_at"].startswith("2026-03-16T00:00:00+03:00")
 
 
+def test_a_daily_streak_at_risk_says_today_not_this_week(make_challenge, member, record_deposit, frozen_today,
+                                                          notifications):
+    """One rule, worded per window: a daily streak's warning is the `streak_at_risk_day` wording."""
+    from notifications.content import DEFAULTS
+
+    frozen_today(date(2026, 3, 10))
+    challenge = make_challenge(type="streak", target={"consecutive_days": 5}, start=date(2026, 3, 2), days=28)
+    participant_join(challenge=challenge, user=member)
+    record_deposit(member, "100", date(2026, 3, 9))  # yesterday qualifies; today has nothing yet
+    assert streaks_at_risk(now=datetime(2026, 3, 10, 12, 0, tzinfo=NAIROBI)) == 0  # 12 hours left
+    assert streaks_at_risk(now=datetime(2026, 3, 10, 19, 0, tzinfo=NAIROBI)) == 1
+    assert [t for _, t, _c in notifications if t.startswith("streak_at_risk")] == ["streak_at_risk_day"]
+    english, swahili = DEFAULTS["streak_at_risk_day"]["en"][1], DEFAULTS["streak_at_risk_day"]["sw"][1]
+    assert "today" in english and "this week" not in english
+    assert "leo" in swahili and "wiki hii" not in swahili
+
+
 def test_no_streak_reminder_after_saving_this_window(make_challenge, member, record_deposit, frozen_today,
                                                      notifications):
     frozen_today(date(2026, 3, 10))
@@ -99,13 +116,21 @@ def test_recompute_reports_and_fixes_drift(make_challenge, member, record_deposi
 
 
 def test_demo_seed_is_idempotent(tenant, org, make_member):
+    """The game's demo (challenges, joins, teams) then payments' (the deposits, scored through the
+    hand-over), as seed_demo runs them."""
     from challenges import demo
     from challenges.models import Challenge
+    from payments import demo as payments_demo
 
     members = [make_member(name=f"Demo {i}") for i in range(4)]
-    demo.seed(org, members)
+
+    def seed():
+        demo.seed(org, members)
+        payments_demo.seed(org, members)
+
+    seed()
     first = (Challenge.objects.count(), PointAward.objects.count(), Participant.objects.count())
-    demo.seed(org, members)
+    seed()
     assert (Challenge.objects.count(), PointAward.objects.count(), Participant.objects.count()) == first
     assert first[0] == 4 and first[2] == 16 and first[1] > 0
     assert scores_recompute() == []

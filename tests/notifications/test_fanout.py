@@ -30,27 +30,18 @@ def _deposit(user, amount, when):
                                       transacted_at=when, verified_at=when)
 
 
-@pytest.mark.usefixtures("eager")
-def test_streak_reminders_go_to_members_who_saved_last_week_but_not_this_week(
-        tenant, provider, django_capture_on_commit_callbacks):
-    now = datetime(2026, 11, 28, 10, 0, tzinfo=NAIROBI)  # Saturday 10:00, when beat sends them
-    at_risk = UserFactory(phone_number="+254744000001")
-    kept = UserFactory(phone_number="+254744000002")
-    never = UserFactory(phone_number="+254744000003")
-    _deposit(at_risk, "100", now - timedelta(days=8))
-    _deposit(kept, "100", now - timedelta(days=8))
-    _deposit(kept, "100", now - timedelta(days=1))
-    with time_machine.travel(now, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            from notifications.tasks import send_reminders
+def test_streak_at_risk_is_the_games_rule_not_a_notifications_beat_entry():
+    """One streak-at-risk rule (issue 15): the game's hourly check per streak window
+    (challenges.services.streaks_at_risk). The Saturday ledger-wide reminder is gone, and so is
+    its "streak_at_risk" audience."""
+    from challenges.beat import SCHEDULE as GAME
+    from notifications.beat import SCHEDULE as NOTIFICATIONS
+    from notifications.selectors import audience_users
 
-            send_reminders.apply(args=["streak_at_risk"])
-        # The same week's run again (beat retried): nothing new.
-        with django_capture_on_commit_callbacks(execute=True):
-            send_reminders.apply(args=["streak_at_risk"])
-    assert [c["to"] for c in provider.sms_calls] == [at_risk.phone_number]
-    assert Notification.objects.filter(template="streak_at_risk").count() == 1
-    assert never.notifications.count() == 0
+    assert all(entry.get("args") != ("streak_at_risk",) for entry in NOTIFICATIONS.values())
+    assert any(entry["task"] == "challenges.streaks_at_risk" for entry in GAME.values())
+    with pytest.raises(ValueError):
+        audience_users(audience="streak_at_risk")
 
 
 @pytest.mark.usefixtures("eager")

@@ -17,9 +17,12 @@ def test_demo_seed_is_idempotent(tenant, member, org):
     demo.seed(org, [member])
     first = Transaction.objects.count()
     demo.seed(org, [member])
-    assert Transaction.objects.count() == first == 5
+    history = Transaction.objects.filter(transaction_id__startswith="DM").count()  # sixteen days of it
+    assert Transaction.objects.count() == first == 5 + history and history > 0
     assert Transaction.objects.filter(status="unmatched").count() == 1
-    assert Transaction.objects.filter(user=member, status="verified").count() == 4
+    assert Transaction.objects.filter(user=member, status="verified").count() == 4 + history
+    # the history is handed over at once; the four credited deposits after their commit (none in a test)
+    assert DepositScore.objects.count() == history
 
 
 def test_daily_report_lists_totals_unmatched_and_anomalies(tenant, member):

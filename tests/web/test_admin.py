@@ -1,11 +1,10 @@
-"""The platform owner's console: live status per organization (members, last deposit), links."""
+"""The platform owner's console: status per organization (members, last activity, from the summary
+analytics.platform publishes), links."""
 
 from django.test import Client
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Organization
-from web.selectors import organization_activity
 
 
 def _superuser():
@@ -15,19 +14,31 @@ def _superuser():
         return User.objects.create_superuser("+254700999999", password="x-very-secret-1")
 
 
-def test_activity_counts_members_and_last_deposit_across_schemas(db, org, other_org):
-    from accounts.services import user_create
-    from payments.models import Transaction
+def test_list_reads_members_and_last_activity_from_the_published_summary(db, org, other_org,
+                                                                         django_assert_max_num_queries):
+    """The console reads analytics.platform's summary rows (what each organization's rollup
+    publishes), never the tenants' own tables: the figures are those of the last rollup."""
+    from datetime import date
 
-    with schema_context(org.schema_name):
-        user = user_create(phone_number="+254712300300")
-        now = timezone.now()
-        Transaction.objects.create(user=user, amount=10, status="verified", source="c2b", transaction_id="ADM1",
-                                   transacted_at=now, verified_at=now)
-        members = 1 + 1  # the org admin made at provisioning + this member
-    activity = organization_activity(organizations=[org, other_org])
-    assert activity[org.id]["members"] == members and activity[org.id]["last_deposit"] == now
-    assert activity[other_org.id]["members"] == 1 and activity[other_org.id]["last_deposit"] is None
+    from analytics.platform.models import OrganizationStats
+
+    OrganizationStats.objects.update_or_create(organization=org, defaults={
+        "members": 7, "last_activity_on": date(2026, 3, 17), "rolled_up_through": date(2026, 3, 17)})
+    OrganizationStats.objects.filter(organization=other_org).delete()
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(_superuser())
+    with django_assert_max_num_queries(20) as queries:
+        response = client.get("/admin/tenants/organization/")
+    statements = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "payments_transaction" not in statements and "UNION ALL" not in statements
+    html = response.content.decode()
+    assert response.status_code == 200
+    row = html[html.index(f">{org.name}<"):]
+    row = row[:row.index("</tr>")]
+    assert ">7<" in row and "March 17, 2026" in row.replace("Mar.", "March")
+    other = html[html.index(f">{other_org.name}<"):]
+    other = other[:other.index("</tr>")]
+    assert ">never<" in other
 
 
 def test_organization_list_shows_live_status_and_links(db, org, other_org):
@@ -36,10 +47,10 @@ def test_organization_list_shows_live_status_and_links(db, org, other_org):
     response = client.get("/admin/tenants/organization/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Last deposit" in html and "Members" in html
+    assert "Last activity" in html and "Members" in html
     assert f"http://{org.slug}.localhost" in html and "/manage/" in html
     detail = client.get(f"/admin/tenants/organization/{org.pk}/change/")
-    assert detail.status_code == 200 and b"Live status" in detail.content
+    assert detail.status_code == 200 and b"Figures as of" in detail.content
     assert Organization.objects.count() >= 3
 
 
