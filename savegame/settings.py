@@ -60,6 +60,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI from our own static files (no CDN)
     "analytics.platform",  # one summary row per organization, for the platform owner
     "payments.platform",  # refused callbacks, capped per organization (see "# --- payments ---")
+    "payments.watch",  # suspicious-pattern findings (see "# --- suspicious patterns ---")
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -73,8 +74,13 @@ TENANT_APPS = [
     "notifications",
     "analytics",
     "web",
+    "ussd",  # feature phones: USSD menu and SMS commands (docs/USSD.md)
 ]
-INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+INSTALLED_APPS = [
+    *SHARED_APPS,
+    *[app for app in TENANT_APPS if app not in SHARED_APPS],
+    "savegame.apps.SavegameOpsConfig",  # tracing hooks at start-up (see "# --- tracing ---")
+]
 
 TENANT_MODEL = "tenants.Organization"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -105,6 +111,10 @@ TENANT_HOST_LOCAL_CACHE_SECONDS = env.int("TENANT_HOST_LOCAL_CACHE_SECONDS", def
 
 MIDDLEWARE = [
     "savegame.middleware.RequestLogMiddleware",
+    # Request metrics wrap everything inside the log; /livez, /readyz and /metrics are answered next,
+    # before tenant routing (docs/OPERATIONS.md).
+    "savegame.metrics.RequestMetricsMiddleware",
+    "savegame.health.OpsMiddleware",
     # Outermost after the request log: any non-JSON error under /api/ (Django 404/405/500) becomes JSON.
     "savegame.api.ApiJsonErrorMiddleware",
     # /hooks/ (Daraja, Africa's Talking) is answered here, past everything below it.
@@ -140,6 +150,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.organization",
+                "live.context_processors.live",  # where pages open their live streams
             ],
         },
     },
@@ -441,7 +452,6 @@ LIVE_REDIS_CONNECTIONS = env.int("LIVE_REDIS_CONNECTIONS", default=32)  # reads 
 # a port (dev: `make run`) = the same host on that port, with credentialed CORS for the same host.
 LIVE_PORT = env("LIVE_PORT", default="")
 LIVE_CORS_ORIGIN_REGEX = env("LIVE_CORS_ORIGIN_REGEX", default=r"^https?://[^/]+$" if LIVE_PORT else "")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("live.context_processors.live")
 # A row that failed this many tries is quarantined (held back for an admin's retry) instead of retried forever.
 # How often beat sweeps every organization's inbox for rows a lost kick, broker or worker left behind, and
 # how old a row or an unscored deposit must be to count as left behind. 10 s + 15 s puts a worker killed
@@ -453,9 +463,6 @@ PAYMENTS_INBOX_QUARANTINE_AFTER = env.int("PAYMENTS_INBOX_QUARANTINE_AFTER", def
 # --- operations (docs/OPERATIONS.md) ---
 # /livez, /readyz and /metrics are answered right after the request log, before tenant routing
 # (savegame.health.OpsMiddleware); request metrics wrap everything inside the log.
-MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.health.OpsMiddleware")
-MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1,
-                  "savegame.metrics.RequestMetricsMiddleware")
 OPS_HEARTBEAT_SECONDS = env.float("OPS_HEARTBEAT_SECONDS", default=15.0)
 READYZ_WORKER_STALE_SECONDS = env.int("READYZ_WORKER_STALE_SECONDS", default=60)
 READYZ_BEAT_STALE_SECONDS = env.int("READYZ_BEAT_STALE_SECONDS", default=120)
@@ -484,8 +491,6 @@ METRICS_COLLECTORS = ["savegame.metrics.OpsCollector", "payments.metrics.MoneyCo
 
 # --- suspicious patterns (payments/watch, docs/OPERATIONS.md "Suspicious patterns") ---
 # Findings flag, never block. Each organization may override any of these in Django admin.
-SHARED_APPS = [*SHARED_APPS, "payments.watch"]
-INSTALLED_APPS = [*INSTALLED_APPS, "payments.watch"]
 SUSPICIOUS_DEFAULTS = {
     "shared_payer_accounts": 4,      # one phone (hashed MSISDN) paying into this many members' accounts ...
     "shared_payer_days": 30,         # ... within this many days
@@ -504,7 +509,6 @@ SUSPICIOUS_DEFAULTS = {
 CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "watch.*": {"queue": "celery"}}
 
 # --- tracing (savegame/tracing.py; off by default) ---
-INSTALLED_APPS = [*INSTALLED_APPS, "savegame.apps.SavegameOpsConfig"]
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
 OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
@@ -514,8 +518,6 @@ if OTEL_ENABLED:
 # --- ussd (feature phones: USSD menu and SMS commands, Africa's Talking) -------------------------
 # Its own tenant tables (sessions with their networkCode, incoming SMS); the callbacks arrive on the
 # platform host and name their organization by tenants.Organization.ussd_service_code / sms_shortcode.
-TENANT_APPS = [*TENANT_APPS, "ussd"]
-INSTALLED_APPS = [*INSTALLED_APPS, "ussd"]
 # Africa's Talking ends a USSD session after about 180 s; the menu's state lives in Redis that long.
 USSD_SESSION_SECONDS = env.int("USSD_SESSION_SECONDS", default=180)
 # Callbacks (USSD steps and incoming SMS) per phone number; comma-separated rates all apply.
