@@ -668,8 +668,25 @@ def sms_settings_update(*, actor, data: dict) -> SmsSettings:
 
 
 def push_subscription_save(*, user, endpoint: str, p256dh: str, auth: str, user_agent: str = "") -> PushSubscription:
-    row, _created = PushSubscription.objects.update_or_create(
-        endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]})
+    """Register a browser's endpoint for `user`: https on a public host only (savegame.netguard), and
+    an endpoint already registered to someone else stays theirs (no takeover by knowing it)."""
+    from savegame.netguard import UnsafeUrl, public_url_check
+
+    try:
+        public_url_check(endpoint)
+    except UnsafeUrl as exc:
+        raise ValidationError({"endpoint": [str(exc)]}) from exc
+    with transaction.atomic():
+        row = PushSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+        if row is not None and row.user_id != user.pk:
+            raise ValidationError({"endpoint": ["This device is registered to another account."]})
+        if row is None:
+            row, _created = PushSubscription.objects.get_or_create(
+                endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]})
+            if row.user_id != user.pk:
+                raise ValidationError({"endpoint": ["This device is registered to another account."]})
+        row.p256dh, row.auth, row.user_agent = p256dh, auth, user_agent[:300]
+        row.save(update_fields=["p256dh", "auth", "user_agent"])
     return row
 
 

@@ -426,3 +426,9 @@ PAYMENTS_DRAIN_KICK_TTL_MS = env.int("PAYMENTS_DRAIN_KICK_TTL_MS", default=10_00
 PAYMENTS_KICK_COALESCE_MS = env.int("PAYMENTS_KICK_COALESCE_MS", default=100)
 PAYMENTS_DRAIN_TIME_BUDGET = env.float("PAYMENTS_DRAIN_TIME_BUDGET", default=30.0)
 PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not apply (then back-off)
+
+# --- hardening (docs/SECURITY.md) ---
+# Outbound requests to URLs a user chose (web push) go to public https hosts only (savegame.netguard);
+# these URL prefixes are exempt (a local stand-in in tests and benchmarks). Empty in production.
+OUTBOUND_TRUSTED_PREFIXES = env.list("OUTBOUND_TRUSTED_PREFIXES", default=[])
+WEBPUSH_TIMEOUT_SECONDS = env.float("WEBPUSH_TIMEOUT_SECONDS", default=5.0)

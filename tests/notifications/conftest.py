@@ -20,6 +20,8 @@ def provider(settings):
         settings.AFRICASTALKING_API_KEY = "platform-key"
         settings.AFRICASTALKING_SENDER_ID = "SAVEGAME"
         settings.AFRICASTALKING_WHATSAPP_NUMBER = "+254711082000"
+        # the stand-in is the tests' push service: exempt from the public-https rule (savegame.netguard)
+        settings.OUTBOUND_TRUSTED_PREFIXES = [f"{standin.url}/"]
         yield standin
 
 
