@@ -3,7 +3,6 @@ learns another member's endpoint cannot take the subscription over."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -16,9 +15,6 @@ from savegame import netguard
 from tests.notifications.test_api import browser_subscription
 
 pytestmark = pytest.mark.usefixtures("eager", "daytime")
-
-PUBLIC_IP = "93.184.216.34"
-
 
 class _Recorder:
     """A loopback HTTP server that counts what reaches it (the SSRF target)."""
@@ -64,18 +60,8 @@ def member_client(member, org, api_client_for):
 
 
 @pytest.fixture
-def resolve_public(monkeypatch):
-    """Names ending in .public.test resolve to a public address; everything else as usual."""
-    real = socket.getaddrinfo
-
-    def fake(host, port, *args, **kwargs):
-        if str(host).endswith(".public.test"):
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_IP, port))]
-        if str(host).endswith(".rebind.test"):
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(netguard.socket, "getaddrinfo", fake)
+def resolve_public(public_dns):
+    return public_dns
 
 
 @pytest.mark.parametrize("endpoint", [
