@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date, timedelta
 from functools import wraps
 
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from analytics import charts, selectors, sources
+from savegame.csvexport import csv_response
 
 REPORTS = ["overview", "savings-trends", "completion", "streaks", "retention", "conversion"]
 
@@ -212,9 +212,7 @@ def manage_analytics_export(request, report: str):
         )
     header, rows = _csv_rows(report, form.params())
     slug = getattr(getattr(connection, "tenant", None), "slug", "org")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{report}-{date.today():%Y%m%d}.csv"'
-    writer = csv.writer(response)
+    response, writer = csv_response(filename=f"{slug}-{report}-{date.today():%Y%m%d}.csv")
     writer.writerow(header)
     writer.writerows(rows)
     return response

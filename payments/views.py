@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 
@@ -10,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,6 +18,7 @@ from payments import selectors, services
 from payments.api.serializers import transaction_message
 from payments.models import MpesaSettings, Transaction
 from savegame.clientip import client_ip
+from savegame.csvexport import csv_response
 
 FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
 REFUSED_SHOWN = 25  # newest refused callbacks on the M-Pesa page
@@ -105,9 +105,7 @@ def manage_transactions(request):
     filters = {k: request.GET.get(k, "").strip() for k in FILTERS}
     queryset = selectors.transaction_list(user=request.user, filters=filters)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="transactions.csv"'
-        writer = csv.writer(response)
+        response, writer = csv_response(filename="transactions.csv")
         writer.writerow(["id", "created_at", "transacted_at", "member", "phone", "amount", "status", "source",
                          "mpesa_receipt", "bill_ref", "challenge", "result_code", "result_desc"])
         for tx in queryset.iterator(chunk_size=1000):
