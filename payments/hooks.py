@@ -9,7 +9,6 @@ Refusals are logged and recorded, bounded, for the admins (payments.platform.Ref
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from payments.platform.models import RefusedCallback
 from payments.selectors import mpesa_token_valid
 from payments.services import c2b_validate, callback_store
 from savegame.clientip import client_ip
+from savegame.jsonbody import json_loads
 
 logger = logging.getLogger("payments.callbacks")
 
@@ -65,7 +65,7 @@ def daraja_callback(request, token: str, kind: str):
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.TOO_LARGE,
                                  detail=f"{len(raw)} bytes")
     try:
-        body = json.loads(raw)
+        body = json_loads(raw)  # deep nesting is a ValueError too
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_JSON, detail=str(exc))
     try:

@@ -432,3 +432,9 @@ PAYMENTS_RETRY_LATER_SECONDS = 2  # first retry of a row the drain could not app
 # these URL prefixes are exempt (a local stand-in in tests and benchmarks). Empty in production.
 OUTBOUND_TRUSTED_PREFIXES = env.list("OUTBOUND_TRUSTED_PREFIXES", default=[])
 WEBPUSH_TIMEOUT_SECONDS = env.float("WEBPUSH_TIMEOUT_SECONDS", default=5.0)
+# Deeply nested JSON is a 400, not a RecursionError 500 (savegame/jsonbody.py).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "savegame.jsonbody.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from accounts.authentication import OrganizationRefreshToken, token_org_check, t
 from accounts.models import User
 from accounts.permissions import IsMember, IsOrgAdmin
 from savegame.clientip import client_ip
+from savegame.jsonbody import JSONParser
 
 ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
 FIELD_ERRORS = OpenApiResponse(description="Field errors: `{field: [reason, ...]}`")
