@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from analytics import charts, selectors, sources
 from savegame.csvexport import csv_response
+from savegame.queryparams import query_params_checked, query_params_clean
 
 REPORTS = ["overview", "savings-trends", "completion", "streaks", "retention", "conversion"]
 
@@ -226,12 +227,21 @@ class MonthForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "month"}),
     )
 
+    def clean_month(self):
+        value = self.cleaned_data.get("month")
+        if value and not 2000 <= int(value[:4]) <= 2100:  # past 9999-12 the month after does not exist
+            raise forms.ValidationError(_("Choose a month between 2000 and 2100."))
+        return value
 
+
+@query_params_checked
 def _statement(request, user):
     tz = sources.org_timezone()
     today = sources.local_today(tz)
     form = MonthForm(request.GET or None)
     year, month = today.year, today.month
+    if request.GET:
+        query_params_clean(params=request.GET, form_class=MonthForm)  # a bad month is a 400 naming it
     if form.is_valid() and form.cleaned_data.get("month"):
         year, month = (int(x) for x in form.cleaned_data["month"].split("-"))
     statement = selectors.member_statement(user=user, year=year, month=month)

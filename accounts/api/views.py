@@ -18,10 +18,12 @@ from rest_framework_simplejwt.exceptions import TokenError
 from accounts import selectors, services
 from accounts.api import serializers as s
 from accounts.authentication import OrganizationRefreshToken, token_org_check, tokens_for_user
+from accounts.forms import AuditFilterParams, MemberSearchParams
 from accounts.models import User
 from accounts.permissions import IsMember, IsOrgAdmin
 from savegame.clientip import client_ip
 from savegame.jsonbody import JSONParser
+from savegame.queryparams import query_params_clean
 
 ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
 FIELD_ERRORS = OpenApiResponse(description="Field errors: `{field: [reason, ...]}`")
@@ -144,8 +146,8 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().get_permissions()
 
     def get_queryset(self):
-        return selectors.member_list(search=self.request.query_params.get("search", ""),
-                                     role=self.request.query_params.get("role", ""))
+        params = query_params_clean(params=self.request.query_params, form_class=MemberSearchParams)
+        return selectors.member_list(search=params["search"], role=params["role"])
 
     @extend_schema(tags=["members"], parameters=[
         OpenApiParameter("search", str, description="Name, account code or part of the phone number"),
@@ -204,7 +206,8 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsOrgAdmin]
 
     def get_queryset(self):
-        return selectors.audit_event_list(action=self.request.query_params.get("action", ""))
+        params = query_params_clean(params=self.request.query_params, form_class=AuditFilterParams)
+        return selectors.audit_event_list(action=params["action"])
 
     @extend_schema(tags=["audit"], parameters=[OpenApiParameter("action", str, description="e.g. user.role_changed")],
                    responses={200: s.AuditEventSerializer(many=True), 401: ERROR, 403: ERROR})
