@@ -438,3 +438,20 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "rest_framework.parsers.FormParser",
     "rest_framework.parsers.MultiPartParser",
 ]
+# Django admin's password login: django-axes locks an account, and separately an address, after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES (429); counters live in Redis (the cache), so
+# no tables are needed in tenant schemas. Attempts are audited (accounts/admin_login.py).
+SHARED_APPS.append("axes")
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_CLIENT_IP_CALLABLE = "savegame.clientip.client_ip"  # the same client address as everything else
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # what the admin form passes to authenticate() (not USERNAME_FIELD)
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ADMIN = False  # the audit log shows the attempts
+AXES_VERBOSE = False
