@@ -440,7 +440,7 @@ def _send_push(row: Notification, report: SendReport) -> bool:
     for subscription in PushSubscription.objects.filter(user_id=row.user_id):
         try:
             outcome = push_send(subscription=subscription, title=row.title, body=row.message,
-                                url=f"/n/{row.pk}/")
+                                url=notification_open_url(notification_id=row.pk))
         except PermanentProviderError as exc:
             logger.info("push refused", extra={"error": str(exc)})
             continue
@@ -553,11 +553,32 @@ def delivery_report_apply(*, provider_message_id: str, status: str, phone_number
     return True
 
 
-def notification_opened(*, notification_id: int) -> bool:
+def _open_signer():
+    from django.core import signing
+
+    return signing.Signer(salt=f"notifications.open:{connection.schema_name}")
+
+
+def notification_open_url(*, notification_id: int) -> str:
+    """The link a push opens: signed, so only the message's own link counts as an open."""
+    signature = _open_signer().sign(str(notification_id)).rsplit(":", 1)[1]
+    return f"/n/{notification_id}/?s={signature}"
+
+
+def notification_opened(*, notification_id: int, signature: str = "") -> bool:
     """A member opened a message (clicked a web push): record it for the notification-to-deposit
-    conversion. Returns False for an id this organization never sent."""
+    conversion, once per message. Returns False for a bad signature, an id this organization never
+    sent, or a message already opened."""
+    from django.core import signing
+
     from analytics.services import event_record
 
+    try:
+        _open_signer().unsign(f"{notification_id}:{signature}")
+    except signing.BadSignature:
+        return False
+    if not Notification.objects.filter(pk=notification_id, opened_at__isnull=True).update(opened_at=timezone.now()):
+        return False
     row = Notification.objects.filter(pk=notification_id).only("id", "user_id", "template", "channel").first()
     if row is None:
         return False
