@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import payloads
+from payments.callback_checks import callback_refusal
 from payments.kicks import inbox_kick_soon
 from payments.platform.models import RefusedCallback
 from payments.selectors import mpesa_token_valid
@@ -68,6 +69,10 @@ def daraja_callback(request, token: str, kind: str):
         body = json_loads(raw)  # deep nesting is a ValueError too
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_JSON, detail=str(exc))
+    refusal = callback_refusal(kind=kind, body=body, token=token)
+    if refusal:
+        return _refuse(request, status=400, reason=Reason.BAD_PAYLOAD, kind=kind, ip=ip, detail=refusal,
+                       sender_proven=True)
     try:
         authorized, inbox_id = callback_store(kind=kind, body=body, token=token, remote_ip=ip or None, raw_body=raw)
     except (payloads.PayloadError, DataError) as exc:  # DataError: JSON PostgreSQL refuses (e.g. \u0000)

@@ -455,3 +455,8 @@ AXES_USERNAME_FORM_FIELD = "username"  # what the admin form passes to authentic
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ADMIN = False  # the audit log shows the attempts
 AXES_VERBOSE = False
+# Daraja's real range for one C2B / STK payment (KES); amounts outside it are refused at the callback.
+from decimal import Decimal  # noqa: E402
+
+MPESA_MIN_AMOUNT = Decimal(env("MPESA_MIN_AMOUNT", default="1"))
+MPESA_MAX_AMOUNT = Decimal(env("MPESA_MAX_AMOUNT", default="250000"))
