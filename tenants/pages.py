@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import zoneinfo
 from functools import wraps
 
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from savegame.clientip import client_ip
+from savegame.imagetype import image_mime
 from tenants.site_selectors import member_home_summary
 from tenants.site_services import (
     SCORING_RULES,
@@ -151,7 +151,9 @@ def logo(request):
             body = fh.read()  # at most 1 MB; a plain response streams fine under ASGI
     except FileNotFoundError:
         raise Http404("No logo.") from None
-    content_type = mimetypes.guess_type(organization.logo.name)[0] or "application/octet-stream"
+    content_type = image_mime(body)  # sniffed from the bytes, not the stored name
+    if content_type is None:
+        raise Http404("No logo.")
     response = HttpResponse(body, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response
