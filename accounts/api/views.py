@@ -17,7 +17,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import selectors, services
 from accounts.api import serializers as s
-from accounts.authentication import OrganizationRefreshToken, token_org_check, tokens_for_user
+from accounts.authentication import OrganizationRefreshToken, token_deny, token_org_check, tokens_for_user
 from accounts.forms import AuditFilterParams, MemberSearchParams
 from accounts.models import User
 from accounts.permissions import IsMember, IsOrgAdmin
@@ -121,8 +121,24 @@ class LogoutView(TokenView):
     def post(self, request):
         data = s.RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _refresh_token(data.validated_data["refresh"]).blacklist()
+        refresh = _refresh_token(data.validated_data["refresh"])
+        refresh.blacklist()
+        token_deny(jtis=[refresh.get("jti"), *_bearer_jti(request)])  # its access tokens stop working now
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _bearer_jti(request) -> list[str]:
+    """The jti of a valid access token sent with the logout, if any."""
+    from rest_framework_simplejwt.exceptions import TokenError as JwtError
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Bearer "):
+        return []
+    try:
+        return [str(AccessToken(header.split(" ", 1)[1].strip()).get("jti") or "")]
+    except JwtError:
+        return []
 
 
 class MeView(APIView):
