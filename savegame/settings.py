@@ -460,3 +460,15 @@ from decimal import Decimal  # noqa: E402
 
 MPESA_MIN_AMOUNT = Decimal(env("MPESA_MIN_AMOUNT", default="1"))
 MPESA_MAX_AMOUNT = Decimal(env("MPESA_MAX_AMOUNT", default="250000"))
+# Headers on every answer and no debug page for a remote caller (savegame/hardening.py). Right after
+# the request log, so /hooks/ (answered by HooksMiddleware below) is covered too.
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.hardening.NoRemoteDebugPageMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("savegame.middleware.RequestLogMiddleware") + 1, "savegame.hardening.SecurityHeadersMiddleware")
+INTERNAL_IPS = env.list("INTERNAL_IPS", default=["127.0.0.1", "::1"])
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG and SITE_SCHEME == "https":
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
