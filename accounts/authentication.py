@@ -36,6 +36,50 @@ class OrganizationRefreshToken(RefreshToken):
         if token is None:
             self[settings.JWT_ORG_CLAIM] = connection.schema_name
 
+    @property
+    def access_token(self):
+        access = super().access_token
+        access[SESSION_CLAIM] = self["jti"]  # logout of this refresh token denies its access tokens too
+        return access
+
+
+# --- the access-token denylist (logout) ------------------------------------------------------------
+# Access tokens are stateless for JWT_ACCESS_MINUTES. Logout puts the access token's `jti` and its
+# refresh token's (the `sid` claim every access token minted from it carries) in Redis for that long.
+SESSION_CLAIM = "sid"
+
+
+def _deny_key(jti: str) -> str:
+    from savegame.redis import tenant_key
+
+    return tenant_key("jwt-deny", jti)
+
+
+def token_deny(*, jtis: list[str]) -> None:
+    from savegame.redis import redis_client
+
+    ttl = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()) + 60
+    pipe = redis_client().pipeline(transaction=False)
+    for jti in filter(None, jtis):
+        pipe.set(_deny_key(str(jti)), "1", ex=ttl)
+    pipe.execute()
+
+
+def token_denied(token: Token) -> bool:
+    """True when logout revoked this access token (Redis down: not denied, logged; tokens still expire)."""
+    import logging
+
+    from savegame.redis import redis_client
+
+    jtis = [str(j) for j in (token.get("jti"), token.get(SESSION_CLAIM)) if j]
+    if not jtis:
+        return False
+    try:
+        return bool(redis_client().exists(*[_deny_key(j) for j in jtis]))
+    except Exception:
+        logging.getLogger(__name__).warning("redis unavailable; token denylist not checked")
+        return False
+
 
 def tokens_for_user(user: User) -> dict:
     """A refresh/access pair for `user`, bound to the current organization."""
@@ -55,4 +99,6 @@ class OrganizationJWTAuthentication(JWTAuthentication):
             return None
         validated = self.get_validated_token(raw_token)
         token_org_check(validated, schema=current_schema(request))
+        if token_denied(validated):
+            raise InvalidToken(_("This token was revoked at logout."))
         return self.get_user(validated), validated

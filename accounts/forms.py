@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.phone import normalize_phone
+from savegame.queryparams import choice_param, text_param
 
 
 class PhoneField(forms.CharField):
@@ -54,3 +55,15 @@ class MemberRoleForm(forms.Form):
 
 class MemberImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file"), help_text=_("Two columns: name, phone. A header row is optional."))
+
+
+class MemberSearchParams(forms.Form):
+    """Query parameters of the member list (API `search`/`role`, page `q`); savegame/queryparams.py."""
+
+    search = text_param(max_length=100)
+    q = text_param(max_length=100)
+    role = choice_param(User.Role.choices)
+
+
+class AuditFilterParams(forms.Form):
+    action = text_param(max_length=100)

@@ -18,9 +18,18 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.decorators import org_admin_required
-from accounts.forms import CodeStepForm, MemberAddForm, MemberImportForm, MemberRoleForm, PhoneStepForm
+from accounts.forms import (
+    AuditFilterParams,
+    CodeStepForm,
+    MemberAddForm,
+    MemberImportForm,
+    MemberRoleForm,
+    MemberSearchParams,
+    PhoneStepForm,
+)
 from accounts.models import User
 from savegame.clientip import client_ip
+from savegame.queryparams import query_params_checked, query_params_clean
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +154,9 @@ def _pager_query(**params) -> str:
 
 
 @org_admin_required
+@query_params_checked
 def manage_members(request):
-    search = request.GET.get("q", "").strip()
+    search = query_params_clean(params=request.GET, form_class=MemberSearchParams)["q"].strip()
     page = Paginator(selectors.member_list(search=search), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/manage_members.html", {
         "page": page, "search": search, "add_form": MemberAddForm(), "import_form": MemberImportForm(),
@@ -235,8 +245,9 @@ def manage_member_import(request):
 
 
 @org_admin_required
+@query_params_checked
 def manage_audit(request):
-    action = request.GET.get("action", "").strip()
+    action = query_params_clean(params=request.GET, form_class=AuditFilterParams)["action"].strip()
     page = Paginator(selectors.audit_event_list(action=action), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/manage_audit.html", {"page": page, "action": action,
                                                           "pager_query": _pager_query(action=action)})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date, timedelta
 
 from django import forms
@@ -16,6 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.decorators import org_admin_required
 from analytics import charts, selectors, sources
+from savegame.csvexport import csv_response
+from savegame.queryparams import query_params_checked, query_params_clean
 
 REPORTS = ["overview", "savings-trends", "completion", "streaks", "retention", "conversion"]
 
@@ -199,9 +200,7 @@ def manage_analytics_export(request, report: str):
         )
     header, rows = _csv_rows(report, form.params())
     slug = getattr(getattr(connection, "tenant", None), "slug", "org")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{report}-{date.today():%Y%m%d}.csv"'
-    writer = csv.writer(response)
+    response, writer = csv_response(filename=f"{slug}-{report}-{date.today():%Y%m%d}.csv")
     writer.writerow(header)
     writer.writerows(rows)
     return response
@@ -215,12 +214,21 @@ class MonthForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "month"}),
     )
 
+    def clean_month(self):
+        value = self.cleaned_data.get("month")
+        if value and not 2000 <= int(value[:4]) <= 2100:  # past 9999-12 the month after does not exist
+            raise forms.ValidationError(_("Choose a month between 2000 and 2100."))
+        return value
 
+
+@query_params_checked
 def _statement(request, user):
     tz = sources.org_timezone()
     today = sources.local_today(tz)
     form = MonthForm(request.GET or None)
     year, month = today.year, today.month
+    if request.GET:
+        query_params_clean(params=request.GET, form_class=MonthForm)  # a bad month is a 400 naming it
     if form.is_valid() and form.cleaned_data.get("month"):
         year, month = (int(x) for x in form.cleaned_data["month"].split("-"))
     statement = selectors.member_statement(user=user, year=year, month=month)

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from challenges.models import Challenge
+from savegame.queryparams import choice_param
 
 
 class ChallengeForm(forms.Form):
@@ -82,3 +83,9 @@ class ChallengeForm(forms.Form):
             if unit in target:
                 initial.update(streak_unit=unit, streak_length=target[unit])
         return initial
+
+
+class ChallengeListParams(forms.Form):
+    """`GET /api/v1/challenges?status=` (savegame/queryparams.py)."""
+
+    status = choice_param(Challenge.Status.choices)

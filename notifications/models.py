@@ -133,6 +133,7 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)  # first open of its signed link; later ones count nothing
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -41,7 +41,13 @@ def vapid_public_key() -> str:
 def push_send(*, subscription, title: str, body: str, url: str = "/") -> str:
     """Send one push. Returns "" on success, "gone" when the subscription has expired (delete it).
     Raises TransientProviderError (network, 5xx, 429) or PermanentProviderError (other 4xx)."""
+    from savegame.netguard import UnsafeUrl, public_session, public_url_check
+
     private_key, _public = vapid_keys()
+    try:
+        public_url_check(subscription.endpoint)  # again at send time: the name may point elsewhere now
+    except UnsafeUrl as exc:
+        raise PermanentProviderError(f"push: {exc}") from exc
     try:
         webpush(
             subscription_info={"endpoint": subscription.endpoint,
@@ -50,7 +56,8 @@ def push_send(*, subscription, title: str, body: str, url: str = "/") -> str:
             vapid_private_key=Vapid02.from_pem(private_key.encode()) if private_key.startswith("-----") else private_key,
             vapid_claims={"sub": settings.WEBPUSH_VAPID_SUBJECT},
             ttl=24 * 3600,
-            timeout=10,
+            timeout=settings.WEBPUSH_TIMEOUT_SECONDS,
+            requests_session=public_session(subscription.endpoint),  # public peers only, no redirects
         )
     except WebPushException as exc:
         status = getattr(exc.response, "status_code", None)

@@ -459,7 +459,7 @@ def _send_push(row: Notification, report: SendReport) -> bool:
         try:
             with provider_timer("push"):
                 outcome = push_send(subscription=subscription, title=row.title, body=row.message,
-                                    url=f"/n/{row.pk}/")
+                                    url=notification_open_url(notification_id=row.pk))
         except PermanentProviderError as exc:
             logger.info("push refused", extra={"error": str(exc)})
             continue
@@ -575,11 +575,32 @@ def delivery_report_apply(*, provider_message_id: str, status: str, phone_number
     return True
 
 
-def notification_opened(*, notification_id: int) -> bool:
+def _open_signer():
+    from django.core import signing
+
+    return signing.Signer(salt=f"notifications.open:{connection.schema_name}")
+
+
+def notification_open_url(*, notification_id: int) -> str:
+    """The link a push opens: signed, so only the message's own link counts as an open."""
+    signature = _open_signer().sign(str(notification_id)).rsplit(":", 1)[1]
+    return f"/n/{notification_id}/?s={signature}"
+
+
+def notification_opened(*, notification_id: int, signature: str = "") -> bool:
     """A member opened a message (clicked a web push): record it for the notification-to-deposit
-    conversion. Returns False for an id this organization never sent."""
+    conversion, once per message. Returns False for a bad signature, an id this organization never
+    sent, or a message already opened."""
+    from django.core import signing
+
     from analytics.events import event_record
 
+    try:
+        _open_signer().unsign(f"{notification_id}:{signature}")
+    except signing.BadSignature:
+        return False
+    if not Notification.objects.filter(pk=notification_id, opened_at__isnull=True).update(opened_at=timezone.now()):
+        return False
     row = Notification.objects.filter(pk=notification_id).only("id", "user_id", "template", "channel").first()
     if row is None:
         return False
@@ -690,8 +711,25 @@ def sms_settings_update(*, actor, data: dict) -> SmsSettings:
 
 
 def push_subscription_save(*, user, endpoint: str, p256dh: str, auth: str, user_agent: str = "") -> PushSubscription:
-    row, _created = PushSubscription.objects.update_or_create(
-        endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]})
+    """Register a browser's endpoint for `user`: https on a public host only (savegame.netguard), and
+    an endpoint already registered to someone else stays theirs (no takeover by knowing it)."""
+    from savegame.netguard import UnsafeUrl, public_url_check
+
+    try:
+        public_url_check(endpoint)
+    except UnsafeUrl as exc:
+        raise ValidationError({"endpoint": [str(exc)]}) from exc
+    with transaction.atomic():
+        row = PushSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+        if row is not None and row.user_id != user.pk:
+            raise ValidationError({"endpoint": ["This device is registered to another account."]})
+        if row is None:
+            row, _created = PushSubscription.objects.get_or_create(
+                endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:300]})
+            if row.user_id != user.pk:
+                raise ValidationError({"endpoint": ["This device is registered to another account."]})
+        row.p256dh, row.auth, row.user_agent = p256dh, auth, user_agent[:300]
+        row.save(update_fields=["p256dh", "auth", "user_agent"])
     return row
 
 

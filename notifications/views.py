@@ -178,5 +178,5 @@ def delivery_report(request, token: str):
 
 def notification_open(request, pk: int):
     """Where a web push click lands: note the open, then go to the member's home page."""
-    services.notification_opened(notification_id=pk)
+    services.notification_opened(notification_id=pk, signature=request.GET.get("s", "")[:100])
     return redirect("home")

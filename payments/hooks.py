@@ -9,7 +9,6 @@ Refusals are logged and recorded, bounded, for the admins (payments.platform.Ref
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import payloads
+from payments.callback_checks import callback_refusal
 from payments.kicks import inbox_kick_soon
 from payments.models import CallbackInbox
 from payments.platform.models import RefusedCallback
@@ -27,6 +27,7 @@ from payments.services import c2b_validate
 from payments.inbox import callback_store
 from savegame.clientip import client_ip
 from savegame.metrics import CALLBACKS_RECEIVED, CALLBACKS_REFUSED, CALLBACKS_STORED, org_label, safe
+from savegame.jsonbody import json_loads
 
 logger = logging.getLogger("payments.callbacks")
 
@@ -72,9 +73,13 @@ def daraja_callback(request, token: str, kind: str):
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.TOO_LARGE,
                                  detail=f"{len(raw)} bytes")
     try:
-        body = json.loads(raw)
+        body = json_loads(raw)  # deep nesting is a ValueError too
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return _refuse_malformed(request, token=token, kind=kind, ip=ip, reason=Reason.BAD_JSON, detail=str(exc))
+    refusal = callback_refusal(kind=kind, body=body, token=token)
+    if refusal:
+        return _refuse(request, status=400, reason=Reason.BAD_PAYLOAD, kind=kind, ip=ip, detail=refusal,
+                       sender_proven=True)
     try:
         authorized, inbox_id = callback_store(kind=kind, body=body, token=token, remote_ip=ip or None, raw_body=raw)
     # DataError: JSON PostgreSQL refuses (e.g. \u0000); IntegrityError: a constraint refuses the content

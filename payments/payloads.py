@@ -41,7 +41,16 @@ def daraja_amount(value) -> Decimal:
         raise PayloadError(f"bad amount {value!r}") from None
     if not amount.is_finite() or amount <= 0:
         raise PayloadError(f"bad amount {value!r}")
+    low, high = _amount_bounds()
+    if not low <= amount <= high:  # Daraja's real per-transaction range; past it the ledger column overflows
+        raise PayloadError(f"amount {amount} outside KES {low}-{high}")
     return amount
+
+
+def _amount_bounds() -> tuple[Decimal, Decimal]:
+    from django.conf import settings
+
+    return Decimal(str(settings.MPESA_MIN_AMOUNT)), Decimal(str(settings.MPESA_MAX_AMOUNT))
 
 
 def _key(value, name: str) -> str:

@@ -381,7 +381,7 @@ def _process_status(inbox: CallbackInbox) -> Transaction | None:
         Q(conversation_id=result.conversation_id) | Q(originator_conversation_id=result.originator_conversation_id)
         & ~Q(originator_conversation_id="")).first()
     tx = None
-    if inbox.kind == CallbackInbox.Kind.RESULT and result.completed:
+    if inbox.kind == CallbackInbox.Kind.RESULT and result.completed and query is not None:  # only what we asked
         receipt = str(result.params.get("ReceiptNo") or (query.trans_id if query else "")).strip()
         if receipt:
             _lock_receipt(receipt)

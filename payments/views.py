@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,8 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.decorators import org_admin_required
 from payments import selectors, services
 from payments.api.serializers import transaction_message
+from payments.forms import PendingTransactionForm, TransactionFilterForm
 from payments.models import MpesaSettings, Transaction
 from savegame.clientip import client_ip
+from savegame.csvexport import csv_response
+from savegame.queryparams import query_params_checked, query_params_clean
 
 FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
 REFUSED_SHOWN = 25  # newest refused callbacks on the M-Pesa page
@@ -30,14 +32,17 @@ def _page(request, queryset, per_page: int = 25):
 
 @login_required
 @require_GET
+@query_params_checked
 def transaction_list(request):
-    page = _page(request, selectors.transaction_list(user=request.user, filters={"status": request.GET.get("status")}))
+    status = query_params_clean(params=request.GET, form_class=TransactionFilterForm)["status"]
+    page = _page(request, selectors.transaction_list(user=request.user, filters={"status": status}))
     return render(request, "payments/transaction_list.html", {"page": page, "statuses": Transaction.Status.choices,
                                                               "status": request.GET.get("status", "")})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@query_params_checked
 def save_now(request):
     from challenges.selectors import winnable_challenges
     from payments.daraja import DarajaError
@@ -72,8 +77,9 @@ def save_now(request):
             context["error"] = _("M-Pesa could not start the payment. Try again in a minute, or pay by Paybill below.")
             return render(request, "payments/save_now.html", context, status=502)
         return redirect(f"{request.path}?tx={tx.pk}")
-    if request.GET.get("tx"):
-        context["pending"] = selectors.transaction_get(user=request.user, pk=int(request.GET["tx"]) if request.GET["tx"].isdigit() else 0)
+    pending_id = query_params_clean(params=request.GET, form_class=PendingTransactionForm)["tx"]
+    if pending_id:
+        context["pending"] = selectors.transaction_get(user=request.user, pk=pending_id)
         if context["pending"] is not None:
             context["pending_message"] = transaction_message(context["pending"])
             # A cancelled or failed prompt is retried from the form below with the same amount and challenge.
@@ -94,13 +100,13 @@ def save_status(request, pk: int):
 
 @org_admin_required
 @require_GET
+@query_params_checked
 def manage_transactions(request):
-    filters = {k: request.GET.get(k, "").strip() for k in FILTERS}
-    queryset = selectors.transaction_list(user=request.user, filters=filters)
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="transactions.csv"'
-        writer = csv.writer(response)
+    filters = {k: request.GET.get(k, "").strip() for k in FILTERS}  # as typed, for the form on the page
+    cleaned = query_params_clean(params=request.GET, form_class=TransactionFilterForm)
+    queryset = selectors.transaction_list(user=request.user, filters=cleaned)
+    if cleaned["format"] == "csv":
+        response, writer = csv_response(filename="transactions.csv")
         writer.writerow(["id", "created_at", "transacted_at", "member", "phone", "amount", "status", "source",
                          "mpesa_receipt", "bill_ref", "challenge", "result_code", "result_desc"])
         for tx in queryset.iterator(chunk_size=1000):

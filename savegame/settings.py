@@ -61,6 +61,7 @@ SHARED_APPS = [
     "analytics.platform",  # one summary row per organization, for the platform owner
     "payments.platform",  # refused callbacks, capped per organization (see "# --- payments ---")
     "payments.watch",  # suspicious-pattern findings (see "# --- suspicious patterns ---")
+    "axes",  # Django admin login lockout (see "# --- hardening ---"); its counters live in Redis
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -111,6 +112,9 @@ TENANT_HOST_LOCAL_CACHE_SECONDS = env.int("TENANT_HOST_LOCAL_CACHE_SECONDS", def
 
 MIDDLEWARE = [
     "savegame.middleware.RequestLogMiddleware",
+    # Headers on every answer and no debug page for a remote caller, /hooks/ included (savegame/hardening.py).
+    "savegame.hardening.SecurityHeadersMiddleware",
+    "savegame.hardening.NoRemoteDebugPageMiddleware",
     # Request metrics wrap everything inside the log; /livez, /readyz and /metrics are answered next,
     # before tenant routing (docs/OPERATIONS.md).
     "savegame.metrics.RequestMetricsMiddleware",
@@ -136,6 +140,7 @@ MIDDLEWARE = [
     "web.guard.ManageAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # admin login lockout (see "# --- hardening ---")
 ]
 
 TEMPLATES = [
@@ -524,3 +529,43 @@ USSD_SESSION_SECONDS = env.int("USSD_SESSION_SECONDS", default=180)
 USSD_RATE_PER_PHONE = env("USSD_RATE_PER_PHONE", default="30/min,200/day")
 # Africa's Talking's source addresses for USSD / incoming SMS (empty = no check, as in development).
 AFRICASTALKING_ALLOWED_IPS = env.list("AFRICASTALKING_ALLOWED_IPS", default=[])
+# --- hardening (docs/SECURITY.md) ---
+# Outbound requests to URLs a user chose (web push) go to public https hosts only (savegame.netguard);
+# these URL prefixes are exempt (a local stand-in in tests and benchmarks). Empty in production.
+OUTBOUND_TRUSTED_PREFIXES = env.list("OUTBOUND_TRUSTED_PREFIXES", default=[])
+WEBPUSH_TIMEOUT_SECONDS = env.float("WEBPUSH_TIMEOUT_SECONDS", default=5.0)
+# Deeply nested JSON is a 400, not a RecursionError 500 (savegame/jsonbody.py).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "savegame.jsonbody.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+# Django admin's password login: django-axes locks an account, and separately an address, after
+# AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES (429); counters live in Redis (the cache), so
+# no tables are needed in tenant schemas. Attempts are audited (accounts/admin_login.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_CLIENT_IP_CALLABLE = "savegame.clientip.client_ip"  # the same client address as everything else
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # what the admin form passes to authenticate() (not USERNAME_FIELD)
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ADMIN = False  # the audit log shows the attempts
+AXES_VERBOSE = False
+# Daraja's real range for one C2B / STK payment (KES); amounts outside it are refused at the callback.
+from decimal import Decimal  # noqa: E402
+
+MPESA_MIN_AMOUNT = Decimal(env("MPESA_MIN_AMOUNT", default="1"))
+MPESA_MAX_AMOUNT = Decimal(env("MPESA_MAX_AMOUNT", default="250000"))
+# Headers on every answer and no debug page for a remote caller (savegame/hardening.py). Right after
+# the request log, so /hooks/ (answered by HooksMiddleware below) is covered too.
+INTERNAL_IPS = env.list("INTERNAL_IPS", default=["127.0.0.1", "::1"])
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if not DEBUG and SITE_SCHEME == "https":
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True

@@ -114,6 +114,7 @@ def committed_org(django_db_setup, django_db_blocker):
 def _clean_state():
     """Each test starts in the public schema (requests leave the connection on their tenant)
     with an empty Redis test database and an empty per-process host cache."""
+    from payments.callback_checks import shortcodes_forget
     from savegame.ratelimit import closed_forget
     from tenants.selectors import organization_local_forget
 
@@ -121,6 +122,7 @@ def _clean_state():
     redis_client().flushdb()
     organization_local_forget()  # the /hooks/ per-process host cache, like the Redis one
     closed_forget()  # addresses the /hooks/ limiter closed in this process
+    shortcodes_forget()  # the callbacks' per-process shortcode lookup
     yield
     connection.set_schema_to_public()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import zoneinfo
 
 from django import forms
@@ -21,6 +20,7 @@ from django.views.i18n import set_language
 from accounts.decorators import org_admin_required
 from accounts.services import user_profile_update
 from savegame.clientip import client_ip
+from savegame.imagetype import image_mime
 from web.selectors import member_home_summary
 from web.services import (
     SCORING_RULES,
@@ -129,7 +129,9 @@ def logo(request):
             body = fh.read()  # at most 1 MB; a plain response streams fine under ASGI
     except FileNotFoundError:
         raise Http404("No logo.") from None
-    content_type = mimetypes.guess_type(organization.logo.name)[0] or "application/octet-stream"
+    content_type = image_mime(body)  # sniffed from the bytes, not the stored name
+    if content_type is None:
+        raise Http404("No logo.")
     response = HttpResponse(body, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response

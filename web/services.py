@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from savegame.imagetype import image_extension
 from tenants.branding import HEX_RE
 from tenants.models import Organization, default_branding, default_scoring
 from tenants.services import organization_cache_clear, organization_update
@@ -134,7 +135,8 @@ def organization_settings_update(
     return organization
 
 
-def logo_validate(upload) -> None:
+def logo_validate(upload) -> str:
+    """The upload's sniffed Pillow format; ValidationError unless it is a small PNG/JPEG/WebP/GIF."""
     from PIL import Image, UnidentifiedImageError
 
     if upload.size > MAX_LOGO_BYTES:
@@ -150,6 +152,7 @@ def logo_validate(upload) -> None:
         upload.seek(0)
     if fmt not in LOGO_FORMATS:
         raise ValidationError({"logo": ["Upload a PNG, JPEG, WebP or GIF image."]})
+    return fmt
 
 
 def organization_logo_set(
@@ -158,14 +161,15 @@ def organization_logo_set(
     """Replace (or with logo=None remove) the organization's logo, audited, host cache cleared."""
     from accounts.services import audit_record
 
-    if logo is not None:
-        logo_validate(logo)
+    fmt = logo_validate(logo) if logo is not None else ""
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         before = organization.logo.name if organization.logo else ""
         if logo is None:
             organization.logo = ""
         else:
-            organization.logo.save(logo.name.rsplit("/", 1)[-1][:80], logo, save=False)
+            # the stored name carries the sniffed type, never the uploader's extension
+            stem = logo.name.rsplit("/", 1)[-1].rsplit(".", 1)[0][:60] or "logo"
+            organization.logo.save(f"{stem}.{image_extension(fmt)}", logo, save=False)
         organization.save(update_fields=["logo", "updated_at"])
         audit_record(actor=None, actor_label=actor_label, action="organization.logo_changed", target=organization,
                      before={"logo": before}, after={"logo": organization.logo.name if organization.logo else ""})

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,10 +17,13 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import selectors, services
 from accounts.api import serializers as s
-from accounts.authentication import OrganizationRefreshToken, token_org_check, tokens_for_user
+from accounts.authentication import OrganizationRefreshToken, token_deny, token_org_check, tokens_for_user
+from accounts.forms import AuditFilterParams, MemberSearchParams
 from accounts.models import User
 from accounts.permissions import IsMember, IsOrgAdmin
 from savegame.clientip import client_ip
+from savegame.jsonbody import JSONParser
+from savegame.queryparams import query_params_clean
 
 ERROR = inline_serializer("Error", fields={"detail": serializers.CharField()})
 FIELD_ERRORS = OpenApiResponse(description="Field errors: `{field: [reason, ...]}`")
@@ -118,8 +121,24 @@ class LogoutView(TokenView):
     def post(self, request):
         data = s.RefreshSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _refresh_token(data.validated_data["refresh"]).blacklist()
+        refresh = _refresh_token(data.validated_data["refresh"])
+        refresh.blacklist()
+        token_deny(jtis=[refresh.get("jti"), *_bearer_jti(request)])  # its access tokens stop working now
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _bearer_jti(request) -> list[str]:
+    """The jti of a valid access token sent with the logout, if any."""
+    from rest_framework_simplejwt.exceptions import TokenError as JwtError
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header.startswith("Bearer "):
+        return []
+    try:
+        return [str(AccessToken(header.split(" ", 1)[1].strip()).get("jti") or "")]
+    except JwtError:
+        return []
 
 
 class MeView(APIView):
@@ -143,8 +162,8 @@ class MemberViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().get_permissions()
 
     def get_queryset(self):
-        return selectors.member_list(search=self.request.query_params.get("search", ""),
-                                     role=self.request.query_params.get("role", ""))
+        params = query_params_clean(params=self.request.query_params, form_class=MemberSearchParams)
+        return selectors.member_list(search=params["search"], role=params["role"])
 
     @extend_schema(tags=["members"], parameters=[
         OpenApiParameter("search", str, description="Name, account code or part of the phone number"),
@@ -204,7 +223,8 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsOrgAdmin]
 
     def get_queryset(self):
-        return selectors.audit_event_list(action=self.request.query_params.get("action", ""))
+        params = query_params_clean(params=self.request.query_params, form_class=AuditFilterParams)
+        return selectors.audit_event_list(action=params["action"])
 
     @extend_schema(tags=["audit"], parameters=[OpenApiParameter("action", str, description="e.g. user.role_changed")],
                    responses={200: s.AuditEventSerializer(many=True), 401: ERROR, 403: ERROR})

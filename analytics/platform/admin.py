@@ -3,14 +3,13 @@ summary rows each organization's rollup job publishes."""
 
 from __future__ import annotations
 
-import csv
 
 from django.contrib import admin
-from django.http import HttpResponse
 from django.utils.html import format_html
 
 from analytics.platform.models import OrganizationStats
 from analytics.platform.selectors import platform_summary
+from savegame.csvexport import csv_response
 
 
 def _pct(value) -> str:
@@ -71,9 +70,7 @@ class OrganizationStatsAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export the selected organizations as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="platform-analytics.csv"'
-        writer = csv.writer(response)
+        response, writer = csv_response(filename="platform-analytics.csv")
         writer.writerow(
             [
                 "organization",

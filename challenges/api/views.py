@@ -25,7 +25,9 @@ from challenges.api.serializers import (
     TeamSerializer,
 )
 from challenges.badges import org_badges
+from challenges.forms import ChallengeListParams
 from challenges.models import Badge, Challenge, Team
+from savegame.queryparams import query_params_clean
 
 MAX_LEADERBOARD = 100
 
@@ -53,8 +55,9 @@ class ChallengeViewSet(viewsets.ViewSet):
         from rest_framework.pagination import PageNumberPagination
 
         qs = selectors.challenge_list_for(user=request.user)
-        if request.query_params.get("status"):
-            qs = qs.filter(status=request.query_params["status"])
+        wanted = query_params_clean(params=request.query_params, form_class=ChallengeListParams)["status"]
+        if wanted:
+            qs = qs.filter(status=wanted)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         context = {"joined_ids": selectors.joined_challenge_ids(user=request.user)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -18,23 +19,30 @@ from payments.api.serializers import (
     StkPushResponseSerializer,
     TransactionSerializer,
 )
-from payments.models import MpesaSettings
+from payments.forms import TransactionFilterForm
+from payments.models import MpesaSettings, Transaction
 from savegame.clientip import client_ip
+from savegame.queryparams import query_params_clean
 
 FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
+FILTER_CHOICES = {"status": Transaction.Status.choices, "source": Transaction.Source.choices}
 
 
 class TransactionListApi(generics.ListAPIView):
     permission_classes = [IsMember]
     serializer_class = TransactionSerializer
 
-    @extend_schema(parameters=[OpenApiParameter(name, str, required=False) for name in FILTERS])
+    @extend_schema(parameters=[
+        OpenApiParameter(name, int if name in ("member", "challenge") else OpenApiTypes.DATE
+                         if name.startswith("date_") else str, required=False,
+                         enum=[c for c, _ in FILTER_CHOICES[name]] if name in FILTER_CHOICES else None)
+        for name in FILTERS])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return selectors.transaction_list(user=self.request.user,
-                                          filters={k: self.request.query_params.get(k) for k in FILTERS})
+        filters = query_params_clean(params=self.request.query_params, form_class=TransactionFilterForm)
+        return selectors.transaction_list(user=self.request.user, filters=filters)
 
 
 class TransactionDetailApi(APIView):

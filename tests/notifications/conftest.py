@@ -20,6 +20,8 @@ def provider(settings):
         settings.AFRICASTALKING_API_KEY = "platform-key"
         settings.AFRICASTALKING_SENDER_ID = "SAVEGAME"
         settings.AFRICASTALKING_WHATSAPP_NUMBER = "+254711082000"
+        # the stand-in is the tests' push service: exempt from the public-https rule (savegame.netguard)
+        settings.OUTBOUND_TRUSTED_PREFIXES = [f"{standin.url}/"]
         yield standin
 
 
@@ -49,3 +51,23 @@ def vapid(settings, tmp_path):
     vapid_keys.cache_clear()
     yield
     vapid_keys.cache_clear()
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Offline stand-in DNS for savegame.netguard: *.public.test and *.example.test resolve to a public
+    address, *.rebind.test to loopback; anything else as usual."""
+    import socket
+
+    from savegame import netguard
+
+    real = socket.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if str(host).endswith((".public.test", ".example.test")):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        if str(host).endswith(".rebind.test"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(netguard.socket, "getaddrinfo", fake)

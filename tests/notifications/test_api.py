@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import connection
 
 from notifications.models import Notification, NotificationPreference, PushSubscription, SmsSettings
-from notifications.services import notify
+from notifications.services import notification_open_url, notify
 
 pytestmark = pytest.mark.usefixtures("eager", "daytime")
 
@@ -170,7 +170,7 @@ def test_opening_a_push_records_the_open_for_conversion(member, org, client_for,
 
     notify(user=member, template="badge_earned", context={"badge": "Saver"}, channel="push")
     row = Notification.objects.get(user=member)
-    response = client_for(org).get(f"/n/{row.pk}/")
+    response = client_for(org).get(notification_open_url(notification_id=row.pk))  # the link the push carries
     assert response.status_code == 302 and response["Location"] == "/"
     connection.set_tenant(org)
     event = Event.objects.get(type="notification_opened")

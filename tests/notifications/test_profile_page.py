@@ -108,7 +108,7 @@ def test_profile_offers_push_with_notifications_vapid_key(page_client, vapid, se
     assert page_client.get("/api/v1/push-subscriptions").json()["public_key"] == "BConfiguredKey"
 
 
-def test_the_service_worker_subscription_post_needs_csrf(client_for, org, member, vapid):
+def test_the_service_worker_subscription_post_needs_csrf(client_for, org, member, vapid, public_dns):
     """What static/js/app.js does: POST PushSubscription.toJSON() with the session cookie and the
     page's csrf-token meta as X-CSRFToken."""
     client = client_for(org, enforce_csrf_checks=True)

@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsOrgAdmin
 from savegame.clientip import client_ip
+from savegame.jsonbody import JSONParser
 from web.api.serializers import BrandingUploadSerializer, OrganizationSerializer, organization_representation
 from web.services import organization_logo_set, organization_settings_update
 
