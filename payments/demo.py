@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from payments.models import Transaction
-from payments.services import _credit_new, deposits_hand_over
+from payments.inbox import deposits_hand_over
+from payments.services import _credit_new
 from tenants.calendar import local_today, organization_zone
 
 SCORING_BATCH = 500  # deposits per hand-over when the demo history is scored
