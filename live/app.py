@@ -38,6 +38,7 @@ STREAM_PATHS = re.compile(r"^/(challenges/\d+/leaderboard/stream|live/notificati
 
 _hub: Hub | None = None
 _hub_lock: asyncio.Lock | None = None
+_hub_loop: asyncio.AbstractEventLoop | None = None
 
 
 def handles(path: str) -> bool:
@@ -46,8 +47,14 @@ def handles(path: str) -> bool:
 
 
 async def hub() -> Hub:
-    """This process's hub, started on first use (so it also runs under servers without lifespan)."""
-    global _hub, _hub_lock
+    """This process's hub, started on first use (so it also runs under servers without lifespan).
+
+    A hub belongs to the event loop that started it (its Redis connections and tasks live there):
+    a server started later on another loop in the same process (tests, a reloader) gets its own."""
+    global _hub, _hub_lock, _hub_loop
+    loop = asyncio.get_running_loop()
+    if _hub_loop is not loop:
+        _hub, _hub_lock, _hub_loop = None, None, loop
     if _hub is not None:
         return _hub
     if _hub_lock is None:
@@ -61,10 +68,10 @@ async def hub() -> Hub:
 
 
 async def hub_stop() -> None:
-    global _hub, _hub_lock
-    if _hub is not None:
+    global _hub, _hub_lock, _hub_loop
+    if _hub is not None and _hub_loop is asyncio.get_running_loop():
         await _hub.stop()
-    _hub, _hub_lock = None, None
+    _hub, _hub_lock, _hub_loop = None, None, None
 
 
 class HubStreamResponse(StreamingResponse):

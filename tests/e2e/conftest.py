@@ -232,7 +232,7 @@ def sign_in(with_db, live_site):
         with with_db(organization):
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # as the OTP login names it
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
         context.add_cookies([{

@@ -102,8 +102,12 @@ def test_a_deposit_moves_the_open_leaderboard_live(e2e_org, make_user, new_page,
 
     # Baraka pays the Paybill with the challenge code; Safaricom confirms to the org's callback URL.
     urls = mpesa_callback_urls(organization=e2e_org)
+    from zoneinfo import ZoneInfo
+
+    # paid now: a deposit counts at its TransTime, which must fall inside the running challenge
+    paid_at = timezone.now().astimezone(ZoneInfo("Africa/Nairobi")).strftime("%Y%m%d%H%M%S")
     body = c2b_payload(trans_id="TKE2ELIVE1", amount="2000.00", bill_ref=f"{rival.account_code}{challenge.code}",
-                       shortcode="600999")
+                       shortcode="600999", trans_time=paid_at)
     assert deliver(urls["confirmation"], body) == 200
 
     first_row = page.locator("#rows tr").first

@@ -63,7 +63,7 @@ def session_for(organization, user) -> str:
     with schema_context(organization.schema_name):
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # as the OTP login names it
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
     return session.session_key

@@ -58,13 +58,15 @@ def test_readyz_beat_needs_a_recent_tick(settings):
 def test_beat_scheduler_stamps_its_ticks_and_each_entry_it_sends(monkeypatch):
     from celery.beat import ScheduleEntry
 
+    from tenant_schemas_celery.scheduler import TenantAwareScheduler
+
     from savegame.celery import app
 
-    sent = []
-    monkeypatch.setattr(heartbeats.TenantAwareScheduler, "apply_entry",
+    sent = []  # what reaches tenant-schemas-celery's scheduler under ours (savegame/beat.py) and the stamps
+    monkeypatch.setattr(TenantAwareScheduler, "apply_entry",
                         lambda self, entry, producer=None: sent.append(entry.name))
     scheduler = heartbeats.BeatScheduler(app=app, lazy=True)
-    monkeypatch.setattr(heartbeats.TenantAwareScheduler, "tick", lambda self, *a, **k: 1.0)
+    monkeypatch.setattr(TenantAwareScheduler, "tick", lambda self, *a, **k: 1.0)
     scheduler.tick()
     scheduler.apply_entry(ScheduleEntry(name="payments-inbox-sweep@__all_tenants_only__", app=app))
     assert heartbeats.beat_tick_age() < 5

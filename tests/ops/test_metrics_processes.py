@@ -36,7 +36,8 @@ def _drain_in_a_worker_process(organization, member, token) -> None:
     try:
         from payments.selectors import CALLBACK_PATHS
 
-        body = c2b_payload(trans_id="RKW0000001", amount="120", bill_ref=member.account_code)
+        body = c2b_payload(trans_id="RKW0000001", amount="120", bill_ref=member.account_code,
+                           shortcode="600999")  # committed_org's Paybill (a foreign one is refused)
         response = Client(HTTP_HOST=f"{organization.slug}.{settings.BASE_DOMAIN}").post(
             f"/hooks/pay/{token}/{CALLBACK_PATHS['confirmation']}", data=body, content_type="application/json")
         assert response.status_code == 200

@@ -22,7 +22,10 @@ def _store(token: str, n: int, bill_ref: str) -> None:
 def _drain_batch_queries(n: int, bill_ref: str, token: str) -> int:
     from payments.inbox import _drain_batch
 
+    from savegame.metrics import org_label
+
     _store(token, n, bill_ref)
+    org_label()  # the metrics' organization labels load once per process every 10 min: steady state here
     with CaptureQueriesContext(connection) as queries:
         taken, verified = _drain_batch(size=n, later=[])
     assert taken == n
@@ -47,14 +50,20 @@ def test_an_unmatched_batch_costs_the_same_per_row(tenant, member, mpesa, n):
 
 
 # The guard rows and the scoring batch (challenges.services.deposits_score: member, challenge, badge and
-# leaderboard reads and writes, each one query for the whole batch). Measured: 26 for a lone deposit, 24 for
+# leaderboard reads and writes, each one query for the whole batch). Measured warm: 24 for a lone deposit, 22 for
 # ten; what matters is that neither grows with the batch.
-@pytest.mark.parametrize("n, expected", [(1, 26), (10, 24)])
+@pytest.mark.parametrize("n, expected", [(1, 24), (10, 22)])
 def test_the_hand_over_to_scoring_does_not_grow_with_the_batch(tenant, member, mpesa, n, expected, published):
     from payments.inbox import _drain_batch, deposits_hand_over
 
-    _store(mpesa.callback_token, n, member.account_code)
-    _, verified = _drain_batch(size=n, later=[])
+    from savegame.metrics import org_label
+
+    _store(mpesa.callback_token, n + 1, member.account_code)
+    _, verified = _drain_batch(size=n + 1, later=[])
+    # One deposit first: per-process caches (metrics labels, the organization's clock, templates) warm up,
+    # so what is pinned is the steady state, whatever ran before this test in the process.
+    org_label()
+    assert len(deposits_hand_over(transaction_ids=verified[:1])) == 1
     with CaptureQueriesContext(connection) as queries:
-        assert len(deposits_hand_over(transaction_ids=verified)) == n
-    assert len(queries) == expected
+        assert len(deposits_hand_over(transaction_ids=verified[1:])) == n
+    assert len(queries) == expected, [q["sql"][:120] for q in queries.captured_queries]

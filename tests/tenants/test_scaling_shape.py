@@ -12,7 +12,9 @@ from tenants.routing import OrganizationDatabaseRouter, organization_database_al
 
 # Django's own lookup tables keep 32-bit ids (their migrations say AutoField): a few hundred rows
 # per schema that grow with the code, never with traffic.
-DJANGO_LOOKUPS = {"auth_group", "auth_permission", "django_content_type", "django_admin_log"}
+# Django's own lookup tables, and django-axes' (admin login lockout; its counters live in Redis, these stay empty)
+DJANGO_LOOKUPS = {"auth_group", "auth_permission", "django_content_type", "django_admin_log",
+                  "axes_accessattempt", "axes_accessfailurelog", "axes_accesslog", "axes_accessattemptexpiration"}
 LOOKUP_REFERENCES = {"group_id", "permission_id", "content_type_id"}
 
 
