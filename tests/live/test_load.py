@@ -43,7 +43,7 @@ def test_2000_streams_leave_healthz_callbacks_and_send_otp_answering(committed_o
                 ("confirmation", lambda: requests.post(
                     f"http://127.0.0.1:{port}/hooks/pay/{token}/c2b/confirmation", headers={"Host": host}, timeout=10,
                     json=c2b_payload(trans_id=f"RKTLOAD{index:03d}", amount="100",
-                                     bill_ref=members[index].account_code))),
+                                     bill_ref=members[index].account_code, shortcode="600999"))),
                 ("send-otp", lambda: requests.post(
                     f"http://127.0.0.1:{port}/api/v1/auth/send-otp", headers={"Host": host}, timeout=10,
                     json={"phone_number": f"+25471100{index:04d}"})),

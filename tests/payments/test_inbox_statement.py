@@ -62,11 +62,11 @@ def test_a_body_postgresql_refuses_is_a_400_that_stores_nothing_once_prepared(li
         return client.post(path, data=json.dumps(body), content_type="application/json")
 
     for n in range(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] + 1):
-        assert post(c2b_payload(trans_id=f"RKTNUL00{n}", bill_ref=member.account_code)).status_code == 200
+        assert post(c2b_payload(trans_id=f"RKTNUL00{n}", bill_ref=member.account_code, shortcode="600999")).status_code == 200
     assert _prepared_inbox_statements() == 1
-    poisoned = {**c2b_payload(trans_id="RKTNULBAD", bill_ref=member.account_code), "FirstName": "Ja\u0000ne"}
+    poisoned = {**c2b_payload(trans_id="RKTNULBAD", bill_ref=member.account_code, shortcode="600999"), "FirstName": "Ja\u0000ne"}
     response = post(poisoned)
     assert response.status_code == 400 and response.json()["ResultCode"] == 1
-    assert post(c2b_payload(trans_id="RKTNULAFTER", bill_ref=member.account_code)).status_code == 200
+    assert post(c2b_payload(trans_id="RKTNULAFTER", bill_ref=member.account_code, shortcode="600999")).status_code == 200
     assert _count(org.schema_name, CallbackInbox, natural_key="RKTNULBAD") == 0
     assert _count(org.schema_name, CallbackInbox, natural_key="RKTNULAFTER") == 1

@@ -44,7 +44,7 @@ def payments_worker():
 
 def test_100_concurrent_duplicates_of_one_transid_credit_once(live_org, scored, payments_worker):
     org, member, token = live_org
-    body = c2b_payload(trans_id="RKTCONC001", amount="1000", bill_ref=member.account_code)
+    body = c2b_payload(trans_id="RKTCONC001", amount="1000", bill_ref=member.account_code, shortcode="600999")
     barrier = threading.Barrier(100)
 
     def send(_):
@@ -103,7 +103,7 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
         redis.stop()  # Redis dies
         with live_server() as port:
             for n in range(5):
-                body = c2b_payload(trans_id=f"RKTDEAD00{n}", amount="200", bill_ref=member.account_code)
+                body = c2b_payload(trans_id=f"RKTDEAD00{n}", amount="200", bill_ref=member.account_code, shortcode="600999")
                 response = requests.post(_url(port, token), json=body, headers=_host(org), timeout=10)
                 assert response.status_code == 200 and response.json()["ResultCode"] == 0
         assert _count(schema, CallbackInbox, state="received") == 5
@@ -127,7 +127,7 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
             assert wait_for(lambda: _count(schema, Transaction, status="verified") == 5, timeout=30)
             assert wait_for(lambda: _count(schema, DepositScore) == 5, timeout=10)
             with live_server() as port:  # a callback now is kicked again, no sweep needed
-                body = c2b_payload(trans_id="RKTDEAD009", amount="200", bill_ref=member.account_code)
+                body = c2b_payload(trans_id="RKTDEAD009", amount="200", bill_ref=member.account_code, shortcode="600999")
                 assert requests.post(_url(port, token), json=body, headers=_host(org), timeout=10).status_code == 200
             assert wait_for(lambda: _count(schema, DepositScore) == 6, timeout=20)
         connections.close_all()
@@ -163,7 +163,7 @@ def test_a_kick_lost_to_a_redis_outage_is_sent_after_it(live_org, scored, settin
         redis.stop()  # Redis dies
         with live_server() as port:
             for n in range(3):
-                body = c2b_payload(trans_id=f"RKTKEPT00{n}", amount="200", bill_ref=member.account_code)
+                body = c2b_payload(trans_id=f"RKTKEPT00{n}", amount="200", bill_ref=member.account_code, shortcode="600999")
                 response = requests.post(_url(port, token), json=body, headers=_host(org), timeout=10)
                 assert response.status_code == 200 and response.json()["ResultCode"] == 0
         assert wait_for(lambda: schema in coalescer._owed, timeout=10)  # the failed kick is kept
