@@ -7,6 +7,7 @@ as root, the cluster belongs to the unprivileged `pgserver` user (PostgreSQL ref
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _ensure_user(name: str) -> None:
+    """A fresh machine has no `pgserver` user until the embedded server first runs as root."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
 
 
 class PrivateCluster:
@@ -39,6 +48,7 @@ class PrivateCluster:
 
     def start(self) -> PrivateCluster:
         if self.user:
+            _ensure_user(self.user)
             shutil.chown(self.dir, self.user, self.user)
         data = self.dir / "data"
         self._run(str(BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
