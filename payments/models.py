@@ -145,6 +145,33 @@ class TransactionStatusChange(models.Model):
         return f"#{self.transaction_id}: {self.from_status or '-'} -> {self.to_status}"
 
 
+class UnmatchedOutcome(models.Model):
+    """How an admin closed an unmatched payment without crediting anyone (issue 16.19).
+
+    The ledger row keeps its amount and its `unmatched` status (the API's five statuses hold); this
+    row takes it out of the queue and says why. `ignored` (a test payment, a duplicate the payer was
+    told about) can be reopened; `refunded` (the money went back to the payer) is final, so the
+    payment can never also be credited."""
+
+    class Outcome(models.TextChoices):
+        IGNORED = "ignored", _("Ignored")
+        REFUNDED = "refunded", _("Refunded to the payer")
+
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="unmatched_outcome",
+                                       primary_key=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    note = models.CharField(max_length=200, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.transaction_id}: {self.outcome}"
+
+
 class DepositScore(models.Model):
     """One row per verified deposit handed to gamification: a task that runs twice scores once."""
 

@@ -34,6 +34,7 @@ from payments.models import (
     StatusQuery,
     Transaction,
     TransactionStatusChange,
+    UnmatchedOutcome,
     new_callback_token,
 )
 
@@ -344,7 +345,8 @@ def _process_stk(inbox: CallbackInbox) -> Transaction | None:
     existing = _existing_by_receipt(result.receipt)
     if existing is not None and existing.pk != tx.pk:
         # Credited already as a separate C2B row. Give it to this member if it was unmatched; close the push.
-        if existing.status == Transaction.Status.UNMATCHED:
+        if existing.status == Transaction.Status.UNMATCHED and not UnmatchedOutcome.objects.filter(
+                transaction=existing, outcome=UnmatchedOutcome.Outcome.REFUNDED).exists():
             existing.user = tx.user
             existing.challenge = existing.challenge or tx.challenge
             _verify(existing, receipt=None, transacted_at=None, reason=f"matched to the member's STK push #{tx.pk}")
@@ -446,6 +448,11 @@ def transaction_assign(*, transaction_id: int, user, challenge=None, actor=None,
         tx = Transaction.objects.select_for_update().get(pk=transaction_id)
         if tx.status != Transaction.Status.UNMATCHED:
             raise ValidationError({"transaction": "Only unmatched payments can be assigned."})
+        outcome = UnmatchedOutcome.objects.filter(transaction=tx).first()
+        if outcome is not None:
+            raise ValidationError({"transaction": (
+                "This payment was refunded to the payer: it can't be credited." if outcome.outcome == "refunded"
+                else "This payment was ignored: reopen it before assigning it.")})
         if user is None or user.role not in ("member", "org_admin"):
             raise ValidationError({"user": "Choose a member of this organization."})
         tx.user = user
@@ -459,6 +466,42 @@ def transaction_assign(*, transaction_id: int, user, challenge=None, actor=None,
                      before={"status": "unmatched"},
                      after={"status": "verified", "user": user.pk, "challenge": challenge.pk if challenge else None})
         _on_verified(tx)
+    return tx
+
+
+def unmatched_close(*, transaction_id: int, outcome: str, note: str = "", actor=None,
+                    ip_address: str | None = None) -> UnmatchedOutcome:
+    """An org admin takes an unmatched payment out of the queue without crediting anyone: `ignored`
+    (reopenable) or `refunded` (final). The ledger row is untouched; the decision is audited."""
+    from accounts.services import audit_record
+    from django.core.exceptions import ValidationError
+
+    if outcome not in UnmatchedOutcome.Outcome.values:
+        raise ValidationError({"outcome": f"Choose one of: {', '.join(UnmatchedOutcome.Outcome.values)}."})
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+        if tx.status != Transaction.Status.UNMATCHED or UnmatchedOutcome.objects.filter(transaction=tx).exists():
+            raise ValidationError({"transaction": "Only payments waiting in the unmatched queue can be closed."})
+        row = UnmatchedOutcome.objects.create(transaction=tx, outcome=outcome, note=(note or "").strip()[:200],
+                                              decided_by=actor)
+        audit_record(actor=actor, action=f"transaction.{outcome}", target=tx, ip_address=ip_address,
+                     before={"queue": "unmatched"}, after={"outcome": outcome, "note": row.note})
+    return row
+
+
+def unmatched_reopen(*, transaction_id: int, actor=None, ip_address: str | None = None) -> Transaction:
+    """Put an ignored payment back in the unmatched queue (a refund is final: the money left)."""
+    from accounts.services import audit_record
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+        row = UnmatchedOutcome.objects.filter(transaction=tx, outcome=UnmatchedOutcome.Outcome.IGNORED).first()
+        if row is None:
+            raise ValidationError({"transaction": "Only an ignored payment can be reopened."})
+        row.delete()
+        audit_record(actor=actor, action="transaction.reopened", target=tx, ip_address=ip_address,
+                     before={"outcome": "ignored"}, after={"queue": "unmatched"})
     return tx
 
 

@@ -139,6 +139,8 @@ def manage_unmatched(request):
         else:
             messages.error(request, _("That callback is no longer held back."))
         return redirect("manage-unmatched")
+    if request.method == "POST" and request.POST.get("action") in ("ignore", "refund", "reopen"):
+        return _unmatched_close_or_reopen(request)
     if request.method == "POST":
         code = (request.POST.get("member") or "").strip().upper()
         user = User.objects.filter(account_code=code, is_active=True).first() or (
@@ -155,11 +157,35 @@ def manage_unmatched(request):
         else:
             messages.success(request, _("Payment assigned to %(name)s and credited.") % {"name": user.display_name})
         return redirect("manage-unmatched")
+    page = _page(request, selectors.unmatched_list())
+    for tx in page.object_list:
+        tx.payer_phone = selectors.payer_phone_masked(tx.phone_number)
     return render(request, "payments/manage_unmatched.html", {
-        "page": _page(request, selectors.unmatched_list()),
+        "page": page, "closed": selectors.unmatched_closed(),
         "held_back": selectors.quarantined_callbacks()[:REFUSED_SHOWN],
         "members": User.objects.filter(is_active=True).order_by("name", "phone_number")[:1000],
         "challenges": Challenge.objects.filter(status="active").order_by("name")})
+
+
+def _unmatched_close_or_reopen(request):
+    """Ignore or mark refunded (the queue's other outcomes besides assign), or reopen an ignored one."""
+    action = request.POST["action"]
+    raw = request.POST.get("transaction") or ""
+    try:
+        if not raw.isdigit():
+            raise ValidationError(_("Choose a payment from the list."))
+        if action == "reopen":
+            services.unmatched_reopen(transaction_id=int(raw), actor=request.user, ip_address=client_ip(request))
+            messages.success(request, _("Payment back in the unmatched queue."))
+        else:
+            outcome = "ignored" if action == "ignore" else "refunded"
+            services.unmatched_close(transaction_id=int(raw), outcome=outcome, note=request.POST.get("note", ""),
+                                     actor=request.user, ip_address=client_ip(request))
+            messages.success(request, _("Payment marked as ignored.") if outcome == "ignored"
+                             else _("Payment marked as refunded to the payer."))
+    except (ValidationError, Transaction.DoesNotExist) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("manage-unmatched")
 
 
 @org_admin_required

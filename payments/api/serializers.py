@@ -69,6 +69,18 @@ class AssignSerializer(serializers.Serializer):
     challenge = serializers.IntegerField(required=False, allow_null=True)
 
 
+class UnmatchedCloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["ignored", "refunded"])
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class UnmatchedOutcomeSerializer(serializers.Serializer):
+    transaction = serializers.IntegerField(source="transaction_id")
+    outcome = serializers.CharField()
+    note = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
 class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 

@@ -18,6 +18,8 @@ from payments.api.serializers import (
     StkPushRequestSerializer,
     StkPushResponseSerializer,
     TransactionSerializer,
+    UnmatchedCloseSerializer,
+    UnmatchedOutcomeSerializer,
 )
 from payments.forms import TransactionFilterForm
 from payments.models import MpesaSettings, Transaction
@@ -105,6 +107,36 @@ class TransactionAssignApi(APIView):
             raise NotFound()
         tx = services.transaction_assign(transaction_id=pk, user=user, challenge=challenge, actor=request.user,
                                          ip_address=client_ip(request))
+        return Response(TransactionSerializer(tx).data)
+
+
+class TransactionCloseApi(APIView):
+    """An unmatched payment that is no member's: `ignored` (reopenable) or `refunded` (final)."""
+
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=UnmatchedCloseSerializer, responses={201: UnmatchedOutcomeSerializer})
+    def post(self, request, pk: int):
+        data = UnmatchedCloseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if selectors.transaction_get(user=request.user, pk=pk) is None:
+            raise NotFound()
+        row = services.unmatched_close(transaction_id=pk, outcome=data.validated_data["outcome"],
+                                       note=data.validated_data["note"], actor=request.user,
+                                       ip_address=client_ip(request))
+        return Response(UnmatchedOutcomeSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class TransactionReopenApi(APIView):
+    """Put an ignored payment back in the unmatched queue."""
+
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=None, responses=TransactionSerializer)
+    def post(self, request, pk: int):
+        if selectors.transaction_get(user=request.user, pk=pk) is None:
+            raise NotFound()
+        tx = services.unmatched_reopen(transaction_id=pk, actor=request.user, ip_address=client_ip(request))
         return Response(TransactionSerializer(tx).data)
 
 
