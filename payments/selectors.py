@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, MpesaSettings, Transaction, UnmatchedOutcome
+from payments.models import CallbackInbox, ManualDeposit, MpesaSettings, Transaction, UnmatchedOutcome
 
 CALLBACK_PATHS = {
     # Daraja refuses callback URLs containing words such as "mpesa", "safaricom" or "query".
@@ -83,6 +83,12 @@ def unmatched_list() -> QuerySet[Transaction]:
     """The unmatched queue: paid, matching no member, not yet assigned, ignored or refunded; oldest first."""
     return (Transaction.objects.filter(status=Transaction.Status.UNMATCHED, unmatched_outcome__isnull=True)
             .order_by("created_at", "id"))
+
+
+def manual_deposits(*, status: str | None, limit: int = 100) -> QuerySet[ManualDeposit]:
+    """Cash and bank deposits leaders recorded, newest first (all of them when `status` is None)."""
+    rows = ManualDeposit.objects.select_related("user", "recorded_by", "decided_by", "challenge")
+    return (rows.filter(status=status) if status else rows).order_by("-created_at", "-id")[:limit]
 
 
 def unmatched_closed(*, limit: int = 50) -> QuerySet[UnmatchedOutcome]:
