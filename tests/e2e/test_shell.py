@@ -40,13 +40,12 @@ def _png() -> bytes:
 
 
 def _challenge(with_db, org, name="Weekly 500"):
-    from datetime import date, timedelta
-
     from challenges.models import Challenge
+    from tenants.calendar import local_today, week_start
 
-    with with_db(org):
+    with with_db(org):  # from this week's Monday: started last week, it would have missed a period on a Monday
         return Challenge.objects.create(name=name, type="fixed_amount", target={"amount": 500, "frequency": "weekly"},
-                                        duration_days=28, start_date=date.today() - timedelta(days=2), status="active")
+                                        duration_days=28, start_date=week_start(local_today()), status="active")
 
 
 def test_branding_change_shows_on_the_member_site(e2e_org, make_user, new_page, live_site, shot):

@@ -53,5 +53,13 @@ def active_challenge(tenant):
 
     return Challenge.objects.create(
         name="Weekly 500", type="fixed_amount", target={"amount": 500, "frequency": "weekly"},
-        duration_days=28, start_date=date.today() - timedelta(days=3), status="active",
+        duration_days=28, start_date=this_monday(), status="active",
     )
+
+
+def this_monday():
+    """The start of the organization's current week: a weekly challenge that began last week would have
+    missed a period already on a Monday (and failed), whatever the test meant to show."""
+    from tenants.calendar import local_today, week_start
+
+    return week_start(local_today())

@@ -10,6 +10,8 @@ import pytest
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Sum
 
+from tests.web.conftest import this_monday
+
 
 @pytest.fixture
 def score(django_capture_on_commit_callbacks):
@@ -30,9 +32,9 @@ def test_home_summary_comes_from_gamification_and_the_ledger(signed_in, member, 
     from challenges.services import participant_join
 
     streak = Challenge.objects.create(name="Four weeks", type="streak", target={"consecutive_weeks": 4},
-                                      duration_days=56, start_date=date.today() - timedelta(days=3), status="active")
+                                      duration_days=56, start_date=this_monday(), status="active")
     Challenge.objects.create(name="Not joined", type="fixed_amount", target={"amount": 100, "frequency": "weekly"},
-                             duration_days=28, start_date=date.today() - timedelta(days=3), status="active")
+                             duration_days=28, start_date=this_monday(), status="active")
     rival = user_create(phone_number="+254712000999", name="Baraka")
     for user, challenge in ((rival, active_challenge), (member, active_challenge), (member, streak)):
         participant_join(challenge=challenge, user=user)
