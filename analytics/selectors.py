@@ -525,8 +525,7 @@ def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overvi
         active[days] = rolled["active"][days] + len(fresh)
 
     if model is not None:
-        participating = sources.participant_user_count(model=model, challenge_id=challenge_id)
-        outcomes = sources.participant_status_counts(model=model, challenge_id=challenge_id)
+        participating, outcomes = sources.participant_figures(model=model, challenge_id=challenge_id)
     else:
         in_scope = (lambda c: c == challenge_id) if challenge_id is not None else (lambda c: c is not None)
         new_users = {r[1] for r in rows if r[1] and in_scope(r[2])} | {u for u, c in joins if in_scope(c)}

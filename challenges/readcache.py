@@ -1,0 +1,71 @@
+"""The game's read cache (the brief's caching strategy, issue 13): a member's points for minutes and
+the challenge list until a challenge changes. Values live in Django's cache (Redis), whose key
+function prefixes every key with the tenant schema (django_tenants.cache.make_key), so one
+organization never reads another's. The selectors own the numbers; this module only keeps what they
+computed and forgets it when the game writes.
+
+Forgetting happens twice: at once (the writer's own transaction reads fresh values) and after the
+commit (a reader that refilled the cache from the last committed state before the commit is
+overwritten). Redis down: reads compute, forgets are logged and the TTL bounds what stays stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+POINTS_TTL = 300  # the brief: a member's profile and points for minutes
+LIST_TTL = 3600  # until a challenge changes (forgotten on every write); the TTL only bounds a lost forget
+_MISSING = object()
+
+
+def points_key(user_id: int) -> str:
+    return f"game:points:{int(user_id)}"
+
+
+def list_key(*, admin: bool) -> str:
+    return f"game:challenges:{'admin' if admin else 'member'}"
+
+
+def cached(key: str, ttl: int, compute: Callable[[], object]):
+    try:
+        value = cache.get(key, _MISSING)
+    except Exception:
+        logger.warning("cache unavailable; %s computed", key.split(":")[1])
+        return compute()
+    if value is _MISSING:
+        value = compute()
+        try:
+            cache.set(key, value, ttl)
+        except Exception:
+            pass
+    return value
+
+
+def _forget(keys: list[str]) -> None:
+    if not keys:
+        return
+
+    def drop():
+        try:
+            cache.delete_many(keys)
+        except Exception:
+            logger.warning("cache unavailable; %d keys left to their TTL", len(keys))
+
+    drop()
+    transaction.on_commit(drop)
+
+
+def points_forget(*, user_ids: Iterable[int]) -> None:
+    """Points were awarded or taken back for these members."""
+    _forget(sorted({points_key(u) for u in user_ids if u}))
+
+
+def challenges_forget() -> None:
+    """A challenge row changed (created, edited, published, settled, deleted, joined, saved into)."""
+    _forget([list_key(admin=False), list_key(admin=True)])
