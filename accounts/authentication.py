@@ -102,3 +102,18 @@ class OrganizationJWTAuthentication(JWTAuthentication):
         if token_denied(validated):
             raise InvalidToken(_("This token was revoked at logout."))
         return self.get_user(validated), validated
+
+    def get_user(self, validated_token):
+        """The row from accounts' user cache (a query per API request before); a missing or inactive
+        user goes through simplejwt's own lookup and its errors."""
+        from rest_framework_simplejwt.settings import api_settings
+
+        from accounts.selectors import user_cached
+
+        try:
+            user = user_cached(user_id=int(validated_token[api_settings.USER_ID_CLAIM]))
+        except (KeyError, TypeError, ValueError):
+            user = None
+        if user is None or (api_settings.CHECK_USER_IS_ACTIVE and not user.is_active):
+            return super().get_user(validated_token)
+        return user

@@ -1,5 +1,5 @@
-"""The game's read cache (the brief's caching strategy, issue 13): a member's points for minutes and
-the challenge list until a challenge changes. Values live in Django's cache (Redis), whose key
+"""The game's read cache (the brief's caching strategy, issue 13): a member's points for minutes, the
+challenges they joined until they join another, and the challenge list until a challenge changes. Values live in Django's cache (Redis), whose key
 function prefixes every key with the tenant schema (django_tenants.cache.make_key), so one
 organization never reads another's. The selectors own the numbers; this module only keeps what they
 computed and forgets it when the game writes.
@@ -26,6 +26,10 @@ _MISSING = object()
 
 def points_key(user_id: int) -> str:
     return f"game:points:{int(user_id)}"
+
+
+def joined_key(user_id: int) -> str:
+    return f"game:joined:{int(user_id)}"
 
 
 def list_key(*, admin: bool) -> str:
@@ -64,6 +68,11 @@ def _forget(keys: list[str]) -> None:
 def points_forget(*, user_ids: Iterable[int]) -> None:
     """Points were awarded or taken back for these members."""
     _forget(sorted({points_key(u) for u in user_ids if u}))
+
+
+def joined_forget(*, user_id: int) -> None:
+    """The member joined a challenge."""
+    _forget([joined_key(user_id)])
 
 
 def challenges_forget() -> None:

@@ -86,9 +86,12 @@ def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
 
 
 def joined_challenge_ids(*, user) -> set[int]:
+    """The challenges this member joined, kept in the tenant's cache until they join another
+    (participations are never deleted: only drafts are, and nobody joins a draft)."""
     if not user or not user.is_authenticated:
         return set()
-    return set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True))
+    return readcache.cached(readcache.joined_key(user.pk), readcache.POINTS_TTL,
+                            lambda: set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True)))
 
 
 def winnable_challenges(*, user) -> QuerySet[Challenge]:

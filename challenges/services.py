@@ -281,6 +281,7 @@ def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
         participant.save()
         Challenge.objects.filter(pk=challenge.pk).update(participants_count=F("participants_count") + 1)
         readcache.challenges_forget()
+        readcache.joined_forget(user_id=user.pk)
         effects.event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
         effects.after_commit_board([effects.board_update(participant, user.display_name)])
     return participant, True
