@@ -30,7 +30,7 @@ def access_member(*, actor: User, member_id) -> User:
 USER_CACHE_SECONDS = 300  # the brief: a member's profile for minutes (forgotten on every write)
 
 
-def _user_key(user_id: int) -> str:
+def user_cache_key(user_id: int) -> str:
     return f"accounts:user:{int(user_id)}"  # Django's cache: the key function prefixes the tenant schema
 
 
@@ -41,14 +41,14 @@ def user_cached(*, user_id) -> User | None:
     from django.core.cache import cache
 
     try:
-        user = cache.get(_user_key(user_id))
+        user = cache.get(user_cache_key(user_id))
     except Exception:
         return User.objects.filter(pk=user_id).first()
     if user is None:
         user = User.objects.filter(pk=user_id).first()
         if user is not None:
             try:
-                cache.set(_user_key(user_id), user, USER_CACHE_SECONDS)
+                cache.set(user_cache_key(user_id), user, USER_CACHE_SECONDS)
             except Exception:
                 pass
     return user
@@ -59,7 +59,7 @@ def user_forget(*, user_ids) -> None:
     from django.core.cache import cache
     from django.db import transaction
 
-    keys = [_user_key(u) for u in user_ids if u]
+    keys = [user_cache_key(u) for u in user_ids if u]
 
     def drop():
         try:

@@ -51,6 +51,22 @@ def cached(key: str, ttl: int, compute: Callable[[], object]):
     return value
 
 
+def cached_many(computes: dict[str, tuple[int, Callable[[], object]]]) -> dict[str, object]:
+    """cached() for several keys in one round trip: {key: (ttl, compute)} -> {key: value}."""
+    try:
+        found = cache.get_many(list(computes))
+    except Exception:
+        logger.warning("cache unavailable; %d values computed", len(computes))
+        return {key: compute() for key, (_ttl, compute) in computes.items()}
+    missing = {key: compute() for key, (_ttl, compute) in computes.items() if key not in found}
+    for key, value in missing.items():
+        try:
+            cache.set(key, value, computes[key][0])
+        except Exception:
+            pass
+    return {**found, **missing}
+
+
 def _forget(keys: list[str]) -> None:
     if not keys:
         return

@@ -29,13 +29,27 @@ CACHED_LIST_MAX = 500  # an organization with more challenges pages them from th
 def challenge_list_cached(*, user, status: str = "") -> list[Challenge] | QuerySet[Challenge]:
     """challenge_list_for, kept in the tenant's cache until a challenge changes (readcache): the list
     every member's app opens with. Filtered by `status` in Python; a longer list stays a queryset."""
+    return challenge_list_and_joined(user=user, status=status)[0]
+
+
+def challenge_list_and_joined(*, user, status: str = "") -> tuple[list[Challenge] | QuerySet[Challenge], set[int]]:
+    """challenge_list_cached and joined_challenge_ids, read from the cache in one round trip."""
     admin = _is_admin(user)
 
     def rows():
         got = list(challenge_list_for(user=user)[:CACHED_LIST_MAX + 1])
         return got if len(got) <= CACHED_LIST_MAX else None
 
-    every = readcache.cached(readcache.list_key(admin=admin), readcache.LIST_TTL, rows)
+    computes = {readcache.list_key(admin=admin): (readcache.LIST_TTL, rows)}
+    if user and user.is_authenticated:
+        computes[readcache.joined_key(user.pk)] = (readcache.POINTS_TTL, lambda: _joined_ids(user))
+    got = readcache.cached_many(computes)
+    joined = got.get(readcache.joined_key(user.pk), set()) if user and user.is_authenticated else set()
+    every = got[readcache.list_key(admin=admin)]
+    return _status_filtered(every, user=user, status=status), joined
+
+
+def _status_filtered(every, *, user, status: str):
     if every is None:
         qs = challenge_list_for(user=user)
         return qs.filter(status=status) if status else qs
@@ -90,8 +104,11 @@ def joined_challenge_ids(*, user) -> set[int]:
     (participations are never deleted: only drafts are, and nobody joins a draft)."""
     if not user or not user.is_authenticated:
         return set()
-    return readcache.cached(readcache.joined_key(user.pk), readcache.POINTS_TTL,
-                            lambda: set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True)))
+    return readcache.cached(readcache.joined_key(user.pk), readcache.POINTS_TTL, lambda: _joined_ids(user))
+
+
+def _joined_ids(user) -> set[int]:
+    return set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True))
 
 
 def winnable_challenges(*, user) -> QuerySet[Challenge]:

@@ -55,10 +55,10 @@ class ChallengeViewSet(viewsets.ViewSet):
         from rest_framework.pagination import PageNumberPagination
 
         wanted = query_params_clean(params=request.query_params, form_class=ChallengeListParams)["status"]
-        rows = selectors.challenge_list_cached(user=request.user, status=wanted or "")
+        rows, joined = selectors.challenge_list_and_joined(user=request.user, status=wanted or "")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
-        context = {"joined_ids": selectors.joined_challenge_ids(user=request.user)}
+        context = {"joined_ids": joined}
         return paginator.get_paginated_response(ChallengeSerializer(page, many=True, context=context).data)
 
     @extend_schema(request=ChallengeWriteSerializer, responses={201: ChallengeSerializer})
