@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/web.py [--duration 10] [--warmup 3] [--connections 16] [--rounds 1]
                                   [--members 2000] [--deposits-per-member 10] [--port 9210] [--only NAME,...]
-                                  [--out /tmp/bench-web.json]
+                                  [--fresh] [--setup-only] [--out /tmp/bench-web.json]
 
 The server is the Procfile's own `web` command (collectstatic, then gunicorn gthread with
 WEB_CONCURRENCY workers x WEB_THREADS threads and CONN_MAX_AGE=60), DEBUG=0, real PostgreSQL
@@ -23,7 +23,8 @@ Every response must be 2xx: a run with any other status fails. The API and hook 
 raised (the limiter still runs and counts in Redis on every request).
 
 A bench organization `bench-web` (--members members, one running weekly challenge everyone joined,
---deposits-per-member verified deposits each over the last 5 weeks, scored through the game, days
+--deposits-per-member verified deposits each over the 34 days before today (recorded on the day
+they were paid), scored through the game, days
 before today rolled up by analytics_backfill, a few deposits today so the overview has a live
 delta) is created once and reused. Prints one JSON document: per target p50, p99, req/s, ratios to
 both baselines, and `uptime`'s load before and after each target.
@@ -43,6 +44,7 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
+from unittest import mock
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def uptime() -> str:
 
 
 # --- data -------------------------------------------------------------------------------------
-def setup(members: int, per_member: int):
+def setup(members: int, per_member: int, fresh: bool = False):
     import io
 
     from django.core.management import call_command
@@ -87,6 +89,13 @@ def setup(members: int, per_member: int):
     from challenges.services import challenge_create, deposits_score, local_today, participant_join
     from payments.models import Transaction
 
+    if fresh:
+        from tenants.models import Organization
+
+        connection.set_schema_to_public()
+        old = Organization.objects.filter(slug=SLUG).first()
+        if old is not None:
+            old.delete(force_drop=True)
     org = bench_org(SLUG)
     today = local_today()
     have = User.objects.filter(role="member").count()
@@ -108,15 +117,22 @@ def setup(members: int, per_member: int):
     if not Transaction.objects.filter(transaction_id__startswith="BW").exists():
         print(f"  {len(ids) * per_member} deposits, scored", flush=True)
         now = timezone.now()
-        rows, n = [], 0
+        by_day: dict[int, list] = {}
+        n = 0
         for k in range(per_member):
             for user_id in ids:
                 n += 1
-                when = now - timedelta(days=(n * 7919) % 35, minutes=n % 600)
-                rows.append(Transaction(user_id=user_id, challenge=challenge, amount=Decimal(50 + n % 20 * 25),
-                                        status="verified", source="c2b", transaction_id=f"BW{n:09d}",
-                                        mpesa_receipt=f"BW{n:09d}", transacted_at=when, verified_at=when))
-        Transaction.objects.bulk_create(rows, batch_size=2000)
+                days = 1 + (n * 7919) % 34
+                when = now - timedelta(days=days, minutes=n % 600)
+                by_day.setdefault(days, []).append(Transaction(
+                    user_id=user_id, challenge=challenge, amount=Decimal(50 + n % 20 * 25), status="verified",
+                    source="c2b", transaction_id=f"BW{n:09d}", mpesa_receipt=f"BW{n:09d}", transacted_at=when,
+                    verified_at=when))
+        # Each row recorded when it was paid (created_at is auto_now_add and the ledger is append-only):
+        # the live reads bound the ledger by created_at, as production rows allow.
+        for days, rows in sorted(by_day.items()):
+            with mock.patch("django.utils.timezone.now", return_value=now - timedelta(days=days)):
+                Transaction.objects.bulk_create(rows, batch_size=2000)
         made = list(Transaction.objects.filter(transaction_id__startswith="BW").order_by("transacted_at", "pk")
                     .values_list("pk", flat=True))
         for i in range(0, len(made), 500):
@@ -266,9 +282,10 @@ def main() -> None:
     parser.add_argument("--only", default="")
     parser.add_argument("--out", default="")
     parser.add_argument("--setup-only", action="store_true", help="make the bench organization and stop")
+    parser.add_argument("--fresh", action="store_true", help="drop the bench organization and make it again")
     args = parser.parse_args()
 
-    data = setup(args.members, args.deposits_per_member)
+    data = setup(args.members, args.deposits_per_member, fresh=args.fresh)
     if args.setup_only:
         print(f"{SLUG}: {data['ledger_rows']} ledger rows")
         return
