@@ -81,6 +81,32 @@ def token_denied(token: Token) -> bool:
         return False
 
 
+def _denied_and_cached_user(token: Token) -> tuple[bool, User | None]:
+    """token_denied and the cached user row (accounts.selectors.user_cached) in one Redis round trip:
+    every API request asks both (issue 13). Redis down: token_denied's own answer, no cached user."""
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+    from rest_framework_simplejwt.settings import api_settings
+
+    from accounts.selectors import user_cache_key
+
+    jtis = [str(j) for j in (token.get("jti"), token.get(SESSION_CLAIM)) if j]
+    try:
+        user_id = int(token[api_settings.USER_ID_CLAIM])
+    except (KeyError, TypeError, ValueError):
+        return token_denied(token), None
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        if jtis:
+            pipe.exists(*[_deny_key(j) for j in jtis])
+        pipe.get(cache.make_key(user_cache_key(user_id)))
+        results = pipe.execute()
+        raw = results[-1]
+        return (bool(results[0]) if jtis else False), (cache.client.decode(raw) if raw is not None else None)
+    except Exception:
+        return token_denied(token), None
+
+
 def tokens_for_user(user: User) -> dict:
     """A refresh/access pair for `user`, bound to the current organization."""
     refresh = OrganizationRefreshToken.for_user(user)  # recorded as outstanding (token_blacklist, tenant schema)
@@ -99,6 +125,24 @@ class OrganizationJWTAuthentication(JWTAuthentication):
             return None
         validated = self.get_validated_token(raw_token)
         token_org_check(validated, schema=current_schema(request))
-        if token_denied(validated):
+        denied, user = _denied_and_cached_user(validated)
+        if denied:
             raise InvalidToken(_("This token was revoked at logout."))
-        return self.get_user(validated), validated
+        if user is None or not user.is_active:
+            user = self.get_user(validated)  # fills the cache, or simplejwt's own refusal
+        return user, validated
+
+    def get_user(self, validated_token):
+        """The row from accounts' user cache (a query per API request before); a missing or inactive
+        user goes through simplejwt's own lookup and its errors."""
+        from rest_framework_simplejwt.settings import api_settings
+
+        from accounts.selectors import user_cached
+
+        try:
+            user = user_cached(user_id=int(validated_token[api_settings.USER_ID_CLAIM]))
+        except (KeyError, TypeError, ValueError):
+            user = None
+        if user is None or (api_settings.CHECK_USER_IS_ACTIVE and not user.is_active):
+            return super().get_user(validated_token)
+        return user

@@ -19,10 +19,57 @@ def access_member(*, actor: User, member_id) -> User:
         raise Http404
     if actor.role != User.Role.ORG_ADMIN and actor.pk != member_id:
         raise Http404
+    if actor.pk == member_id and isinstance(actor, User) and actor.role != User.Role.SUPER_ADMIN:
+        return actor  # a member reading their own: the row authentication just loaded
     member = User.objects.filter(pk=member_id).exclude(role=User.Role.SUPER_ADMIN).first()
     if member is None:
         raise Http404
     return member
+
+
+USER_CACHE_SECONDS = 300  # the brief: a member's profile for minutes (forgotten on every write)
+
+
+def user_cache_key(user_id: int) -> str:
+    return f"accounts:user:{int(user_id)}"  # Django's cache: the key function prefixes the tenant schema
+
+
+def user_cached(*, user_id) -> User | None:
+    """The user row an API request authenticates as (JWT), kept in the tenant's cache for minutes.
+    accounts.services forgets it whenever the row changes (user_forget), so a removed member's
+    token stops working at once; Redis down: read the row."""
+    from django.core.cache import cache
+
+    try:
+        user = cache.get(user_cache_key(user_id))
+    except Exception:
+        return User.objects.filter(pk=user_id).first()
+    if user is None:
+        user = User.objects.filter(pk=user_id).first()
+        if user is not None:
+            try:
+                cache.set(user_cache_key(user_id), user, USER_CACHE_SECONDS)
+            except Exception:
+                pass
+    return user
+
+
+def user_forget(*, user_ids) -> None:
+    """A user row changed: drop the cached copies, now and again after the commit."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    keys = [user_cache_key(u) for u in user_ids if u]
+
+    def drop():
+        try:
+            cache.delete_many(keys)
+        except Exception:
+            pass
+
+    if keys:
+        drop()
+        transaction.on_commit(drop)
 
 
 def member_by_phone(*, phone_number: str) -> User | None:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, SmsDevice, User, new_account_code
 from accounts.phone import normalize_phone
+from accounts.selectors import user_forget
 from savegame.logging import request_id_var
 from savegame.ratelimit import Bucket, Rate, buckets_hit, rates_parse
 from savegame.redis import redis_client, tenant_key
@@ -145,6 +146,7 @@ def member_update(*, member: User, data: dict, actor: User, ip_address: str | No
         before = _member_snapshot(member, data.keys())
         member, changed = model_update(instance=member, fields=MEMBER_EDITABLE_FIELDS, data=data)
         if changed:
+            user_forget(user_ids=[member.pk])
             audit_record(
                 actor=actor, action="user.role_changed" if "role" in changed else "user.updated", target=member,
                 before={f: before[f] for f in changed}, after=_member_snapshot(member, changed), ip_address=ip_address,
@@ -162,6 +164,7 @@ def member_remove(*, member: User, actor: User, ip_address: str | None = None) -
             return member
         member.is_active = False
         member.save(update_fields=["is_active", "updated_at"])
+        user_forget(user_ids=[member.pk])
         SmsDevice.objects.filter(user=member).update(token=None, valid_until=timezone.now())
         audit_record(actor=actor, action="user.removed", target=member,
                      before={"is_active": True, "role": member.role}, after={"is_active": False},
@@ -381,6 +384,7 @@ def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | 
             device.save(update_fields=["user"])
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
+        user_forget(user_ids=[user.pk])
     try:  # only lifts the resend cool-down; the code is already spent, so the login must not fail here
         redis_client().delete(tenant_key("otp", "cooldown", phone_number))
     except (redis.ConnectionError, redis.TimeoutError):
@@ -422,6 +426,7 @@ def user_profile_update(*, user, data: dict, ip_address: str | None = None):
     with transaction.atomic():
         user, changed = model_update(instance=user, fields=["name", "language"], data=clean)
         if changed:
+            user_forget(user_ids=[user.pk])
             audit_record(actor=user, action="user.profile_updated", target=user, ip_address=ip_address,
                          before={f: before[f] for f in changed}, after={f: getattr(user, f) for f in changed})
     return user

@@ -421,10 +421,24 @@ def _rolled_overview(
 def analytics_overview(*, challenge_id: int | None = None) -> dict:
     """Overview KPIs: the cached rolled-up part plus today's live delta, computed in Python from
     one read of the live ledger rows (normally today's only)."""
+    tz = sources.org_timezone()
+    return _overview(challenge_id=challenge_id, tz=tz, today=sources.local_today(tz)).figures
+
+
+@dataclass
+class _Overview:
+    """The overview's figures and what the leader's overview page reuses from computing them."""
+
+    figures: dict
+    outcomes: dict
+    watermark: date | None
+    version: object  # the rollup version (latest computed_at), None before the first rollup
+    rows: list  # the live ledger rows (day, user_id, challenge_id, amount), days after the watermark
+
+
+def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overview:
     from django.core.cache import cache
 
-    tz = sources.org_timezone()
-    today = sources.local_today(tz)
     state = DailyRollup.objects.filter(challenge__isnull=True).aggregate(last=Max("day"), version=Max("computed_at"))
     watermark = state["last"]
     members = sources.members().count()
@@ -511,8 +525,7 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
         active[days] = rolled["active"][days] + len(fresh)
 
     if model is not None:
-        participating = sources.participant_user_count(model=model, challenge_id=challenge_id)
-        outcomes = sources.participant_status_counts(model=model, challenge_id=challenge_id)
+        participating, outcomes = sources.participant_figures(model=model, challenge_id=challenge_id)
     else:
         in_scope = (lambda c: c == challenge_id) if challenge_id is not None else (lambda c: c is not None)
         new_users = {r[1] for r in rows if r[1] and in_scope(r[2])} | {u for u, c in joins if in_scope(c)}
@@ -529,7 +542,7 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
             goals=goals,
         )
 
-    return {
+    figures = {
         "total_saved": _decimal(amount),
         "deposits_count": count,
         "average_deposit": _decimal(amount / count if count else 0),
@@ -542,6 +555,104 @@ def analytics_overview(*, challenge_id: int | None = None) -> dict:
         "failure_rate": _rate(outcomes["failed"], outcomes["participants"]),
         "as_of": today.isoformat(),
         "rolled_up_through": watermark.isoformat() if watermark else None,
+    }
+    return _Overview(figures=figures, outcomes=outcomes, watermark=watermark, version=state["version"], rows=rows)
+
+
+def manage_overview(*, weeks: int = 12) -> dict:
+    """The leader's overview page: the KPIs, saved per week over the last `weeks` weeks and the
+    challenge outcomes, in a handful of queries. The rolled-up days are cached under the rollup
+    version (as the KPIs are); the live days reuse the KPIs' one read of the live ledger rows."""
+    tz = sources.org_timezone()
+    today = sources.local_today(tz)
+    parts = _overview(challenge_id=None, tz=tz, today=today)
+    first = sources.week_start(today) - timedelta(weeks=weeks - 1)
+    outcomes = parts.outcomes
+    return {
+        "overview": parts.figures,
+        "trends": _weekly_trends(first=first, today=today, parts=parts),
+        "completion": {
+            **outcomes,
+            "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),
+            "failure_rate": _rate(outcomes["failed"], outcomes["participants"]),
+        },
+    }
+
+
+def _weekly_trends(*, first: date, today: date, parts: _Overview) -> dict:
+    """analytics_savings_trends(first, today, "week") without its whole-window `savers`: the weeks
+    up to the watermark from the cache, the live rows added in Python, and one query per week that
+    spans the watermark (normally this one) for its distinct savers."""
+    from django.core.cache import cache
+
+    watermark = parts.watermark
+    if watermark is None or watermark < first - timedelta(days=1):  # no rollup of this window yet
+        full = analytics_savings_trends(first=first, last=today, granularity="week")
+        full.pop("savers")
+        return full
+    rolled = None
+    key = f"analytics:weekly:{parts.version.timestamp()}:{first}:{watermark}"
+    try:
+        rolled = cache.get(key)
+    except Exception:  # Redis down: compute without the cache
+        pass
+    if rolled is None:
+        rolled = analytics_savings_trends(first=first, last=watermark, granularity="week")["series"] if watermark >= first else []
+        try:
+            cache.set(key, rolled, 6 * 3600)
+        except Exception:
+            pass
+    periods = {
+        date.fromisoformat(p["period"]): {
+            "deposits_count": p["deposits_count"], "amount": Decimal(p["amount"]), "savers": p["savers"], "live": set()
+        }
+        for p in rolled
+    }
+    week = sources.week_start(max(first, watermark + timedelta(days=1)))
+    while week <= today:
+        periods.setdefault(week, {"deposits_count": 0, "amount": ZERO, "savers": 0, "live": set()})
+        week += timedelta(days=7)
+    for day, user_id, _challenge_id, amount in parts.rows:
+        bucket = periods.get(sources.week_start(day))
+        if bucket is None:
+            continue
+        bucket["amount"] += amount
+        if amount > 0:
+            bucket["deposits_count"] += 1
+            if user_id:
+                bucket["live"].add(user_id)
+    for start, bucket in periods.items():
+        if not bucket["live"]:
+            continue
+        if start > watermark:
+            bucket["savers"] = len(bucket["live"])
+            continue
+        with connection.cursor() as cursor:  # savers on this week's rolled days or live ones, once each
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT user_id FROM {SaverDay._meta.db_table} WHERE day BETWEEN %s AND %s "
+                "AND deposits_count > 0 UNION SELECT unnest(%s::bigint[])) s",
+                [start, watermark, list(bucket["live"])],
+            )
+            bucket["savers"] = cursor.fetchone()[0]
+    series = [
+        {
+            "period": p.isoformat(),
+            "deposits_count": b["deposits_count"],
+            "amount": _decimal(b["amount"]),
+            "savers": b["savers"],
+            "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0),
+        }
+        for p, b in sorted(periods.items())
+    ]
+    total = sum((b["amount"] for b in periods.values()), ZERO)
+    return {
+        "from": first.isoformat(),
+        "to": today.isoformat(),
+        "challenge": None,
+        "granularity": "week",
+        "total_saved": _decimal(total),
+        "deposits_count": sum(b["deposits_count"] for b in periods.values()),
+        "series": series,
     }
 
 

@@ -153,11 +153,16 @@ def participant_status_counts(*, model, challenge_id: int | None) -> dict[str, i
     return counts
 
 
-def participant_user_count(*, model, challenge_id: int | None) -> int:
+def participant_figures(*, model, challenge_id: int | None) -> tuple[int, dict[str, int]]:
+    """(distinct members in a challenge, participant_status_counts) in one query."""
     qs = model.objects.exclude(challenge__status="cancelled")
     if challenge_id is not None:
         qs = qs.filter(challenge_id=challenge_id)
-    return qs.order_by().values("user_id").distinct().count()
+    row = qs.order_by().aggregate(
+        users=Count("user_id", distinct=True), participants=Count("id"),
+        **{status: Count("id", filter=Q(status=status)) for status in ("active", "completed", "failed")},
+    )
+    return row.pop("users"), row
 
 
 def challenge_joins(*, since: datetime, challenge_ids) -> QuerySet:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
@@ -74,13 +74,8 @@ def _completion_chart(completion: dict):
 
 @org_admin_required
 def manage_overview(request):
-    tz = sources.org_timezone()
-    today = sources.local_today(tz)
-    overview = selectors.analytics_overview()
-    trends = selectors.analytics_savings_trends(
-        first=sources.week_start(today) - timedelta(weeks=11), last=today, granularity="week"
-    )
-    completion = selectors.challenge_completion(today=today)
+    figures = selectors.manage_overview(weeks=12)
+    overview, trends, completion = figures["overview"], figures["trends"], figures["completion"]
     return render(
         request,
         "analytics/manage_overview.html",

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from challenges import effects, leaderboard, ledger, scoring
+from challenges import effects, leaderboard, ledger, readcache, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, ScoredDeposit, Team
 from challenges.services import (
     participant_expected,
@@ -96,6 +96,7 @@ def _totals_lower(contributions: list[Contribution], participants: list[Particip
     teams = {p.pk: p.team_id for p in participants}
     for c in contributions:
         Challenge.objects.filter(pk=c.participant.challenge_id).update(total_saved=F("total_saved") - c.amount)
+        readcache.challenges_forget()
         if teams.get(c.participant_id):
             Team.objects.filter(pk=teams[c.participant_id]).update(total_saved=F("total_saved") - c.amount)
 
@@ -125,6 +126,7 @@ def _participant_recompute(participant: Participant, tx, amount: Decimal | None,
             user_id=participant.user_id, participant=participant, transaction=tx, reason=PointAward.Reason.REVERSAL,
             points=change, amount=-amount if amount is not None else None, detail=_detail(tx, participant, amount),
         )
+        readcache.points_forget(user_ids=[participant.user_id])
     _contributions_reset(participant, rules)
     participant.status, participant.completed_at = status, completed_at
     participant.points = expected["points"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from challenges import leaderboard, scoring
+from challenges import leaderboard, readcache, scoring
 from challenges.badges import catalogue, criteria_explain
 from challenges.models import BadgeAward, Challenge, Participant, PointAward, Team
 
@@ -21,6 +21,39 @@ def challenge_list_for(*, user) -> QuerySet[Challenge]:
     if not _is_admin(user):
         qs = qs.exclude(status=Challenge.Status.DRAFT)
     return qs.order_by("-start_date", "name", "pk")
+
+
+CACHED_LIST_MAX = 500  # an organization with more challenges pages them from the database
+
+
+def challenge_list_cached(*, user, status: str = "") -> list[Challenge] | QuerySet[Challenge]:
+    """challenge_list_for, kept in the tenant's cache until a challenge changes (readcache): the list
+    every member's app opens with. Filtered by `status` in Python; a longer list stays a queryset."""
+    return challenge_list_and_joined(user=user, status=status)[0]
+
+
+def challenge_list_and_joined(*, user, status: str = "") -> tuple[list[Challenge] | QuerySet[Challenge], set[int]]:
+    """challenge_list_cached and joined_challenge_ids, read from the cache in one round trip."""
+    admin = _is_admin(user)
+
+    def rows():
+        got = list(challenge_list_for(user=user)[:CACHED_LIST_MAX + 1])
+        return got if len(got) <= CACHED_LIST_MAX else None
+
+    computes = {readcache.list_key(admin=admin): (readcache.LIST_TTL, rows)}
+    if user and user.is_authenticated:
+        computes[readcache.joined_key(user.pk)] = (readcache.POINTS_TTL, lambda: _joined_ids(user))
+    got = readcache.cached_many(computes)
+    joined = got.get(readcache.joined_key(user.pk), set()) if user and user.is_authenticated else set()
+    every = got[readcache.list_key(admin=admin)]
+    return _status_filtered(every, user=user, status=status), joined
+
+
+def _status_filtered(every, *, user, status: str):
+    if every is None:
+        qs = challenge_list_for(user=user)
+        return qs.filter(status=status) if status else qs
+    return [c for c in every if c.status == status] if status else every
 
 
 def access_challenge(*, user, challenge_id) -> Challenge | None:
@@ -67,8 +100,14 @@ def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
 
 
 def joined_challenge_ids(*, user) -> set[int]:
+    """The challenges this member joined, kept in the tenant's cache until they join another
+    (participations are never deleted: only drafts are, and nobody joins a draft)."""
     if not user or not user.is_authenticated:
         return set()
+    return readcache.cached(readcache.joined_key(user.pk), readcache.POINTS_TTL, lambda: _joined_ids(user))
+
+
+def _joined_ids(user) -> set[int]:
     return set(Participant.objects.filter(user=user).values_list("challenge_id", flat=True))
 
 
@@ -176,7 +215,7 @@ def _achievements(member) -> dict:
                 continue
         if not mine:
             locked.append({**base, "how_to_earn": criteria_explain(badge.criteria)})
-    points = PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
+    points = member_points(member=member)
     return {"member": {"id": member.pk, "name": member.display_name}, "points": points,
             "earned": earned, "locked": locked, "history": point_history(member=member, limit=HISTORY_LIMIT)}
 
@@ -216,7 +255,7 @@ def member_progress(*, member) -> dict:
             "team": {"id": p.team_id, "name": p.team.name} if p.team_id else None,
             "joined_at": p.joined_at.isoformat(),
         })
-    points = PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
+    points = member_points(member=member)
     saved = sum((p.total_contributed for p in participations), Decimal("0.00"))
     return {"member": {"id": member.pk, "name": member.display_name}, "points": points,
             "total_contributed": f"{saved:.2f}", "results": results}
@@ -263,8 +302,10 @@ def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) 
 
 
 def member_points(*, member) -> int:
-    """All points a member has earned: deposits, streak top-ups and every bonus (award rows)."""
-    return PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0
+    """All points a member has earned: deposits, streak top-ups and every bonus (award rows). Kept in
+    the tenant's cache for minutes and forgotten whenever an award row is written (readcache)."""
+    return readcache.cached(readcache.points_key(member.pk), readcache.POINTS_TTL,
+                            lambda: PointAward.objects.filter(user=member).aggregate(total=Sum("points"))["total"] or 0)
 
 
 def member_active_challenges(*, member, limit: int = 10) -> list[dict]:

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from challenges import effects, leaderboard, ledger, scoring
+from challenges import effects, leaderboard, ledger, readcache, scoring
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.metrics import MetricsLoader
 from challenges.models import (
@@ -188,6 +188,7 @@ def challenge_create(*, actor, name: str, type: str, target: dict, duration_days
                 continue
             raise
     effects.audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
+    readcache.challenges_forget()
     return challenge
 
 
@@ -233,6 +234,7 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
     from challenges.selectors import challenge_status_forget
 
     challenge_status_forget(challenge_id=challenge.pk)
+    readcache.challenges_forget()
     return challenge
 
 
@@ -242,6 +244,7 @@ def challenge_delete(*, challenge: Challenge, actor) -> None:
         raise ValidationError({"status": "Only a draft can be deleted; cancel an active challenge instead."})
     effects.audit(actor, "challenge.deleted", challenge, before={"name": challenge.name})
     challenge.delete()
+    readcache.challenges_forget()
 
 
 # --- participation ---------------------------------------------------------------------------------------
@@ -277,6 +280,8 @@ def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
         participant.progress = outcome.progress
         participant.save()
         Challenge.objects.filter(pk=challenge.pk).update(participants_count=F("participants_count") + 1)
+        readcache.challenges_forget()
+        readcache.joined_forget(user_id=user.pk)
         effects.event("challenge_joined", user, {"challenge": challenge.pk, "type": challenge.type})
         effects.after_commit_board([effects.board_update(participant, user.display_name)])
     return participant, True
@@ -320,6 +325,7 @@ def _participant_complete(participant: Participant, challenge: Challenge, rules:
         PointAward.objects.create(user_id=participant.user_id, participant=participant,
                                   reason=PointAward.Reason.COMPLETION, points=bonus,
                                   detail=f"Completed {challenge.name}")
+        readcache.points_forget(user_ids=[participant.user_id])
         participant.points += bonus
     participant.version += 1
     participant.save(update_fields=["status", "completed_at", "points", "version"])
@@ -639,11 +645,14 @@ class _ScoringBatch:
         update_rows(Contribution, [("id", "bigint"), ("points_awarded", "bigint")],
                     [(c.pk, c.points_awarded) for c in self.touched.values()])
         insert_rows(PointAward, _AWARD_FIELDS, self.awards)
+        readcache.points_forget(user_ids=[row[0] for row in self.awards])
         changed = sorted(self.changed.values(), key=lambda p: p.pk)
         _participants_write(changed)
         for challenge_id in sorted(self.challenge_saved):
             Challenge.objects.filter(pk=challenge_id).update(
                 total_saved=F("total_saved") + self.challenge_saved[challenge_id])
+        if self.challenge_saved:
+            readcache.challenges_forget()
         teams = sorted({p.team_id for p in changed if p.team_id})
         if teams:
             Team.objects.bulk_update([self.teams[t] for t in teams], ["total_saved"])
@@ -822,6 +831,7 @@ def _referrer_reward(tx, user, rules: scoring.Rules) -> None:
         return
     PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
                               points=rules.referral_bonus, detail=f"Referred {user.display_name}")
+    readcache.points_forget(user_ids=[user.referred_by_id])
     badges_evaluate(user=user.referred_by)  # the referrer may now earn "connector"
 
 
@@ -1052,6 +1062,7 @@ def challenge_settle(*, challenge: Challenge, force: bool = False) -> None:
         challenge.status = Challenge.Status.COMPLETED
         challenge.settled_at = timezone.now()
         challenge.save(update_fields=["status", "settled_at", "updated_at"])
+        readcache.challenges_forget()
         effects.after_commit_board(updates)
 
 

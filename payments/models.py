@@ -6,6 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from fernet_fields import EncryptedTextField
 
@@ -104,6 +105,12 @@ class Transaction(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="tx_user_date"),
             models.Index(fields=["status", "created_at"], name="tx_status_date"),
+            # The ledger lists (selectors.transaction_list): newest first by when the money moved,
+            # a member's own rows and an org admin's whole ledger, so a page is an index range scan.
+            models.Index(models.F("user"), Coalesce("transacted_at", "created_at").desc(), models.F("id").desc(),
+                         name="tx_user_paid_desc"),
+            models.Index(Coalesce("transacted_at", "created_at").desc(), models.F("id").desc(),
+                         name="tx_paid_desc"),
         ]
         constraints = [
             models.CheckConstraint(

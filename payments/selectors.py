@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django_tenants.utils import schema_context
 
@@ -113,13 +113,50 @@ def mpesa_ready() -> bool:
     return MpesaSettings.objects.exclude(shortcode="").exists()
 
 
+PAYBILL_CACHE_KEY = "pay:paybill"  # Django's cache: the key function prefixes the tenant schema
+PAYBILL_CACHE_SECONDS = 600  # forgotten at once by mpesa_settings_init / mpesa_settings_update
+
+
+def organization_paybill() -> str | None:
+    """The organization's Paybill number (None when it takes payments on a Till, or has no
+    shortcode yet), kept in the tenant's cache until its M-Pesa settings change."""
+    from django.core.cache import cache
+
+    try:
+        cached = cache.get(PAYBILL_CACHE_KEY)
+    except Exception:  # Redis down: read the row
+        cached = None
+    if cached is not None:
+        return cached or None
+    row = MpesaSettings.objects.only("shortcode", "shortcode_type").first()
+    paybill = (row.shortcode if row is not None and row.shortcode
+               and row.shortcode_type == MpesaSettings.ShortcodeType.PAYBILL else "")
+    try:
+        cache.set(PAYBILL_CACHE_KEY, paybill, PAYBILL_CACHE_SECONDS)
+    except Exception:
+        pass
+    return paybill or None
+
+
+def organization_paybill_forget() -> None:
+    from django.core.cache import cache
+    from django.db import transaction
+
+    def drop():
+        try:
+            cache.delete(PAYBILL_CACHE_KEY)
+        except Exception:
+            pass
+
+    drop()
+    transaction.on_commit(drop)
+
+
 def member_paybill(*, user) -> dict | None:
     """How a member pays by Paybill: the business number and their own account number
     (None when the organization takes payments on a Till, or has no shortcode yet)."""
-    row = MpesaSettings.objects.only("shortcode", "shortcode_type").first()
-    if row is None or not row.shortcode or row.shortcode_type != MpesaSettings.ShortcodeType.PAYBILL:
-        return None
-    return {"shortcode": row.shortcode, "account": user.account_code}
+    shortcode = organization_paybill()
+    return {"shortcode": shortcode, "account": user.account_code} if shortcode else None
 
 
 # --- money facts (payments owns them; every other app asks here) -------------------------------
@@ -170,7 +207,12 @@ def saved_total(*, user=None, user_id: int | None = None, challenge_id: int | No
 def member_savings(*, user) -> dict:
     """A member's saved total (the reversal rule above), how many deposits still count, and the
     times they count at."""
-    agg = ledger_saved().filter(user=user).aggregate(
-        total=Sum("amount"), deposits=Count("id", filter=Q(status=Transaction.Status.VERIFIED, amount__gt=0)))
-    times = deposits_counted().filter(user=user).annotate(at=deposit_counted_at()).values_list("at", flat=True)
-    return {"total_saved": agg["total"] or Decimal("0.00"), "deposits": agg["deposits"], "deposit_times": list(times)}
+    # One read of the member's rows that move the total (the reversal rule above): the sum over all of
+    # them, the deposits that still count and the times they count at.
+    total, times = Decimal("0.00"), []
+    for amount, status, at in (ledger_saved().filter(user=user).annotate(at=deposit_counted_at())
+                               .values_list("amount", "status", "at").order_by()):
+        total += amount
+        if status == Transaction.Status.VERIFIED and amount > 0:
+            times.append(at)
+    return {"total_saved": total, "deposits": len(times), "deposit_times": times}

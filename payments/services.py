@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from payments import payloads
+from payments.selectors import organization_paybill_forget
 from payments.watch.services import watch_soon
 from savegame.metrics import DEPOSITS_CREDITED, RECONCILIATION, count_on_commit, org_label, safe
 from payments.models import (
@@ -72,6 +73,7 @@ def mpesa_settings_init(*, shortcode: str = "") -> MpesaSettings:
     elif shortcode and settings_row.shortcode != shortcode:
         settings_row.shortcode = shortcode
         settings_row.save(update_fields=["shortcode", "updated_at"])
+    organization_paybill_forget()
     return settings_row
 
 
@@ -92,6 +94,7 @@ def mpesa_settings_update(*, data: dict, actor=None, ip_address: str | None = No
         row = MpesaSettings.objects.select_for_update().first() or mpesa_settings_init()
         row, changed = model_update(instance=row, fields=MPESA_EDITABLE_FIELDS, data=data)
         if changed:
+            organization_paybill_forget()
             audit_record(actor=actor, action="mpesa_settings.updated", target=row, ip_address=ip_address,
                          after={f: ("(secret changed)" if f in MpesaSettings.SECRET_FIELDS
                                     else str(getattr(row, f)) if isinstance(getattr(row, f), Decimal)

@@ -168,7 +168,8 @@ if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
     DATABASES = {"default": embedded.postgres_settings(BASE_DIR)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, minus a repeated `SET search_path` per request (savegame/db/base.py).
+DATABASES["default"]["ENGINE"] = "savegame.db"
 # The web tier runs under uvicorn (ASGI), where each request's sync code may run on a new thread:
 # persistent per-thread connections (CONN_MAX_AGE > 0) would pile up until PostgreSQL refuses
 # clients. So connections close per request by default; DB_POOL=true reuses them through Django's

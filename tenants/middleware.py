@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 
 from django.conf import settings
@@ -25,7 +26,10 @@ MPESA_HOOKS_PREFIX = "/hooks/pay/"
 
 class OrganizationMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model, hostname):
-        return organization_for_host(hostname=hostname)
+        # The per-process copy (TENANT_HOST_LOCAL_CACHE_SECONDS) in front of the Redis one: a Redis
+        # round trip and an unpickle were ~40% of a bare view's time behind the middleware (issue 13,
+        # docs/BENCHMARKS.md). Each request gets its own shallow copy: views may set attributes on it.
+        return copy.copy(organization_for_host_local(hostname=hostname))
 
     def process_request(self, request):
         response = super().process_request(request)

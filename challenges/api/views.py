@@ -54,13 +54,11 @@ class ChallengeViewSet(viewsets.ViewSet):
     def list(self, request):
         from rest_framework.pagination import PageNumberPagination
 
-        qs = selectors.challenge_list_for(user=request.user)
         wanted = query_params_clean(params=request.query_params, form_class=ChallengeListParams)["status"]
-        if wanted:
-            qs = qs.filter(status=wanted)
+        rows, joined = selectors.challenge_list_and_joined(user=request.user, status=wanted or "")
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        context = {"joined_ids": selectors.joined_challenge_ids(user=request.user)}
+        page = paginator.paginate_queryset(rows, request, view=self)
+        context = {"joined_ids": joined}
         return paginator.get_paginated_response(ChallengeSerializer(page, many=True, context=context).data)
 
     @extend_schema(request=ChallengeWriteSerializer, responses={201: ChallengeSerializer})

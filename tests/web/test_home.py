@@ -60,16 +60,19 @@ def test_home_summary_comes_from_gamification_and_the_ledger(signed_in, member, 
 
 
 def test_home_paybill_comes_from_payments(signed_in, member, tenant):
+    """Through payments' settings service (the leader's settings page): the Paybill is kept in the
+    tenant's cache (payments.selectors.organization_paybill) and forgotten when the settings change."""
     from payments.models import MpesaSettings
+    from payments.services import mpesa_settings_update
 
-    row = MpesaSettings.objects.get()
-    row.shortcode, row.shortcode_type = "600123", MpesaSettings.ShortcodeType.PAYBILL
-    row.save()
+    mpesa_settings_update(data={"shortcode": "600123", "shortcode_type": MpesaSettings.ShortcodeType.PAYBILL})
     html = signed_in(member).get("/").content.decode()
     assert 'data-copy="600123"' in html and f'data-copy="{member.account_code}"' in html
-    row.shortcode_type = MpesaSettings.ShortcodeType.TILL
-    row.save()
-    assert 'data-copy="600123"' not in signed_in(member).get("/").content.decode()
+    MpesaSettings.objects.update(shortcode="600999")  # behind payments' back: the cached number stays
+    assert 'data-copy="600123"' in signed_in(member).get("/").content.decode()
+    mpesa_settings_update(data={"shortcode_type": MpesaSettings.ShortcodeType.TILL})
+    html = signed_in(member).get("/").content.decode()
+    assert 'data-copy="600123"' not in html and 'data-copy="600999"' not in html
 
 
 def test_a_failed_challenge_is_not_active_and_my_status_leads_each_card(signed_in, member, active_challenge, tenant):

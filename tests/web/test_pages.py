@@ -102,13 +102,13 @@ def test_manage_shell_tolerates_pages_not_merged_yet(signed_in, org_admin):
 
 
 def test_home_explains_paying_by_paybill_with_my_account_number(signed_in, member, tenant):
-    from payments.models import MpesaSettings
+    from payments.services import mpesa_settings_update
 
-    MpesaSettings.objects.update(shortcode="600123", shortcode_type="paybill")
+    mpesa_settings_update(data={"shortcode": "600123", "shortcode_type": "paybill"})  # the leader's settings
     html = signed_in(member).get("/").content.decode()
     assert "Pay by M-Pesa Paybill" in html
     assert '<code class="big">600123</code>' in html and f'data-copy="{member.account_code}"' in html
-    MpesaSettings.objects.update(shortcode="")
+    mpesa_settings_update(data={"shortcode": ""})
     assert "Pay by M-Pesa Paybill" not in signed_in(member).get("/").content.decode()
 
 
