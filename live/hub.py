@@ -19,8 +19,6 @@ import json
 import logging
 import os
 import uuid
-from collections import deque
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 import redis.asyncio as aioredis
@@ -28,6 +26,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from challenges import leaderboard
+from savegame import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -105,20 +104,68 @@ def sse(event: str, data: str, event_id: str | None = None) -> str:
     return f"{head}event: {event}\ndata: {data}\n\n"
 
 
-@dataclass(eq=False)
-class Stream:
-    """One open SSE response: what it watches and what is waiting to be written to it."""
+HEARTBEAT = b": hb\n\n"
+NO_ME = b"event: me\ndata: null\n\n"
+_NO_ROW = ("", "", "", "", "")
 
-    schema: str
-    user_id: int
-    boards: tuple[int, ...] = ()
-    notices: bool = False
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    latest: dict[str, str] = field(default_factory=dict)  # topic -> the newest state event (latest wins)
-    queue: deque = field(default_factory=lambda: deque(maxlen=NOTICES_KEPT))
-    leased: bool = False
-    last_event_id: str | None = None  # the client's Last-Event-ID: an unchanged board is not resent
+
+class _Rest:
+    """The rest of a `send` coroutine that suspended (the socket's buffer was full), as an awaitable a
+    task can run: the fan-out drives each write synchronously and only a slow socket costs a task."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro, first):
+        self.coro, self.first = coro, first
+
+    def __await__(self):
+        coro, value = self.coro, self.first
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - thrown into the suspended send, as a task would
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+async def _resume(rest: _Rest):
+    return await rest
+
+
+class Stream:
+    """One open SSE response: what it watches and how to write to its socket.
+
+    No task, queue or timer of its own: the hub writes the (shared) bytes of each event straight to
+    the response's ASGI `send`, which completes at once unless the socket is slow; only then does a
+    write become a task, and what arrives meanwhile waits in `backlog` (the latest state per board,
+    the last NOTICES_KEPT notices)."""
+
+    __slots__ = ("schema", "user_id", "boards", "notices", "key", "leased", "last_event_id", "send", "busy",
+                 "backlog", "mine", "written", "ended", "deadline", "__weakref__")
+
+    def __init__(self, schema: str, user_id: int, boards: tuple[int, ...] = (), notices: bool = False,
+                 last_event_id: str | None = None):
+        self.schema, self.user_id, self.boards, self.notices = schema, user_id, tuple(boards), notices
+        self.key = uuid.uuid4().hex
+        self.leased = False
+        self.last_event_id = last_event_id  # the client's Last-Event-ID: an unchanged board is not resent
+        self.send = None  # the response's ASGI send, once its headers are out
+        self.busy = False
+        self.backlog: list | None = None
+        self.mine: dict | None = None  # board topic -> the "me" row last written
+        self.written = False  # since the last heartbeat sweep
+        self.ended = False
+        self.deadline = None  # a TimerHandle ending the response
 
     @property
     def topics(self) -> list[str]:
@@ -127,20 +174,46 @@ class Stream:
             topics.append(user_topic(self.schema, self.user_id))
         return topics
 
-    def offer_state(self, topic: str, chunk: str) -> None:
-        self.latest[topic] = chunk
-        self.wake.set()
+    def write(self, data: bytes, *, topic: str | None = None, last: bool = False) -> None:
+        """Write bytes to the socket now; a state event (`topic`) replaces an older one still waiting."""
+        if self.ended or self.send is None:
+            return
+        if self.busy:
+            backlog = self.backlog if self.backlog is not None else []
+            if topic is not None:
+                backlog = [item for item in backlog if item[0] != topic]
+            elif sum(1 for item in backlog if item[0] is None) >= NOTICES_KEPT:
+                backlog.pop(next(i for i, item in enumerate(backlog) if item[0] is None))
+            backlog.append((topic, data, last))
+            self.backlog = backlog
+            return
+        self.written = True
+        if last:
+            self.ended = True
+        coro = self.send({"type": "http.response.body", "body": data, "more_body": not last})
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 - the connection is gone; its handler closes the stream
+            self.ended = True
+            return
+        self.busy = True
+        task = asyncio.get_running_loop().create_task(_resume(_Rest(coro, waiting)))
+        task.add_done_callback(self._written)
 
-    def offer(self, chunk: str) -> None:
-        self.queue.append(chunk)
-        self.wake.set()
+    def _written(self, task: asyncio.Task) -> None:
+        self.busy = False
+        if task.cancelled() or task.exception() is not None:
+            self.ended = True
+            return
+        backlog, self.backlog = self.backlog, None
+        if backlog:
+            self.write(b"".join(data for _, data, _ in backlog), last=any(last for _, _, last in backlog))
 
-    def take(self) -> str:
-        self.wake.clear()
-        chunks = list(self.latest.values()) + list(self.queue)
-        self.latest.clear()
-        self.queue.clear()
-        return "".join(chunks)
+    def end(self) -> None:
+        """Finish the response (its handler then sees the disconnect and closes the stream)."""
+        self.write(b"", last=True)
 
 
 class Batcher:
@@ -176,7 +249,11 @@ class Batcher:
 
 
 class BoardFeed:
-    """The viewers of one leaderboard, and its coalescing flush."""
+    """The viewers of one leaderboard, and its coalescing flush.
+
+    A change costs one Redis script call per VIEWERS_PER_READ distinct viewers, one JSON body for the
+    top N (the same bytes written to every viewer) and a `me` event only for the viewers whose own
+    line (rank, score, gap) moved."""
 
     def __init__(self, hub: Hub, schema: str, challenge_id: int):
         self.hub, self.schema, self.challenge_id = hub, schema, challenge_id
@@ -196,18 +273,25 @@ class BoardFeed:
 
     async def _welcome(self) -> None:
         while self.newcomers:
+            await asyncio.sleep(0)  # let the rest of this moment's crowd arrive
             streams = [s for s in self.newcomers if s in self.streams]
             self.newcomers = set()
             if not streams:
                 continue
             try:
-                version, chunks = await self.hub.board_state(self.schema, self.challenge_id, streams)
+                version, scores, rows = await self.hub.board_state(self.schema, self.challenge_id,
+                                                                   {s.user_id for s in streams})
             except (RedisError, OSError, LookupError):
                 logger.warning("live: leaderboard state unavailable", extra={"challenge": self.challenge_id})
                 continue  # the page keeps what it rendered; the next change brings the state
-            for stream, chunk in chunks.items():
-                if stream.last_event_id != version:
-                    stream.offer_state(self.topic, chunk)
+            for stream in streams:
+                if stream.last_event_id == version:
+                    continue
+                row = rows.get(stream.user_id, _NO_ROW)
+                if stream.mine is None:
+                    stream.mine = {}
+                stream.mine[self.topic] = row
+                stream.write(scores + _me_event(stream.user_id, row), topic=self.topic)
 
     def changed(self) -> None:
         if self.task is None or self.task.done():
@@ -223,17 +307,37 @@ class BoardFeed:
                 await asyncio.sleep(wait)
             self.again = False
             self.last_sent = loop.time()
-            streams = list(self.streams)
-            if streams:
+            if self.streams:
                 try:
-                    _version, chunks = await self.hub.board_state(self.schema, self.challenge_id, streams)
+                    _version, scores, rows = await self.hub.board_state(
+                        self.schema, self.challenge_id, {s.user_id for s in self.streams})
                 except (RedisError, OSError, LookupError):
                     logger.warning("live: leaderboard state unavailable", extra={"challenge": self.challenge_id})
-                    chunks = {}
-                for stream, chunk in chunks.items():
-                    stream.offer_state(self.topic, chunk)
+                else:
+                    self.fan_out(scores, rows)
             if not self.again:
                 return
+
+    def fan_out(self, scores: bytes, rows: dict[int, tuple]) -> None:
+        topic, events = self.topic, {}
+        for stream in list(self.streams):
+            row = rows.get(stream.user_id, _NO_ROW)
+            mine = stream.mine
+            if mine is None:
+                mine = stream.mine = {}
+            if mine.get(topic) == row and not stream.busy:  # a waiting write may hold an older "me"
+                stream.write(scores, topic=topic)
+                continue
+            mine[topic] = row
+            event = events.get(stream.user_id)
+            if event is None:
+                event = events[stream.user_id] = scores + _me_event(stream.user_id, row)
+            stream.write(event, topic=topic)
+
+
+def _me_event(uid: int, row: tuple) -> bytes:
+    me = _me_row(uid, row)
+    return NO_ME if me is None else f"event: me\ndata: {json.dumps(me)}\n\n".encode()
 
 
 class Hub:
@@ -243,6 +347,7 @@ class Hub:
         self.per_user = settings.LIVE_STREAMS_PER_USER
         self.lease_ms = int(settings.LIVE_LEASE_SECONDS * 1000)
         self.coalesce = settings.LIVE_COALESCE_SECONDS
+        self.heartbeat = settings.LIVE_HEARTBEAT_SECONDS
         self.top_n = settings.LIVE_BOARD_TOP
         self.streams: set[Stream] = set()
         self.boards: dict[str, BoardFeed] = {}
@@ -265,7 +370,8 @@ class Hub:
         self._state = self.redis.register_script(_STATE)
         self._leases = Batcher(self._lease_batch)
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._listen()), loop.create_task(self._renew())]
+        self._tasks = [loop.create_task(self._listen()), loop.create_task(self._renew()),
+                       loop.create_task(self._heartbeat())]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -287,13 +393,13 @@ class Hub:
             return "user"
         stream.leased = True
         self.streams.add(stream)
+        metrics.LIVE_STREAMS_OPEN.inc()
         for cid in stream.boards:
             topic = board_topic(stream.schema, cid)
             feed = self.boards.get(topic)
             if feed is None:
                 feed = self.boards[topic] = BoardFeed(self, stream.schema, cid)
             feed.streams.add(stream)
-            feed.welcome(stream)
         if stream.notices:
             self.by_user_topic.setdefault(user_topic(stream.schema, stream.user_id), set()).add(stream)
         return None
@@ -305,10 +411,24 @@ class Hub:
                               args=[stream.key, self.per_user, self.lease_ms], client=pipe)
         return await pipe.execute()
 
+    def attach(self, stream: Stream, send, first: bytes, seconds: float) -> None:
+        """The response's headers are out: write its first bytes and end it after `seconds`."""
+        stream.send = send
+        stream.write(first)
+        for topic in stream.topics:
+            feed = self.boards.get(topic)
+            if feed is not None:
+                feed.welcome(stream)
+        stream.deadline = asyncio.get_running_loop().call_later(seconds, stream.end)
+
     async def close(self, stream: Stream) -> None:
         if stream not in self.streams:
             return
         self.streams.discard(stream)
+        metrics.LIVE_STREAMS_OPEN.dec()
+        stream.ended = True
+        if stream.deadline is not None:
+            stream.deadline.cancel()
         for cid in stream.boards:
             topic = board_topic(stream.schema, cid)
             feed = self.boards.get(topic)
@@ -330,21 +450,21 @@ class Hub:
                 pass
 
     # --- state -----------------------------------------------------------------------------------
-    async def board_state(self, schema: str, challenge_id: int, streams: list[Stream]) -> tuple[str, dict[Stream, str]]:
+    async def board_state(self, schema: str, challenge_id: int, users) -> tuple[str, bytes, dict[int, tuple]]:
         """`board_events`, rebuilding the board from PostgreSQL first when Redis has lost it."""
         from live import access
 
         try:
-            return await self.board_events(schema, challenge_id, streams)
+            return await self.board_events(schema, challenge_id, users)
         except LookupError:
             await access.run(access.board_ensure, schema=schema, challenge_id=challenge_id)
-            return await self.board_events(schema, challenge_id, streams)
+            return await self.board_events(schema, challenge_id, users)
 
-    async def board_events(self, schema: str, challenge_id: int, streams: list[Stream]) -> tuple[str, dict[Stream, str]]:
-        """The board's version and the `scores` event each viewer should see now (top N + their own
-        line), in one script call per VIEWERS_PER_READ distinct viewers. Raises LookupError if the
-        board is not built in Redis."""
-        users = sorted({s.user_id for s in streams})
+    async def board_events(self, schema: str, challenge_id: int, users) -> tuple[str, bytes, dict[int, tuple]]:
+        """The board's version, its `scores` event (top N and count: the same bytes for every viewer)
+        and each viewer's own row (member, rank, score, score above, name), in one script call per
+        VIEWERS_PER_READ distinct viewers. Raises LookupError if the board is not built in Redis."""
+        users = sorted(users)
         keys = [leaderboard.board_key(challenge_id, schema=schema), leaderboard.members_key(challenge_id, schema=schema),
                 leaderboard.ready_key(challenge_id, schema=schema), leaderboard.names_key(schema=schema),
                 leaderboard.version_key(challenge_id, schema=schema)]
@@ -361,13 +481,14 @@ class Hub:
             saved, _pid, uid = leaderboard.member_decode(top[index])
             results.append({"rank": index // 2 + 1, "user": {"id": uid, "name": names[index // 2]},
                             "score": int(float(top[index + 1])), "total_saved": f"{saved:.2f}"})
-        head = '{"results": ' + json.dumps(results) + ', "count": ' + str(int(total)) + ', "me": '
-        mine: dict[int, str] = {}
+        version = str(version)
+        scores = sse("scores", json.dumps({"results": results, "count": int(total)}), version).encode()
+        rows: dict[int, tuple] = {}
         for chunk, reply in zip(chunks, replies):
             for uid, row in zip(chunk, reply[3]):
-                mine[uid] = json.dumps(_me_row(uid, row))
-        version = str(version)
-        return version, {s: sse("scores", head + mine.get(s.user_id, "null") + "}", version) for s in streams}
+                if row[0]:
+                    rows[uid] = tuple(row)
+        return version, scores, rows
 
     async def tiles_event(self, schema: str, user_id: int) -> str:
         """The member's home tiles as a `tiles` event (points, rank, streak), read from the cache."""
@@ -411,11 +532,22 @@ class Hub:
             try:
                 notice = json.loads(data)
                 chunk = sse(str(notice.get("event", "notice")), json.dumps(notice.get("data", {})),
-                            notice.get("id"))
+                            notice.get("id")).encode()
             except (ValueError, AttributeError):
                 return
-            for stream in watchers:
-                stream.offer(chunk)
+            for stream in list(watchers):
+                stream.write(chunk)
+
+    async def _heartbeat(self) -> None:
+        """A comment line to every stream nothing was written to since the last round (keeps proxies
+        from timing the stream out); one sweep per LIVE_HEARTBEAT_SECONDS for the whole process."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            for stream in list(self.streams):
+                if stream.written:
+                    stream.written = False
+                else:
+                    stream.write(HEARTBEAT)
 
     async def _renew(self) -> None:
         """Renew this process's leases at a third of their life, in batches."""
@@ -431,7 +563,7 @@ class Hub:
                 logger.warning("live: could not renew stream leases")
 
 
-def _me_row(uid: int, row: list) -> dict | None:
+def _me_row(uid: int, row) -> dict | None:
     member, rank, score, above, name = row
     if not member:
         return None

@@ -42,7 +42,7 @@ def test_stream_starts_with_the_board_and_me_then_coalesces_changes(committed_or
         async with aiohttp.ClientSession() as http:
             async with http.get(_url(port, challenge) + "?seconds=5", headers=headers_for(committed_org, key)) as resp:
                 assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
-                first = await read_events(resp, until=lambda e: len(e) >= 2, timeout=5)
+                first = await read_events(resp, until=lambda e: len(e) >= 3, timeout=5)
                 # a burst of 10 changes within 200 ms
                 for step in range(10):
                     await asyncio.to_thread(_score, schema, challenge, baraka, 100 + 50 * step, 20 + step)
@@ -56,13 +56,18 @@ def test_stream_starts_with_the_board_and_me_then_coalesces_changes(committed_or
     event, data, event_id = first[1]
     assert event == "scores" and event_id is not None
     state = json.loads(data)
-    assert state["me"]["rank"] == 1 and state["me"]["score"] == 300 and state["me"]["gap_to_next"] is None
-    assert [row["user"]["id"] for row in state["results"]] == [akinyi.pk, baraka.pk]
+    assert "me" not in state  # the board is the same bytes for every viewer; "me" is the viewer's own event
+    assert [row["user"]["id"] for row in state["results"]] == [akinyi.pk, baraka.pk] and state["count"] == 2
+    assert first[2][0] == "me"
+    me = json.loads(first[2][1])
+    assert me["rank"] == 1 and me["score"] == 300 and me["gap_to_next"] is None
     scores = [json.loads(d) for e, d, _ in burst if e == "scores"]
+    mes = [json.loads(d) for e, d, _ in burst if e == "me"]
     # at most one per 500 ms (the burst spans ~0.4 s, we listened 1.6 s after it), and the last is the latest
-    assert 1 <= len(scores) <= 3
+    assert 1 <= len(scores) <= 3 and 1 <= len(mes) <= len(scores)
+    assert [e for e, _, _ in burst][-2:] == ["scores", "me"]  # my line moved with the last change
     assert scores[-1]["results"][0]["user"]["id"] == baraka.pk and scores[-1]["results"][0]["score"] == 550
-    assert scores[-1]["me"] == {"rank": 2, "user": {"id": akinyi.pk, "name": akinyi.name}, "score": 300,
+    assert mes[-1] == {"rank": 2, "user": {"id": akinyi.pk, "name": akinyi.name}, "score": 300,
                                 "total_saved": "100.00", "gap_to_next": 250}
 
 
@@ -74,7 +79,7 @@ def test_unchanged_board_is_not_resent_on_reconnect(committed_org, live_members)
     async def scenario(port):
         async with aiohttp.ClientSession() as http:
             async with http.get(_url(port, challenge) + "?seconds=1", headers=headers_for(committed_org, key)) as resp:
-                first = await read_events(resp, until=lambda e: len(e) >= 2, timeout=5)
+                first = await read_events(resp, until=lambda e: len(e) >= 3, timeout=5)
             version = first[1][2]
             headers = headers_for(committed_org, key, **{"Last-Event-ID": version})
             async with http.get(_url(port, challenge) + "?seconds=1", headers=headers) as resp:
@@ -83,7 +88,7 @@ def test_unchanged_board_is_not_resent_on_reconnect(committed_org, live_members)
 
     with hub_server() as port:
         first, again = asyncio.run(scenario(port))
-    assert [e for e, _, _ in first] == ["ready", "scores"]
+    assert [e for e, _, _ in first] == ["ready", "scores", "me"]
     assert [e for e, _, _ in again] == ["ready"]
 
 
