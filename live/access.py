@@ -145,3 +145,23 @@ def board_ensure(*, schema: str, challenge_id: int) -> None:
 
     with schema_context(schema):
         leaderboard.board_read(challenge_id=challenge_id, limit=1)
+
+
+def tiles_read(*, schema: str, user_id: int) -> dict | None:
+    """The member's home tiles from the owning selector (settings.LIVE_TILES: the web app's
+    `member_home_tiles`), in the member's language; None if they are gone."""
+    from django.utils import translation
+    from django.utils.module_loading import import_string
+
+    from accounts.models import User
+    from tenants.models import Organization
+
+    organization = Organization.objects.filter(schema_name=schema).first()
+    if organization is None:
+        return None
+    connection.set_tenant(organization)  # as a request would (selectors read the tenant); reset by the pool
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    with translation.override(user.language or getattr(organization, "language", "") or settings.LANGUAGE_CODE):
+        return import_string(settings.LIVE_TILES)(user=user, organization=organization)

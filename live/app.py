@@ -110,7 +110,13 @@ class HubStream:
             self.live_hub.attach(self.stream, send, self.first, self.seconds)
             while (await receive())["type"] != "http.disconnect":
                 pass
+        except asyncio.CancelledError:
+            pass  # the server's shutdown: the response is ended below, the task is over either way
         finally:
+            # The server shutting down (uvicorn's --timeout-graceful-shutdown cancels us): end the
+            # response cleanly, so the browser reconnects (to another process) instead of seeing a cut.
+            if not self.stream.ended:
+                self.stream.end()
             await self.live_hub.close(self.stream)
 
 

@@ -26,6 +26,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from challenges import leaderboard
+from notifications.live import user_channel
 from savegame import metrics
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def board_topic(schema: str, challenge_id: int) -> str:
 
 
 def user_topic(schema: str, user_id: int) -> str:
-    return f"sg:{schema}:live:user:{user_id}"
+    return user_channel(schema, user_id)
 
 
 def lease_key(schema: str, user_id: int) -> str:
@@ -354,6 +355,12 @@ class Hub:
         self.streams: set[Stream] = set()
         self.boards: dict[str, BoardFeed] = {}
         self.by_user_topic: dict[str, set[Stream]] = {}
+        self.notice_users: dict[str, dict[int, int]] = {}  # schema -> member -> notification streams open
+        self.tiles_pending: set[tuple[str, int]] = set()
+        self.tiles_task: asyncio.Task | None = None
+        self.rank_checks: set[tuple[str, int]] = set()
+        self.rank_task: asyncio.Task | None = None
+        self.tile_rows: dict[tuple[str, int, int], tuple] = {}  # the board row each tile was last read at
         self.redis: aioredis.Redis | None = None
         self.subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -382,6 +389,9 @@ class Hub:
         for feed in self.boards.values():
             if feed.task:
                 feed.task.cancel()
+        for task in (self.tiles_task, self.rank_task):
+            if task is not None:
+                task.cancel()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -404,6 +414,8 @@ class Hub:
             feed.streams.add(stream)
         if stream.notices:
             self.by_user_topic.setdefault(user_topic(stream.schema, stream.user_id), set()).add(stream)
+            users = self.notice_users.setdefault(stream.schema, {})
+            users[stream.user_id] = users.get(stream.user_id, 0) + 1
         return None
 
     async def _lease_batch(self, streams: list[Stream]) -> list:
@@ -445,6 +457,13 @@ class Hub:
                 watchers.discard(stream)
                 if not watchers:
                     del self.by_user_topic[topic]
+            users = self.notice_users.get(stream.schema, {})
+            if users.get(stream.user_id, 0) <= 1:
+                users.pop(stream.user_id, None)
+                for key in [k for k in self.tile_rows if k[0] == stream.schema and k[2] == stream.user_id]:
+                    del self.tile_rows[key]
+            else:
+                users[stream.user_id] -= 1
         if stream.leased:
             try:
                 await self.redis.zrem(lease_key(stream.schema, stream.user_id), stream.key)
@@ -497,8 +516,70 @@ class Hub:
         return version, scores, rows
 
     async def tiles_event(self, schema: str, user_id: int) -> str:
-        """The member's home tiles as a `tiles` event (points, rank, streak), read from the cache."""
-        return ""
+        """The member's home tiles as a `tiles` event (savings, streak, points, rank), from the owning
+        selector (LIVE_TILES), read in the live process's small database pool."""
+        from live import access
+
+        tiles = await access.run(access.tiles_read, schema=schema, user_id=user_id)
+        return "" if tiles is None else sse("tiles", json.dumps(tiles, separators=(",", ":")))
+
+    def tiles_changed(self, schema: str, user_id: int) -> None:
+        """Refresh this member's tiles on their notification streams soon (coalesced per member)."""
+        self.tiles_pending.add((schema, user_id))
+        if self.tiles_task is None or self.tiles_task.done():
+            self.tiles_task = asyncio.get_running_loop().create_task(self._tiles_flush())
+
+    async def _tiles_flush(self) -> None:
+        while self.tiles_pending:
+            await asyncio.sleep(self.coalesce)
+            pending, self.tiles_pending = self.tiles_pending, set()
+            wanted = [(schema, uid) for schema, uid in pending if self.by_user_topic.get(user_topic(schema, uid))]
+
+            async def one(schema: str, uid: int) -> None:
+                try:
+                    chunk = (await self.tiles_event(schema, uid)).encode()
+                except Exception:  # noqa: BLE001 - the next change brings them; the page polls meanwhile
+                    logger.warning("live: tiles unavailable", exc_info=True)
+                    return
+                for stream in list(self.by_user_topic.get(user_topic(schema, uid), ())):
+                    stream.write(chunk, topic="tiles")
+
+            await asyncio.gather(*(one(schema, uid) for schema, uid in wanted))
+
+    def ranks_maybe_moved(self, schema: str, challenge_id: int) -> None:
+        """A board of `schema` changed: the members on it who hold a notification stream may have a
+        new rank tile. Which of them moved is read from Redis (one script call), their tiles from
+        the selector."""
+        users = self.notice_users.get(schema)
+        if not users:
+            return
+        self.rank_checks.add((schema, challenge_id))
+        if self.rank_task is None or self.rank_task.done():
+            self.rank_task = asyncio.get_running_loop().create_task(self._rank_flush())
+
+    async def _rank_flush(self) -> None:
+        while self.rank_checks:
+            await asyncio.sleep(self.coalesce)
+            checks, self.rank_checks = self.rank_checks, set()
+            for schema, challenge_id in checks:
+                users = set(self.notice_users.get(schema, ()))
+                if not users:
+                    continue
+                try:
+                    _version, _scores, rows = await self.board_events(schema, challenge_id, users)
+                except (RedisError, OSError, LookupError):
+                    continue
+                for uid in users:
+                    key = (schema, challenge_id, uid)
+                    row = rows.get(uid)
+                    if row is None and key not in self.tile_rows:
+                        continue
+                    if self.tile_rows.get(key) != row:
+                        if row is None:
+                            self.tile_rows.pop(key, None)
+                        else:
+                            self.tile_rows[key] = row
+                        self.tiles_changed(schema, uid)
 
     # --- the one subscription ----------------------------------------------------------------------
     async def _listen(self) -> None:
@@ -532,6 +613,10 @@ class Hub:
         feed = self.boards.get(channel)
         if feed is not None:
             feed.changed()
+        if ":lb:" in channel:
+            parts = channel.split(":")  # sg:<schema>:lb:<challenge>:events
+            if len(parts) == 5 and parts[3].isdigit():
+                self.ranks_maybe_moved(parts[1], int(parts[3]))
             return
         watchers = self.by_user_topic.get(channel)
         if watchers:
@@ -543,6 +628,10 @@ class Hub:
                 return
             for stream in list(watchers):
                 stream.write(chunk)
+            if notice.get("event") in ("notice", "tiles"):  # a deposit, a badge: the member's numbers moved
+                parts = channel.split(":")  # sg:<schema>:live:user:<id>
+                if parts[-1].isdigit():
+                    self.tiles_changed(parts[1], int(parts[-1]))
 
     async def _heartbeat(self) -> None:
         """A comment line to every stream nothing was written to since the last round (keeps proxies
