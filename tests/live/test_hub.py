@@ -222,17 +222,47 @@ def test_a_notice_reaches_only_its_members_notification_streams(committed_org, l
             mine = await http.get(f"http://127.0.0.1:{port}{url}", headers=headers_for(committed_org, keys[akinyi.pk]))
             theirs = await http.get(f"http://127.0.0.1:{port}{url}", headers=headers_for(committed_org, keys[baraka.pk]))
             assert (mine.status, theirs.status) == (200, 200)
-            await read_events(mine, until=lambda e: len(e) >= 1, timeout=5)
-            await read_events(theirs, until=lambda e: len(e) >= 1, timeout=5)
+            has_tiles = lambda e: any(event == "tiles" for event, _, _ in e)  # noqa: E731
+            opening = await read_events(mine, until=has_tiles, timeout=10)
+            await read_events(theirs, until=has_tiles, timeout=10)
             await asyncio.to_thread(notice_publish, user_id=akinyi.pk, event="badge",
                                     data={"name": "First deposit"}, schema=committed_org.schema_name)
             got = await read_events(mine, until=lambda e: len(e) >= 1, timeout=3)
             other = await read_events(theirs, until=lambda e: len(e) >= 1, timeout=1)
             mine.close()
             theirs.close()
-            return got, other
+            return opening, got, other
 
     with hub_server() as port:
-        got, other = asyncio.run(scenario(port))
+        opening, got, other = asyncio.run(scenario(port))
+    # the stream opens with my home tiles, read from the web app's selector (nothing saved yet)
+    assert [e for e, _, _ in opening] == ["ready", "tiles"]
+    tiles = json.loads(opening[1][1])
+    assert (tiles["points"], tiles["total_saved"], tiles["streak_weeks"], tiles["deposits"]) == (0, "0.00", 0, 0)
     assert [(e, json.loads(d)) for e, d, _ in got] == [("badge", {"name": "First deposit"})]
     assert other == []
+
+
+def test_the_outbox_publishes_a_notice_only_after_its_transaction_commits(committed_org, live_members):
+    from django.db import transaction
+
+    from notifications.live import user_channel
+    from notifications.services import notify
+    from savegame.redis import redis_client
+
+    _challenge, (akinyi,) = live_members(1)
+    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(user_channel(committed_org.schema_name, akinyi.pk))
+    try:
+        with schema_context(committed_org.schema_name):
+            with transaction.atomic():
+                notify(user=akinyi, template="badge_earned", context={"badge": "First deposit"})
+                notify(user=akinyi, template="streak_at_risk", context={"challenge": "Live board", "streak": 2})
+                before_commit = pubsub.get_message(timeout=0.5)
+            after = [pubsub.get_message(timeout=2.0), pubsub.get_message(timeout=0.5)]
+    finally:
+        pubsub.close()
+    assert before_commit is None
+    notices = [json.loads(m["data"]) for m in after if m]
+    assert [(n["event"], n["data"]["template"]) for n in notices] == [("notice", "badge_earned")]  # not every SMS
+    assert "First deposit" in notices[0]["data"]["message"] and notices[0]["data"]["id"]
