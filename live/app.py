@@ -3,7 +3,7 @@
 Plain ASGI, no framework: a stream is its socket and a small object the hub writes to.
 
 Routes (the proxy sends exactly these paths to the `live` process, docs/DEPLOYMENT.md):
-- `/challenges/<id>/leaderboard/stream`: `scores` events (top N and count: the same bytes for every
+- `/challenges/<id>/leaderboard/stream[?team=<id>]` (a team's own board with `team`): `scores` events (top N and count: the same bytes for every
   viewer, coalesced per board) and `me` events (the viewer's own rank line, sent when it moved).
 - `/live/notifications`: the member's own notices (a new badge, a confirmed deposit, a broadcast)
   and their home tiles (`tiles`: points, rank, streak).
@@ -147,19 +147,25 @@ def _first_bytes() -> bytes:
 async def _serve(headers: dict, query: dict, *, challenge_id: int | None):
     if _cross_host(headers):
         return _refuse(403, "Cross-site stream refused.")
+    team_id = query.get("team")
+    if team_id is not None:
+        if challenge_id is None or not team_id.isdigit():
+            return _refuse(400, "team: must be the id of a team in this challenge.")
+        team_id = int(team_id)
     session_key = _cookie(headers.get("cookie", ""), settings.SESSION_COOKIE_NAME)
     try:
         allowed = await access.stream_access_cached(hostname=_hostname(headers), session_key=session_key,
-                                                    challenge_id=challenge_id)
+                                                    challenge_id=challenge_id, team_id=team_id)
     except Exception:  # noqa: BLE001 - the database is away: the page polls meanwhile
         logger.exception("live: stream permission check failed")
         return _refuse(503, "Live updates are unavailable.", settings.LIVE_RETRY_AFTER_SECONDS)
     if allowed.status != 200:
-        return _refuse(allowed.status, "Sign in first." if allowed.status == 401 else "Not found.")
+        return _refuse(allowed.status, {401: "Sign in first.", 400: "team: no such team in this challenge."}
+                       .get(allowed.status, "Not found."))
     live_hub = await hub()
     stream = Stream(schema=allowed.schema, user_id=allowed.user_id,
                     boards=(challenge_id,) if challenge_id is not None else (), notices=challenge_id is None,
-                    last_event_id=headers.get("last-event-id"))
+                    last_event_id=headers.get("last-event-id"), team=team_id)
     try:
         refused = await live_hub.open(stream)
     except (RedisError, OSError):

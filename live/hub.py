@@ -94,6 +94,12 @@ def board_topic(schema: str, challenge_id: int) -> str:
     return leaderboard.channel(challenge_id, schema=schema)
 
 
+def feed_key(schema: str, challenge_id: int, team_id: int | None = None) -> str:
+    """A board's feed: the challenge's channel, with the team for a team's own board."""
+    topic = board_topic(schema, challenge_id)
+    return topic if team_id is None else f"{topic}|team:{team_id}"
+
+
 def user_topic(schema: str, user_id: int) -> str:
     return user_channel(schema, user_id)
 
@@ -153,12 +159,13 @@ class Stream:
     write become a task, and what arrives meanwhile waits in `backlog` (the latest state per board,
     the last NOTICES_KEPT notices)."""
 
-    __slots__ = ("schema", "user_id", "boards", "notices", "key", "leased", "last_event_id", "send", "busy",
+    __slots__ = ("schema", "user_id", "boards", "team", "notices", "key", "leased", "last_event_id", "send", "busy",
                  "backlog", "mine", "written", "ended", "deadline", "__weakref__")
 
     def __init__(self, schema: str, user_id: int, boards: tuple[int, ...] = (), notices: bool = False,
-                 last_event_id: str | None = None):
+                 last_event_id: str | None = None, team: int | None = None):
         self.schema, self.user_id, self.boards, self.notices = schema, user_id, tuple(boards), notices
+        self.team = team  # the boards' team board instead (group challenges)
         self.key = uuid.uuid4().hex
         self.leased = False
         self.last_event_id = last_event_id  # the client's Last-Event-ID: an unchanged board is not resent
@@ -172,7 +179,7 @@ class Stream:
 
     @property
     def topics(self) -> list[str]:
-        topics = [board_topic(self.schema, cid) for cid in self.boards]
+        topics = [feed_key(self.schema, cid, self.team) for cid in self.boards]
         if self.notices:
             topics.append(user_topic(self.schema, self.user_id))
         return topics
@@ -258,9 +265,9 @@ class BoardFeed:
     top N (the same bytes written to every viewer) and a `me` event only for the viewers whose own
     line (rank, score, gap) moved."""
 
-    def __init__(self, hub: Hub, schema: str, challenge_id: int):
-        self.hub, self.schema, self.challenge_id = hub, schema, challenge_id
-        self.topic = board_topic(schema, challenge_id)
+    def __init__(self, hub: Hub, schema: str, challenge_id: int, team_id: int | None = None):
+        self.hub, self.schema, self.challenge_id, self.team_id = hub, schema, challenge_id, team_id
+        self.topic = feed_key(schema, challenge_id, team_id)
         self.streams: set[Stream] = set()
         self.last_sent = float("-inf")
         self.again = False
@@ -283,7 +290,7 @@ class BoardFeed:
                 continue
             try:
                 version, scores, rows = await self.hub.board_state(self.schema, self.challenge_id,
-                                                                   {s.user_id for s in streams})
+                                                                   {s.user_id for s in streams}, self.team_id)
             except (RedisError, OSError, LookupError):
                 logger.warning("live: leaderboard state unavailable", extra={"challenge": self.challenge_id})
                 continue  # the page keeps what it rendered; the next change brings the state
@@ -313,7 +320,7 @@ class BoardFeed:
             if self.streams:
                 try:
                     _version, scores, rows = await self.hub.board_state(
-                        self.schema, self.challenge_id, {s.user_id for s in self.streams})
+                        self.schema, self.challenge_id, {s.user_id for s in self.streams}, self.team_id)
                 except (RedisError, OSError, LookupError):
                     logger.warning("live: leaderboard state unavailable", extra={"challenge": self.challenge_id})
                 else:
@@ -353,7 +360,8 @@ class Hub:
         self.heartbeat = settings.LIVE_HEARTBEAT_SECONDS
         self.top_n = settings.LIVE_BOARD_TOP
         self.streams: set[Stream] = set()
-        self.boards: dict[str, BoardFeed] = {}
+        self.boards: dict[str, BoardFeed] = {}  # feed_key -> feed
+        self.team_feeds: dict[str, set[str]] = {}  # a challenge's channel -> its team boards' feed keys
         self.by_user_topic: dict[str, set[Stream]] = {}
         self.notice_users: dict[str, dict[int, int]] = {}  # schema -> member -> notification streams open
         self.tiles_pending: set[tuple[str, int]] = set()
@@ -407,10 +415,12 @@ class Hub:
         self.streams.add(stream)
         metrics.LIVE_STREAMS_OPEN.inc()
         for cid in stream.boards:
-            topic = board_topic(stream.schema, cid)
+            topic = feed_key(stream.schema, cid, stream.team)
             feed = self.boards.get(topic)
             if feed is None:
-                feed = self.boards[topic] = BoardFeed(self, stream.schema, cid)
+                feed = self.boards[topic] = BoardFeed(self, stream.schema, cid, stream.team)
+                if stream.team is not None:
+                    self.team_feeds.setdefault(board_topic(stream.schema, cid), set()).add(topic)
             feed.streams.add(stream)
         if stream.notices:
             self.by_user_topic.setdefault(user_topic(stream.schema, stream.user_id), set()).add(stream)
@@ -444,12 +454,17 @@ class Hub:
         if stream.deadline is not None:
             stream.deadline.cancel()
         for cid in stream.boards:
-            topic = board_topic(stream.schema, cid)
+            topic = feed_key(stream.schema, cid, stream.team)
             feed = self.boards.get(topic)
             if feed is not None:
                 feed.streams.discard(stream)
                 if not feed.streams and (feed.task is None or feed.task.done()):
                     del self.boards[topic]
+                    teams = self.team_feeds.get(board_topic(stream.schema, cid))
+                    if teams is not None:
+                        teams.discard(topic)
+                        if not teams:
+                            del self.team_feeds[board_topic(stream.schema, cid)]
         if stream.notices:
             topic = user_topic(stream.schema, stream.user_id)
             watchers = self.by_user_topic.get(topic)
@@ -471,22 +486,25 @@ class Hub:
                 pass
 
     # --- state -----------------------------------------------------------------------------------
-    async def board_state(self, schema: str, challenge_id: int, users) -> tuple[str, bytes, dict[int, tuple]]:
+    async def board_state(self, schema: str, challenge_id: int, users,
+                          team_id: int | None = None) -> tuple[str, bytes, dict[int, tuple]]:
         """`board_events`, rebuilding the board from PostgreSQL first when Redis has lost it."""
         from live import access
 
         try:
-            return await self.board_events(schema, challenge_id, users)
+            return await self.board_events(schema, challenge_id, users, team_id)
         except LookupError:
             await access.run(access.board_ensure, schema=schema, challenge_id=challenge_id)
-            return await self.board_events(schema, challenge_id, users)
+            return await self.board_events(schema, challenge_id, users, team_id)
 
-    async def board_events(self, schema: str, challenge_id: int, users) -> tuple[str, bytes, dict[int, tuple]]:
+    async def board_events(self, schema: str, challenge_id: int, users,
+                           team_id: int | None = None) -> tuple[str, bytes, dict[int, tuple]]:
         """The board's version, its `scores` event (top N and count: the same bytes for every viewer)
         and each viewer's own row (member, rank, score, score above, name), in one script call per
         VIEWERS_PER_READ distinct viewers. Raises LookupError if the board is not built in Redis."""
         users = sorted(users)
-        keys = [leaderboard.board_key(challenge_id, schema=schema), leaderboard.members_key(challenge_id, schema=schema),
+        keys = [leaderboard.board_key(challenge_id, team_id, schema=schema),
+                leaderboard.members_key(challenge_id, schema=schema),
                 leaderboard.ready_key(challenge_id, schema=schema), leaderboard.names_key(schema=schema),
                 leaderboard.version_key(challenge_id, schema=schema)]
         pipe = self.redis.pipeline(transaction=False)
@@ -613,6 +631,8 @@ class Hub:
         feed = self.boards.get(channel)
         if feed is not None:
             feed.changed()
+        for key in self.team_feeds.get(channel, ()):
+            self.boards[key].changed()  # a team's board changes with its challenge's
         if ":lb:" in channel:
             parts = channel.split(":")  # sg:<schema>:lb:<challenge>:events
             if len(parts) == 5 and parts[3].isdigit():

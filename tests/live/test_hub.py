@@ -16,7 +16,7 @@ from tests.live.conftest import headers_for, hub_server, read_events, session_fo
 
 
 
-def _score(schema: str, challenge, user, points: int, version: int, saved: str = "100.00") -> None:
+def _score(schema: str, challenge, user, points: int, version: int, saved: str = "100.00", team=None) -> None:
     from challenges.models import Participant
 
     with schema_context(schema):
@@ -24,7 +24,7 @@ def _score(schema: str, challenge, user, points: int, version: int, saved: str =
             points=points, version=version, total_contributed=Decimal(saved))
         participant = Participant.objects.get(challenge=challenge, user=user)
         leaderboard.updates_apply([leaderboard.BoardUpdate(
-            challenge_id=challenge.pk, team_id=None, participant_id=participant.pk, user_id=user.pk,
+            challenge_id=challenge.pk, team_id=team.pk if team is not None else None, participant_id=participant.pk, user_id=user.pk,
             version=version, points=points, total_saved=Decimal(saved), name=user.name)], schema=schema)
 
 
@@ -266,3 +266,41 @@ def test_the_outbox_publishes_a_notice_only_after_its_transaction_commits(commit
     notices = [json.loads(m["data"]) for m in after if m]
     assert [(n["event"], n["data"]["template"]) for n in notices] == [("notice", "badge_earned")]  # not every SMS
     assert "First deposit" in notices[0]["data"]["message"] and notices[0]["data"]["id"]
+
+
+def test_a_team_stream_carries_its_own_board_and_moves_with_its_members(committed_org, live_members):
+    from challenges.models import Participant, Team
+
+    challenge, (akinyi, baraka, chebet) = live_members(3)
+    schema = committed_org.schema_name
+    with schema_context(schema):
+        team = Team.objects.create(challenge=challenge, name="Simba")
+        Participant.objects.filter(challenge=challenge, user__in=[akinyi, baraka]).update(team=team)
+    key = session_for(committed_org, akinyi)
+    _score(schema, challenge, akinyi, 100, 30, team=team)
+    _score(schema, challenge, baraka, 50, 31, team=team)
+    _score(schema, challenge, chebet, 900, 32)  # leads the challenge, not in the team
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for query in ("team=abc", "team=999999"):
+                async with http.get(f"{_url(port, challenge)}?{query}", headers=headers_for(committed_org, key)) as r:
+                    statuses.append((r.status, await r.text()))
+            async with http.get(f"{_url(port, challenge)}?seconds=5&team={team.pk}",
+                                headers=headers_for(committed_org, key)) as resp:
+                first = await read_events(resp, until=lambda e: len(e) >= 3, timeout=5)
+                await asyncio.to_thread(_score, schema, challenge, baraka, 400, 33, "100.00", team)
+                moved = await read_events(resp, until=lambda e: len(e) >= 2, timeout=3)
+            return statuses, first, moved
+
+    with hub_server() as port:
+        statuses, first, moved = asyncio.run(scenario(port))
+    assert [status for status, _ in statuses] == [400, 400] and all("team" in text for _, text in statuses)
+    assert [e for e, _, _ in first] == ["ready", "scores", "me"]
+    board = json.loads(first[1][1])
+    assert [row["user"]["id"] for row in board["results"]] == [akinyi.pk, baraka.pk] and board["count"] == 2
+    assert json.loads(first[2][1])["rank"] == 1
+    assert [e for e, _, _ in moved] == ["scores", "me"]
+    assert [row["user"]["id"] for row in json.loads(moved[0][1])["results"]] == [baraka.pk, akinyi.pk]
+    assert json.loads(moved[1][1])["rank"] == 2 and json.loads(moved[1][1])["gap_to_next"] == 300
