@@ -23,9 +23,6 @@ raise_open_files_limit()
 
 import redis.asyncio as aioredis  # noqa: E402
 from django.conf import settings  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import StreamingResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
 
 from live import app as live_app  # noqa: E402
 from live.hub import Stream  # noqa: E402
@@ -33,16 +30,22 @@ from live.hub import Stream  # noqa: E402
 SCHEMA, BOARD = "bench_live", 1
 
 
-async def _hub_stream(request):
-    live_hub = await live_app.hub()
-    stream = Stream(schema=SCHEMA, user_id=int(request.path_params["uid"]), boards=(BOARD,))
-    refused = await live_hub.open(stream)
-    if refused:
-        return live_app._refuse(503 if refused == "process" else 429, refused)
-    return live_app.HubStreamResponse(live_app._events(live_hub, stream, 3600, ""), live_hub=live_hub, stream=stream)
+class _Hub(live_app.LiveApp):
+    """Our app with the permission check left out: `/s/<uid>` opens a stream of member <uid>."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        live_hub = await live_app.hub()
+        stream = Stream(schema=SCHEMA, user_id=int(scope["path"].rsplit("/", 1)[1]), boards=(BOARD,))
+        refused = await live_hub.open(stream)
+        if refused:
+            return await live_app._refuse(503 if refused == "process" else 429, refused)(scope, receive, send)
+        await live_app.HubStream(live_hub=live_hub, stream=stream, seconds=3600,
+                                 first=live_app._first_bytes())(scope, receive, send)
 
 
-hub = Starlette(routes=[Route("/s/{uid:int}", _hub_stream)], lifespan=live_app.lifespan)
+hub = _Hub()
 
 
 class _Bare:
@@ -78,4 +81,3 @@ class _Bare:
 
 
 bare = _Bare()
-_ = StreamingResponse  # the hub side uses Starlette's; the bare side writes ASGI messages itself

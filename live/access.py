@@ -68,7 +68,7 @@ async def run(fn, **kwargs):
 
 @dataclass(frozen=True)
 class Access:
-    status: int  # 200 may stream; 401 not signed in; 404 no such organization or challenge for them
+    status: int  # 200 may stream; 400 no such team in it; 401 not signed in; 404 no such organization or challenge
     schema: str = ""
     user_id: int = 0
     role: str = ""
@@ -81,8 +81,10 @@ _cache: dict[tuple, tuple[float, Access]] = {}
 _CACHE_MAX = 50_000
 
 
-def stream_access(*, hostname: str, session_key: str, challenge_id: int | None = None) -> Access:
-    """May the holder of this session, on this host, watch this challenge (or their own notices)?"""
+def stream_access(*, hostname: str, session_key: str, challenge_id: int | None = None,
+                  team_id: int | None = None) -> Access:
+    """May the holder of this session, on this host, watch this challenge (its team's board, or their
+    own notices)? A team that is not this challenge's answers 400, as the leaderboard API does."""
     from challenges.selectors import access_challenge
     from tenants.models import Domain
     from tenants.selectors import organization_for_host_local
@@ -102,16 +104,22 @@ def stream_access(*, hostname: str, session_key: str, challenge_id: int | None =
         return ANONYMOUS
     if challenge_id is not None and access_challenge(user=user, challenge_id=challenge_id) is None:
         return MISSING
+    if team_id is not None:
+        from challenges.models import Team
+
+        if not Team.objects.filter(pk=team_id, challenge_id=challenge_id).exists():
+            return Access(400)
     return Access(200, organization.schema_name, user.pk, user.role)
 
 
 _inflight: dict[tuple, asyncio.Future] = {}
 
 
-async def stream_access_cached(*, hostname: str, session_key: str, challenge_id: int | None = None) -> Access:
+async def stream_access_cached(*, hostname: str, session_key: str, challenge_id: int | None = None,
+                               team_id: int | None = None) -> Access:
     """`stream_access`, remembered for LIVE_ACCESS_CACHE_SECONDS; concurrent asks for the same key
     (a member opening many tabs, a reconnect storm) share one check."""
-    key = (hostname.lower(), session_key, challenge_id)
+    key = (hostname.lower(), session_key, challenge_id, team_id)
     hit = _cache.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
@@ -120,7 +128,8 @@ async def stream_access_cached(*, hostname: str, session_key: str, challenge_id:
         return await asyncio.shield(pending)
     pending = _inflight[key] = asyncio.get_running_loop().create_future()
     try:
-        access = await run(stream_access, hostname=hostname, session_key=session_key, challenge_id=challenge_id)
+        access = await run(stream_access, hostname=hostname, session_key=session_key, challenge_id=challenge_id,
+                           team_id=team_id)
     except BaseException as exc:
         pending.set_exception(exc)
         pending.exception()  # retrieved: the waiters re-raise it
@@ -145,3 +154,23 @@ def board_ensure(*, schema: str, challenge_id: int) -> None:
 
     with schema_context(schema):
         leaderboard.board_read(challenge_id=challenge_id, limit=1)
+
+
+def tiles_read(*, schema: str, user_id: int) -> dict | None:
+    """The member's home tiles from the owning selector (settings.LIVE_TILES: the web app's
+    `member_home_tiles`), in the member's language; None if they are gone."""
+    from django.utils import translation
+    from django.utils.module_loading import import_string
+
+    from accounts.models import User
+    from tenants.models import Organization
+
+    organization = Organization.objects.filter(schema_name=schema).first()
+    if organization is None:
+        return None
+    connection.set_tenant(organization)  # as a request would (selectors read the tenant); reset by the pool
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    with translation.override(user.language or getattr(organization, "language", "") or settings.LANGUAGE_CODE):
+        return import_string(settings.LIVE_TILES)(user=user, organization=organization)

@@ -1,7 +1,10 @@
-"""The live process's ASGI app (Starlette): the stream paths only, everything else is the web tier's.
+"""The live process's ASGI app: the stream paths only, everything else is the web tier's.
+
+Plain ASGI, no framework: a stream is its socket and a small object the hub writes to.
 
 Routes (the proxy sends exactly these paths to the `live` process, docs/DEPLOYMENT.md):
-- `/challenges/<id>/leaderboard/stream`: `scores` events (top N + "me", coalesced per board).
+- `/challenges/<id>/leaderboard/stream[?team=<id>]` (a team's own board with `team`): `scores` events (top N and count: the same bytes for every
+  viewer, coalesced per board) and `me` events (the viewer's own rank line, sent when it moved).
 - `/live/notifications`: the member's own notices (a new badge, a confirmed deposit, a broadcast)
   and their home tiles (`tiles`: points, rank, streak).
 
@@ -14,20 +17,13 @@ reconnect needs no replay; an unchanged board (Last-Event-ID equal to its versio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
 from redis.exceptions import RedisError
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, StreamingResponse
-from starlette.routing import Route
 
 from live import access
 from live.hub import Hub, Stream
@@ -74,83 +70,102 @@ async def hub_stop() -> None:
     _hub, _hub_lock, _hub_loop = None, None, None
 
 
-class HubStreamResponse(StreamingResponse):
-    """A stream response that always gives its place back, however the connection ends."""
+def _refuse(status: int, text: str, retry_after: int | None = None) -> "Refusal":
+    return Refusal(status, text, retry_after)
 
-    def __init__(self, content, *, live_hub: Hub, stream: Stream):
-        super().__init__(content, media_type="text/event-stream",
-                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        self.live_hub, self.stream = live_hub, stream
 
-    async def __call__(self, scope, receive, send):
+class Refusal:
+    """A short plain-text answer (401, 403, 404, 429, 503 with Retry-After)."""
+
+    def __init__(self, status: int, text: str, retry_after: int | None = None):
+        self.status_code, self.text, self.retry_after = status, text, retry_after
+
+    async def __call__(self, scope, receive, send, extra=()):
+        body = self.text.encode()
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                   *extra]
+        if self.retry_after is not None:
+            headers.append((b"retry-after", str(self.retry_after).encode()))
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+_STREAM_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+                   (b"x-accel-buffering", b"no")]
+
+
+class HubStream:
+    """An open stream's response: headers, the first bytes, then whatever the hub writes to it.
+
+    The handler itself only waits for the client to leave (`http.disconnect`, which the server also
+    reports once the hub has ended the response at its deadline); the hub writes every event straight
+    to `send` (live/hub.py, Stream.write), so a stream costs no task, queue or timer of its own."""
+
+    def __init__(self, *, live_hub: Hub, stream: Stream, seconds: float, first: bytes):
+        self.live_hub, self.stream, self.seconds, self.first = live_hub, stream, seconds, first
+
+    async def __call__(self, scope, receive, send, extra=()):
         try:
-            await super().__call__(scope, receive, send)
+            await send({"type": "http.response.start", "status": 200, "headers": [*_STREAM_HEADERS, *extra]})
+            self.live_hub.attach(self.stream, send, self.first, self.seconds)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except asyncio.CancelledError:
+            pass  # the server's shutdown: the response is ended below, the task is over either way
         finally:
+            # The server shutting down (uvicorn's --timeout-graceful-shutdown cancels us): end the
+            # response cleanly, so the browser reconnects (to another process) instead of seeing a cut.
+            if not self.stream.ended:
+                self.stream.end()
             await self.live_hub.close(self.stream)
 
 
-def _refuse(status: int, text: str, retry_after: int | None = None) -> PlainTextResponse:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return PlainTextResponse(text, status_code=status, headers=headers)
+def _hostname(headers: dict) -> str:
+    return (headers.get("host") or "").rsplit(":", 1)[0].lower()
 
 
-def _hostname(request: Request) -> str:
-    return (request.headers.get("host") or "").rsplit(":", 1)[0].lower()
-
-
-def _cross_host(request: Request) -> bool:
+def _cross_host(headers: dict) -> bool:
     """A browser sending an Origin whose host is not this host (another organization's page)."""
-    origin = request.headers.get("origin")
-    return bool(origin) and (urlsplit(origin).hostname or "").lower() != _hostname(request)
+    origin = headers.get("origin")
+    return bool(origin) and (urlsplit(origin).hostname or "").lower() != _hostname(headers)
 
 
-def _seconds(request: Request) -> float:
+def _seconds(query: dict) -> float:
     longest = settings.LIVE_STREAM_SECONDS
     try:
-        asked = float(request.query_params.get("seconds", longest))
+        asked = float(query.get("seconds", longest))
     except ValueError:
         asked = longest
     # Streams end a little apart, so the reconnects of a crowd that opened together spread out.
     return max(0.1, min(asked, longest * random.uniform(0.9, 1.0)))
 
 
-async def _events(live_hub: Hub, stream: Stream, seconds: float, first: str):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    yield f"retry: {settings.LIVE_RETRY_MS}\nevent: ready\ndata: {{}}\n\n" + first
-    while True:
-        if stream.wake.is_set():
-            chunk = stream.take()
-            if chunk:
-                yield chunk
-                continue
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return
-        try:
-            async with asyncio.timeout(min(settings.LIVE_HEARTBEAT_SECONDS, remaining)):
-                await stream.wake.wait()
-        except TimeoutError:
-            if deadline - loop.time() > 0:
-                yield ": hb\n\n"
+def _first_bytes() -> bytes:
+    return f"retry: {settings.LIVE_RETRY_MS}\nevent: ready\ndata: {{}}\n\n".encode()
 
 
-async def _serve(request: Request, *, challenge_id: int | None) -> PlainTextResponse | HubStreamResponse:
-    if _cross_host(request):
+async def _serve(headers: dict, query: dict, *, challenge_id: int | None):
+    if _cross_host(headers):
         return _refuse(403, "Cross-site stream refused.")
-    session_key = request.cookies.get(settings.SESSION_COOKIE_NAME, "")
+    team_id = query.get("team")
+    if team_id is not None:
+        if challenge_id is None or not team_id.isdigit():
+            return _refuse(400, "team: must be the id of a team in this challenge.")
+        team_id = int(team_id)
+    session_key = _cookie(headers.get("cookie", ""), settings.SESSION_COOKIE_NAME)
     try:
-        allowed = await access.stream_access_cached(hostname=_hostname(request), session_key=session_key,
-                                                    challenge_id=challenge_id)
+        allowed = await access.stream_access_cached(hostname=_hostname(headers), session_key=session_key,
+                                                    challenge_id=challenge_id, team_id=team_id)
     except Exception:  # noqa: BLE001 - the database is away: the page polls meanwhile
         logger.exception("live: stream permission check failed")
         return _refuse(503, "Live updates are unavailable.", settings.LIVE_RETRY_AFTER_SECONDS)
     if allowed.status != 200:
-        return _refuse(allowed.status, "Sign in first." if allowed.status == 401 else "Not found.")
+        return _refuse(allowed.status, {401: "Sign in first.", 400: "team: no such team in this challenge."}
+                       .get(allowed.status, "Not found."))
     live_hub = await hub()
     stream = Stream(schema=allowed.schema, user_id=allowed.user_id,
                     boards=(challenge_id,) if challenge_id is not None else (), notices=challenge_id is None,
-                    last_event_id=request.headers.get("last-event-id"))
+                    last_event_id=headers.get("last-event-id"), team=team_id)
     try:
         refused = await live_hub.open(stream)
     except (RedisError, OSError):
@@ -160,43 +175,74 @@ async def _serve(request: Request, *, challenge_id: int | None) -> PlainTextResp
         return _refuse(503, "This server is full; try again shortly.", settings.LIVE_RETRY_AFTER_SECONDS)
     if refused == "user":
         return _refuse(429, "Too many live pages open.", settings.LIVE_RETRY_AFTER_SECONDS)
-    # The current state follows `ready` through the stream itself (newcomers share one read per board).
-    first = ""
+    # The board's state follows `ready` through the stream itself (newcomers share one read per board).
+    first = _first_bytes()
     if challenge_id is None:
-        with contextlib.suppress(RedisError, OSError):
-            first = await live_hub.tiles_event(allowed.schema, allowed.user_id)
-    return HubStreamResponse(_events(live_hub, stream, _seconds(request), first), live_hub=live_hub, stream=stream)
+        try:
+            first += (await live_hub.tiles_event(allowed.schema, allowed.user_id)).encode()
+        except Exception:  # noqa: BLE001 - the tiles come with the next change; the page shows its own
+            logger.warning("live: tiles unavailable", exc_info=True)
+    return HubStream(live_hub=live_hub, stream=stream, seconds=_seconds(query), first=first)
 
 
-async def leaderboard_stream(request: Request):
-    return await _serve(request, challenge_id=int(request.path_params["pk"]))
+def _cookie(header: str, name: str) -> str:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
 
 
-async def notifications_stream(request: Request):
-    return await _serve(request, challenge_id=None)
+class LiveApp:
+    """The live process's ASGI app: the two stream paths, lifespan, and (dev) CORS for another port."""
+
+    def __init__(self):
+        self.cors = re.compile(settings.LIVE_CORS_ORIGIN_REGEX) if settings.LIVE_CORS_ORIGIN_REGEX else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self._lifespan(receive, send)
+        if scope["type"] != "http":
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        extra = []
+        origin = headers.get("origin")
+        if self.cors is not None and origin and self.cors.match(origin):
+            extra = [(b"access-control-allow-origin", origin.encode("latin-1")),
+                     (b"access-control-allow-credentials", b"true"), (b"vary", b"Origin")]
+        path, method = scope["path"], scope["method"]
+        match = BOARD_PATH.match(path)
+        if match is None and path != "/live/notifications":
+            return await Refusal(404, "Not Found")(scope, receive, send, extra)
+        if method == "OPTIONS" and extra:
+            extra += [(b"access-control-allow-methods", b"GET"),
+                      (b"access-control-allow-headers", b"Last-Event-ID, Cache-Control")]
+            return await Refusal(200, "OK")(scope, receive, send, extra)
+        if method not in ("GET", "HEAD"):
+            return await Refusal(405, "Method Not Allowed")(scope, receive, send, extra)
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        response = await _serve(headers, query, challenge_id=int(match.group(1)) if match else None)
+        await response(scope, receive, send, extra)
+
+    async def _lifespan(self, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await hub()
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await hub_stop()
+                await asyncio.to_thread(access.shutdown)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app):
-    await hub()
-    try:
-        yield
-    finally:
-        await hub_stop()
-        await asyncio.to_thread(access.shutdown)
+BOARD_PATH = re.compile(r"^/challenges/(\d+)/leaderboard/stream$")
 
 
-def _middleware() -> list[Middleware]:
-    if not settings.LIVE_CORS_ORIGIN_REGEX:
-        return []
-    # Dev (`make run`): pages on :PORT, streams on :LIVE_PORT of the same host, so the browser sends a
-    # credentialed cross-origin EventSource. The endpoint refuses an Origin of another host anyway.
-    return [Middleware(CORSMiddleware, allow_origin_regex=settings.LIVE_CORS_ORIGIN_REGEX, allow_credentials=True,
-                       allow_methods=["GET"], allow_headers=["Last-Event-ID", "Cache-Control"])]
-
-
-def build() -> Starlette:
-    return Starlette(routes=[
-        Route("/challenges/{pk:int}/leaderboard/stream", leaderboard_stream),
-        Route("/live/notifications", notifications_stream),
-    ], middleware=_middleware(), lifespan=lifespan)
+def build() -> LiveApp:
+    return LiveApp()

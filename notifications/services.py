@@ -26,6 +26,7 @@ from notifications.africastalking import (
     whatsapp_send,
 )
 from notifications.backends import SmsMessage, get_sms_backend
+from notifications.live import notices_after_commit
 from notifications.selectors import current_organization
 from notifications.models import (
     Broadcast,
@@ -149,13 +150,18 @@ def notify_batch(
             return 0  # the same idempotency key was queued before
         created = rows
         _skipped_observe(rows)
+        notices_after_commit(rows)
     else:
         # One statement for the lot (savegame/bulk.py says why); a repeated idempotency key is skipped.
         created = []
         for start in range(0, len(rows), 1000):
             created += insert_instances(rows[start:start + 1000], conflict="idempotency_key",
-                                        returning=["id", "status", "scheduled_for"])
-        due = [pk for pk, status, scheduled in created if status == Notification.Status.PENDING and scheduled is None]
+                                        returning=["id", "status", "scheduled_for", "idempotency_key", "created_at"])
+        by_key = {row.idempotency_key: row for row in rows}
+        for pk, _status, _scheduled, key, created_at in created:
+            by_key[key].pk, by_key[key].created_at = pk, created_at
+        notices_after_commit([by_key[key] for _pk, _status, _scheduled, key, _at in created])
+        due = [pk for pk, status, scheduled, *_rest in created if status == Notification.Status.PENDING and scheduled is None]
         if len(created) == len(rows):
             _skipped_observe(rows)
         if len(created) < len(rows):

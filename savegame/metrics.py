@@ -350,6 +350,7 @@ def metrics_registry() -> CollectorRegistry:
     from django.utils.module_loading import import_string
 
     registry = CollectorRegistry()
+    _forget_dead_processes()  # a live process that crashed with streams open must not count them for ever
     multiprocess.MultiProcessCollector(registry)
     for path in settings.METRICS_COLLECTORS:
         registry.register(import_string(path)())
@@ -373,7 +374,8 @@ def metrics_view(request):
 
 
 def _forget_dead_processes() -> None:
-    """Live gauges (in-flight, open streams) of processes that died are dropped at start-up."""
+    """Live gauges (in-flight, open streams) of processes that died are dropped, at start-up and at
+    every scrape (a few files to glob; the processes of one host share the directory and PID space)."""
     for path in glob.glob(os.path.join(settings.PROMETHEUS_MULTIPROC_DIR, "gauge_live*_*.db")):
         try:
             pid = int(path.rsplit("_", 1)[1].split(".")[0])

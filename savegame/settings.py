@@ -456,6 +456,9 @@ LIVE_ACCESS_CACHE_SECONDS = env.float("LIVE_ACCESS_CACHE_SECONDS", default=10.0)
 LIVE_REDIS_CONNECTIONS = env.int("LIVE_REDIS_CONNECTIONS", default=32)  # reads and leases; plus one subscription
 # Where pages open streams: "" = the same origin (the proxy routes the stream paths to `live`);
 # a port (dev: `make run`) = the same host on that port, with credentialed CORS for the same host.
+# The member's home tiles on their notification stream come from the web app's selector (the live
+# process names it here rather than importing a sibling app).
+LIVE_TILES = "web.selectors.member_home_tiles"
 LIVE_PORT = env("LIVE_PORT", default="")
 LIVE_CORS_ORIGIN_REGEX = env("LIVE_CORS_ORIGIN_REGEX", default=r"^https?://[^/]+$" if LIVE_PORT else "")
 # A row that failed this many tries is quarantined (held back for an admin's retry) instead of retried forever.

@@ -66,3 +66,27 @@ def member_home_summary(*, user, organization) -> dict:
         "savers": best["participants"] if best else 0,
         "rank_challenge": best["name"] if best else "",
     }
+
+
+def member_home_tiles(*, user, organization) -> dict:
+    """The home page's live tiles (savings, streak, points, rank), as numbers and as the page shows
+    them, from `member_home_summary` (so the tiles never disagree with the page). Read by the `live`
+    process for the member's notification stream (`LIVE_TILES`) and by `GET /api/v1/home/tiles`
+    (the page's polling fallback)."""
+    from django.utils.translation import gettext, ngettext
+
+    from web.templatetags.formatting import money, points
+
+    summary = member_home_summary(user=user, organization=organization)
+    rank = summary["rank"]
+    weeks = summary["streak_weeks"]
+    return {
+        "total_saved": f"{summary['total_saved']:.2f}", "total_saved_display": str(money(summary["total_saved"])),
+        "deposits": summary["deposits"],
+        "streak_weeks": weeks, "streak_label": ngettext("week streak", "weeks streak", weeks),
+        "points": summary["points"], "points_display": str(points(summary["points"])),
+        "rank": rank, "rank_display": f"#{rank}" if rank else "–", "savers": summary["savers"],
+        "rank_label": (gettext("of %(n)s in %(challenge)s") % {"n": summary["savers"],
+                                                              "challenge": summary["rank_challenge"]}
+                       if rank else gettext("rank: join a challenge to get one")),
+    }

@@ -16,7 +16,7 @@ from tests.live.conftest import headers_for, hub_server, read_events, session_fo
 
 
 
-def _score(schema: str, challenge, user, points: int, version: int, saved: str = "100.00") -> None:
+def _score(schema: str, challenge, user, points: int, version: int, saved: str = "100.00", team=None) -> None:
     from challenges.models import Participant
 
     with schema_context(schema):
@@ -24,7 +24,7 @@ def _score(schema: str, challenge, user, points: int, version: int, saved: str =
             points=points, version=version, total_contributed=Decimal(saved))
         participant = Participant.objects.get(challenge=challenge, user=user)
         leaderboard.updates_apply([leaderboard.BoardUpdate(
-            challenge_id=challenge.pk, team_id=None, participant_id=participant.pk, user_id=user.pk,
+            challenge_id=challenge.pk, team_id=team.pk if team is not None else None, participant_id=participant.pk, user_id=user.pk,
             version=version, points=points, total_saved=Decimal(saved), name=user.name)], schema=schema)
 
 
@@ -42,7 +42,7 @@ def test_stream_starts_with_the_board_and_me_then_coalesces_changes(committed_or
         async with aiohttp.ClientSession() as http:
             async with http.get(_url(port, challenge) + "?seconds=5", headers=headers_for(committed_org, key)) as resp:
                 assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/event-stream")
-                first = await read_events(resp, until=lambda e: len(e) >= 2, timeout=5)
+                first = await read_events(resp, until=lambda e: len(e) >= 3, timeout=5)
                 # a burst of 10 changes within 200 ms
                 for step in range(10):
                     await asyncio.to_thread(_score, schema, challenge, baraka, 100 + 50 * step, 20 + step)
@@ -56,13 +56,18 @@ def test_stream_starts_with_the_board_and_me_then_coalesces_changes(committed_or
     event, data, event_id = first[1]
     assert event == "scores" and event_id is not None
     state = json.loads(data)
-    assert state["me"]["rank"] == 1 and state["me"]["score"] == 300 and state["me"]["gap_to_next"] is None
-    assert [row["user"]["id"] for row in state["results"]] == [akinyi.pk, baraka.pk]
+    assert "me" not in state  # the board is the same bytes for every viewer; "me" is the viewer's own event
+    assert [row["user"]["id"] for row in state["results"]] == [akinyi.pk, baraka.pk] and state["count"] == 2
+    assert first[2][0] == "me"
+    me = json.loads(first[2][1])
+    assert me["rank"] == 1 and me["score"] == 300 and me["gap_to_next"] is None
     scores = [json.loads(d) for e, d, _ in burst if e == "scores"]
+    mes = [json.loads(d) for e, d, _ in burst if e == "me"]
     # at most one per 500 ms (the burst spans ~0.4 s, we listened 1.6 s after it), and the last is the latest
-    assert 1 <= len(scores) <= 3
+    assert 1 <= len(scores) <= 3 and 1 <= len(mes) <= len(scores)
+    assert [e for e, _, _ in burst][-2:] == ["scores", "me"]  # my line moved with the last change
     assert scores[-1]["results"][0]["user"]["id"] == baraka.pk and scores[-1]["results"][0]["score"] == 550
-    assert scores[-1]["me"] == {"rank": 2, "user": {"id": akinyi.pk, "name": akinyi.name}, "score": 300,
+    assert mes[-1] == {"rank": 2, "user": {"id": akinyi.pk, "name": akinyi.name}, "score": 300,
                                 "total_saved": "100.00", "gap_to_next": 250}
 
 
@@ -74,7 +79,7 @@ def test_unchanged_board_is_not_resent_on_reconnect(committed_org, live_members)
     async def scenario(port):
         async with aiohttp.ClientSession() as http:
             async with http.get(_url(port, challenge) + "?seconds=1", headers=headers_for(committed_org, key)) as resp:
-                first = await read_events(resp, until=lambda e: len(e) >= 2, timeout=5)
+                first = await read_events(resp, until=lambda e: len(e) >= 3, timeout=5)
             version = first[1][2]
             headers = headers_for(committed_org, key, **{"Last-Event-ID": version})
             async with http.get(_url(port, challenge) + "?seconds=1", headers=headers) as resp:
@@ -83,7 +88,7 @@ def test_unchanged_board_is_not_resent_on_reconnect(committed_org, live_members)
 
     with hub_server() as port:
         first, again = asyncio.run(scenario(port))
-    assert [e for e, _, _ in first] == ["ready", "scores"]
+    assert [e for e, _, _ in first] == ["ready", "scores", "me"]
     assert [e for e, _, _ in again] == ["ready"]
 
 
@@ -217,17 +222,85 @@ def test_a_notice_reaches_only_its_members_notification_streams(committed_org, l
             mine = await http.get(f"http://127.0.0.1:{port}{url}", headers=headers_for(committed_org, keys[akinyi.pk]))
             theirs = await http.get(f"http://127.0.0.1:{port}{url}", headers=headers_for(committed_org, keys[baraka.pk]))
             assert (mine.status, theirs.status) == (200, 200)
-            await read_events(mine, until=lambda e: len(e) >= 1, timeout=5)
-            await read_events(theirs, until=lambda e: len(e) >= 1, timeout=5)
+            has_tiles = lambda e: any(event == "tiles" for event, _, _ in e)  # noqa: E731
+            opening = await read_events(mine, until=has_tiles, timeout=10)
+            await read_events(theirs, until=has_tiles, timeout=10)
             await asyncio.to_thread(notice_publish, user_id=akinyi.pk, event="badge",
                                     data={"name": "First deposit"}, schema=committed_org.schema_name)
             got = await read_events(mine, until=lambda e: len(e) >= 1, timeout=3)
             other = await read_events(theirs, until=lambda e: len(e) >= 1, timeout=1)
             mine.close()
             theirs.close()
-            return got, other
+            return opening, got, other
 
     with hub_server() as port:
-        got, other = asyncio.run(scenario(port))
+        opening, got, other = asyncio.run(scenario(port))
+    # the stream opens with my home tiles, read from the web app's selector (nothing saved yet)
+    assert [e for e, _, _ in opening] == ["ready", "tiles"]
+    tiles = json.loads(opening[1][1])
+    assert (tiles["points"], tiles["total_saved"], tiles["streak_weeks"], tiles["deposits"]) == (0, "0.00", 0, 0)
     assert [(e, json.loads(d)) for e, d, _ in got] == [("badge", {"name": "First deposit"})]
     assert other == []
+
+
+def test_the_outbox_publishes_a_notice_only_after_its_transaction_commits(committed_org, live_members):
+    from django.db import transaction
+
+    from notifications.live import user_channel
+    from notifications.services import notify
+    from savegame.redis import redis_client
+
+    _challenge, (akinyi,) = live_members(1)
+    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(user_channel(committed_org.schema_name, akinyi.pk))
+    try:
+        with schema_context(committed_org.schema_name):
+            with transaction.atomic():
+                notify(user=akinyi, template="badge_earned", context={"badge": "First deposit"})
+                notify(user=akinyi, template="streak_at_risk", context={"challenge": "Live board", "streak": 2})
+                before_commit = pubsub.get_message(timeout=0.5)
+            after = [pubsub.get_message(timeout=2.0), pubsub.get_message(timeout=0.5)]
+    finally:
+        pubsub.close()
+    assert before_commit is None
+    notices = [json.loads(m["data"]) for m in after if m]
+    assert [(n["event"], n["data"]["template"]) for n in notices] == [("notice", "badge_earned")]  # not every SMS
+    assert "First deposit" in notices[0]["data"]["message"] and notices[0]["data"]["id"]
+
+
+def test_a_team_stream_carries_its_own_board_and_moves_with_its_members(committed_org, live_members):
+    from challenges.models import Participant, Team
+
+    challenge, (akinyi, baraka, chebet) = live_members(3)
+    schema = committed_org.schema_name
+    with schema_context(schema):
+        team = Team.objects.create(challenge=challenge, name="Simba")
+        Participant.objects.filter(challenge=challenge, user__in=[akinyi, baraka]).update(team=team)
+    key = session_for(committed_org, akinyi)
+    _score(schema, challenge, akinyi, 100, 30, team=team)
+    _score(schema, challenge, baraka, 50, 31, team=team)
+    _score(schema, challenge, chebet, 900, 32)  # leads the challenge, not in the team
+
+    async def scenario(port):
+        async with aiohttp.ClientSession() as http:
+            statuses = []
+            for query in ("team=abc", "team=999999"):
+                async with http.get(f"{_url(port, challenge)}?{query}", headers=headers_for(committed_org, key)) as r:
+                    statuses.append((r.status, await r.text()))
+            async with http.get(f"{_url(port, challenge)}?seconds=5&team={team.pk}",
+                                headers=headers_for(committed_org, key)) as resp:
+                first = await read_events(resp, until=lambda e: len(e) >= 3, timeout=5)
+                await asyncio.to_thread(_score, schema, challenge, baraka, 400, 33, "100.00", team)
+                moved = await read_events(resp, until=lambda e: len(e) >= 2, timeout=3)
+            return statuses, first, moved
+
+    with hub_server() as port:
+        statuses, first, moved = asyncio.run(scenario(port))
+    assert [status for status, _ in statuses] == [400, 400] and all("team" in text for _, text in statuses)
+    assert [e for e, _, _ in first] == ["ready", "scores", "me"]
+    board = json.loads(first[1][1])
+    assert [row["user"]["id"] for row in board["results"]] == [akinyi.pk, baraka.pk] and board["count"] == 2
+    assert json.loads(first[2][1])["rank"] == 1
+    assert [e for e, _, _ in moved] == ["scores", "me"]
+    assert [row["user"]["id"] for row in json.loads(moved[0][1])["results"]] == [baraka.pk, akinyi.pk]
+    assert json.loads(moved[1][1])["rank"] == 2 and json.loads(moved[1][1])["gap_to_next"] == 300

@@ -14,7 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsOrgAdmin
+from accounts.permissions import IsMember, IsOrgAdmin
 from savegame.clientip import client_ip
 from savegame.jsonbody import JSONParser
 from web.api.serializers import BrandingUploadSerializer, OrganizationSerializer, organization_representation
@@ -94,3 +94,15 @@ class OrganizationBranding(APIView):
             organization = organization_settings_update(organization=organization, data={"branding": colours},
                                                         actor_label=_actor(request), **_who(request))
         return Response(organization_representation(organization), status=status.HTTP_200_OK)
+
+
+class HomeTiles(APIView):
+    """The member's home tiles (the page's polling fallback when the live stream is unavailable)."""
+
+    permission_classes = [IsMember]
+
+    @extend_schema(summary="My home tiles: savings, streak, points, rank (numbers and as shown)")
+    def get(self, request):
+        from web.selectors import member_home_tiles
+
+        return Response(member_home_tiles(user=request.user, organization=request.tenant))
