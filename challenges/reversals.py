@@ -31,12 +31,8 @@ from django.utils import timezone
 
 from challenges import effects, leaderboard, ledger, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, ScoredDeposit, Team
-from challenges.services import (
-    participant_expected,
-    rules_for,
-    can_no_longer_complete,
-    spec_of,
-)
+from challenges.services.expected import can_no_longer_complete, participant_expected
+from challenges.services.rules import rules_for, spec_of
 from tenants.calendar import local_today
 
 logger = logging.getLogger(__name__)

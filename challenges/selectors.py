@@ -75,7 +75,7 @@ def joined_challenge_ids(*, user) -> set[int]:
 def winnable_challenges(*, user) -> QuerySet[Challenge]:
     """Challenges a deposit made today can still count towards for this member: joined, running
     (started, not ended) and not already failed or completed for them. Save now offers only these."""
-    from challenges.services import local_today
+    from tenants.calendar import local_today
 
     if not user or not user.is_authenticated:
         return Challenge.objects.none()
@@ -271,7 +271,7 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
     """The active challenges this member joined (soonest ending first) with their own progress:
     saved, percent done, live rank among the challenge's participants, and the current streak of a
     streak challenge. Ranks come from the live board (PostgreSQL when Redis is away)."""
-    from challenges.services import local_today
+    from tenants.calendar import local_today
 
     today = local_today()
     rows = []

@@ -112,14 +112,14 @@ def test_batch_scoring_failure_falls_back_to_one_by_one(tenant, member, mpesa, s
     import challenges.services
     from payments.inbox import inbox_drain
 
-    score = challenges.services._ScoringBatch.score
+    score = challenges.services.scoring_batch._ScoringBatch.score
 
     def poisoned(batch):  # a deposit that breaks scoring takes its whole batch down with it
         if len(batch.txs) > 1:
             raise RuntimeError("a bug in batch scoring")
         score(batch)
 
-    monkeypatch.setattr(challenges.services._ScoringBatch, "score", poisoned)
+    monkeypatch.setattr(challenges.services.scoring_batch._ScoringBatch, "score", poisoned)
     for n in range(3):
         _store(mpesa.callback_token, f"RKTFALL00{n}", member.account_code)
     inbox_drain()
