@@ -152,7 +152,7 @@ class ScoredDeposit(models.Model):
 
 class ReversedDeposit(models.Model):
     """One row per reversed deposit already taken back out of the game: the idempotency guard of
-    challenges.reversals.deposit_reversal_apply (a reversal handled twice claws back once)."""
+    challenges.services.reversals.deposit_reversal_apply (a reversal handled twice claws back once)."""
 
     transaction = models.OneToOneField("payments.Transaction", on_delete=models.PROTECT, related_name="+")
     reversed_at = models.DateTimeField(auto_now_add=True)
@@ -212,7 +212,7 @@ class PointAward(models.Model):
                 name="award_deposit_once",
             ),
             # No "once per participant" index on early_bird / completion rows any more: a reversal can
-            # take a bonus back (challenges/reversals.py), and it can then be earned again. The
+            # take a bonus back (challenges/services/reversals.py), and it can then be earned again. The
             # participant row lock and its status keep each earning paid once.
             models.UniqueConstraint(
                 fields=["user", "transaction"], condition=models.Q(reason="referral"), name="award_referral_once",

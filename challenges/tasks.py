@@ -48,6 +48,6 @@ def deposits_unscored_sweep_task() -> int:
              max_retries=3, time_limit=300, soft_time_limit=270)
 def deposits_reversed_sweep_task() -> int:
     """Safety net: a reversed deposit whose claw-back was lost is taken back within minutes (idempotent)."""
-    from challenges.reversals import deposits_reversed_sweep
+    from challenges.services import deposits_reversed_sweep
 
     return deposits_reversed_sweep()

@@ -228,13 +228,13 @@ def deposit_score_once(*, transaction_id: int) -> bool:
 
 def _on_reversed(tx: Transaction) -> None:
     """After the reversal commits: gamification takes the deposit's points, progress and totals back
-    (challenges.reversals; idempotent, and its beat sweep retries a lost hand-over)."""
+    (challenges/services/reversals.py; idempotent, and its beat sweep retries a lost hand-over)."""
     tx_id = tx.pk
     transaction.on_commit(lambda: _after_reversed(tx_id))
 
 
 def _after_reversed(tx_id: int) -> None:
-    from challenges.reversals import deposit_reversal_apply
+    from challenges.services import deposit_reversal_apply
 
     try:
         deposit_reversal_apply(transaction_id=tx_id)

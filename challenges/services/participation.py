@@ -85,7 +85,7 @@ def team_goal_record_and_notify(team: Team, challenge: Challenge, rules: scoring
 def participant_complete(participant: Participant, challenge: Challenge, rules: scoring.Rules, updates: list) -> None:
     """Mark completed and pay the completion bonus (once per completion: the status check below, on a
     locked row). A reversal that un-completes a running challenge takes the bonus back
-    (challenges/reversals.py), so completing again pays it again."""
+    (challenges/services/reversals.py), so completing again pays it again."""
     if participant.status == Participant.Status.COMPLETED:
         return
     participant.status = Participant.Status.COMPLETED

@@ -8,8 +8,8 @@ from django.db.models import F, Sum
 
 from challenges import leaderboard
 from challenges.models import Participant, PointAward
-from challenges.reversals import deposit_reversal_apply, reversed_still_counted
 from challenges.services.expected import participant_expected
+from challenges.services.reversals import deposit_reversal_apply, reversed_still_counted
 from challenges.services.rules import rules_for
 from tenants.calendar import local_today
 
@@ -20,7 +20,7 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
     Returns one row per drift. With fix=True, stored totals are corrected and the leaderboard rebuilt
     (award rows are history and are never rewritten; a drift between rows and totals is reported).
     `reversal` rows (negative) count like any other row. A reversed deposit still counted (its
-    claw-back never ran) is reported; with fix=True it is clawed back first (challenges/reversals.py).
+    claw-back never ran) is reported; with fix=True it is clawed back first (challenges/services/reversals.py).
     """
     rules, today = rules_for(), local_today()
     drifts = []

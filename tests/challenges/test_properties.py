@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from challenges import scoring
 from challenges.models import Challenge, Participant, PointAward
-from challenges.reversals import deposit_reversal_apply
+from challenges.services import deposit_reversal_apply
 from challenges.services import participant_expected, participant_join, rules_for, team_create
 from payments.services import transaction_reverse
 

@@ -1,4 +1,4 @@
-"""Reversed deposits are taken back out of the game (challenges/reversals.py, docs/GAMIFICATION.md
+"""Reversed deposits are taken back out of the game (challenges/services/reversals.py, docs/GAMIFICATION.md
 "Reversed deposits"): hand-worked cases per rule, idempotency, the drift check and the history."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, Team
-from challenges.reversals import deposit_reversal_apply, deposits_reversed_sweep
+from challenges.services import deposit_reversal_apply, deposits_reversed_sweep
 from challenges.selectors import leaderboard_read, member_achievements
 from challenges.services import (
     challenges_lifecycle,
