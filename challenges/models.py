@@ -150,6 +150,30 @@ class ScoredDeposit(models.Model):
     scored_at = models.DateTimeField(auto_now_add=True)
 
 
+class MemberMetrics(models.Model):
+    """A member's deposit figures for the badge rules (challenges/metrics.py), kept by the scoring batch.
+
+    Updated in the same transaction that scores the member's deposits (challenges/services/
+    member_metrics.py), so judging badges for a batch reads one row per member instead of the
+    member's whole ledger; rebuilt from the ledger for a reversal and by recompute_scores. Only
+    deposits already scored (a ScoredDeposit row) that still count are in it. `day_runs` holds
+    the runs of consecutive local days with a deposit, [[first, last], ...] in ISO dates, oldest
+    first: enough to keep both best streaks exact when a deposit arrives late and fills a gap."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    total_saved = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    deposits_count = models.PositiveIntegerField(default=0)
+    largest_deposit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    best_streak_days = models.PositiveIntegerField(default=0)
+    best_streak_weeks = models.PositiveIntegerField(default=0)
+    day_runs = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"metrics of user {self.user_id}"
+
+
 class ReversedDeposit(models.Model):
     """One row per reversed deposit already taken back out of the game: the idempotency guard of
     challenges.services.reversals.deposit_reversal_apply (a reversal handled twice claws back once)."""

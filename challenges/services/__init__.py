@@ -6,6 +6,7 @@
     scoring_batch.py  THE SCORING BATCH: payments hands verified deposits over here (deposits_score)
     expected.py       what a participation's score should be, from its deposits alone
     reversals.py      a reversed deposit taken back out of the game
+    member_metrics.py the per-member deposit figures badges read, kept by the scoring batch
     recompute.py      manage.py recompute_scores
     awards.py         badges earned now, judged for a batch of members at once
     lifecycle.py      beat: leaderboard snapshots, started / settled challenges, streak at risk
@@ -25,6 +26,7 @@ from challenges.services.definitions import (
     challenge_update,
 )
 from challenges.services.expected import can_no_longer_complete, participant_expected
+from challenges.services.member_metrics import member_metrics_rebuild
 from challenges.services.lifecycle import (
     STREAK_AT_RISK_TEMPLATES,
     challenge_settle,
@@ -53,7 +55,7 @@ __all__ = [
     "TRANSITIONS", "badges_evaluate", "badges_evaluate_many", "can_no_longer_complete", "challenge_create",
     "challenge_delete", "challenge_settle", "challenge_target_validate", "challenge_update", "challenges_lifecycle",
     "deposit_reversal_apply", "deposit_score", "deposits_reversed_sweep", "deposits_score", "deposits_unscored_sweep", "leaderboard_snapshot", "leaderboards_snapshot",
-    "local_today", "member_deposits_between", "organization_current", "organization_zone", "participant_expected",
+    "local_today", "member_deposits_between", "member_metrics_rebuild", "organization_current", "organization_zone", "participant_expected",
     "participant_join", "reversed_still_counted", "rules_for", "scores_recompute", "scoring_rules_validate", "spec_of", "streaks_at_risk",
     "team_auto_assign", "team_create", "team_join",
 ]

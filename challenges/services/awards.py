@@ -21,17 +21,18 @@ def badges_evaluate(*, user, participants: list[Participant] = ()) -> list[Badge
 
 
 def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None, outbox: list | None = None,
-                         events: list | None = None) -> dict[int, list[BadgeDef]]:
+                         events: list | None = None, metrics: dict | None = None) -> dict[int, list[BadgeDef]]:
     """`badges_evaluate` for many members at once: (user, participations to judge per-challenge badges on)
     pairs in, {user id: badges earned now} out, with a fixed number of queries for the whole batch.
     The badge_earned messages and events are queued now, or appended to `outbox` / `events` for a
-    caller that writes its own in one go."""
+    caller that writes its own in one go. `metrics`: the members' metrics rows when the caller has
+    just written them (the scoring batch), else they are read when a rule asks."""
     badges = catalogue()
     if not badges or not subjects:
         return {}
     user_ids = [user.pk for user, _ in subjects]
     earned = set(BadgeAward.objects.filter(user_id__in=user_ids).values_list("user_id", "badge_key", "challenge_id"))
-    loader = MetricsLoader(user_ids, zone or organization_zone())
+    loader = MetricsLoader(user_ids, zone or organization_zone(), rows=metrics)
     new: list[tuple] = []
     for user, participants in subjects:
         metric = loader.metric(user.pk)

@@ -9,6 +9,7 @@ from django.db.models import F, Sum
 from challenges import leaderboard
 from challenges.models import Participant, PointAward
 from challenges.services.expected import participant_expected
+from challenges.services.member_metrics import member_metrics_drift, member_metrics_rebuild
 from challenges.services.reversals import deposit_reversal_apply, reversed_still_counted
 from challenges.services.rules import rules_for
 from tenants.calendar import local_today
@@ -21,6 +22,9 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
     (award rows are history and are never rewritten; a drift between rows and totals is reported).
     `reversal` rows (negative) count like any other row. A reversed deposit still counted (its
     claw-back never ran) is reported; with fix=True it is clawed back first (challenges/services/reversals.py).
+    Every member's metrics row (challenges/services/member_metrics.py) is compared with the ledger's
+    figures too (not when one challenge is named: the row is the member's, not the challenge's); with
+    fix=True all rows are rebuilt from the ledger.
     """
     rules, today = rules_for(), local_today()
     drifts = []
@@ -56,4 +60,8 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
                 fixed_challenges.add(participant.challenge_id)
     for cid in fixed_challenges:
         leaderboard.board_forget(cid)
+    if challenge_id is None:
+        drifts += member_metrics_drift()
+        if fix:
+            member_metrics_rebuild()
     return drifts

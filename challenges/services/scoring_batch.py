@@ -5,7 +5,8 @@
 guard rows (one per ledger row, ON CONFLICT: a deposit handed over twice scores once), then
 `_ScoringBatch` reads every row it needs once, applies the pure rules of challenges/scoring.py
 deposit by deposit in id order, and writes contributions, point awards, participations, team and
-challenge totals, messages and events in bulk. `deposits_unscored_sweep` scores whatever a lost
+challenge totals, the member metrics badges read (challenges/services/member_metrics.py), messages
+and events in bulk. `deposits_unscored_sweep` scores whatever a lost
 hand-over left behind. `deposit_score(transaction_id=)` is the one-deposit form.
 """
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 from challenges import effects, leaderboard, ledger, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ScoredDeposit, Team
 from challenges.services.awards import badges_evaluate, badges_evaluate_many
+from challenges.services.member_metrics import member_metrics_add
 from challenges.services.participation import participant_baseline, participant_join, team_goal_record_and_notify
 from challenges.services.rules import organization_current, rules_for, spec_of
 from savegame.bulk import insert_rows, update_rows
@@ -275,8 +277,11 @@ class _ScoringBatch:
             member = next(p for p in changed if p.team_id == team_id)
             team_goal_record_and_notify(self.teams[team_id], member.challenge, self.rules, self.today, updates)
         outbox = self._confirmations() + [(user, "top5_entered", context) for user, context in self.top5]
+        # The badges' deposit figures, kept per member: the batch costs the same at any ledger size.
+        metrics = member_metrics_add(deposits=[(tx.user_id, _local_date(tx, self.zone), tx.amount) for tx in self.txs],
+                                     zone=self.zone)
         badges_evaluate_many(subjects=[(self.users[uid], list(ps.values())) for uid, ps in self.badge_subjects.items()],
-                             zone=self.zone, outbox=outbox, events=self.events)
+                             zone=self.zone, outbox=outbox, events=self.events, metrics=metrics)
         effects.notify_batch(outbox)
         effects.events(self.events)
         effects.after_commit_board(updates)
