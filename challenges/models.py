@@ -144,7 +144,8 @@ class Participant(models.Model):
 
 
 class ScoredDeposit(models.Model):
-    """One row per ledger transaction already scored: the idempotency guard of deposit_score."""
+    """One row per ledger transaction already scored: the one guard of the payments -> game hand-over,
+    written by deposits_score on the locked ledger rows in the scoring's own transaction."""
 
     transaction = models.OneToOneField("payments.Transaction", on_delete=models.PROTECT, related_name="+")
     scored_at = models.DateTimeField(auto_now_add=True)

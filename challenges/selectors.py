@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from challenges import leaderboard, scoring
+from challenges import leaderboard, ledger, scoring
 from challenges.badges import catalogue, criteria_explain
-from challenges.models import BadgeAward, Challenge, Participant, PointAward, Team
+from challenges.models import BadgeAward, Challenge, Participant, PointAward, ScoredDeposit, Team
 
 
 def _is_admin(user) -> bool:
@@ -300,3 +300,10 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
             "rank": board.me["rank"] if board.me else None, "participants": board.total, "streak": streak,
         })
     return rows
+
+
+def deposits_unscored(*, before, limit: int) -> list[int]:
+    """Verified deposits never scored (no ScoredDeposit row, the game's one hand-over guard), verified
+    before `before`, oldest first: what payments' sweep hands over again."""
+    return ledger.reader().deposit_ids_verified_before(cutoff=before, exclude=ScoredDeposit.objects.values(
+        "transaction_id"), limit=limit)

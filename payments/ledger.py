@@ -49,8 +49,8 @@ def first_deposit_id(*, user_id: int) -> int | None:
 
 
 def deposit_ids_verified_before(*, cutoff: datetime, exclude, limit: int) -> list[int]:
-    """Counting deposits last changed before `cutoff` whose ids are not in `exclude`, oldest first."""
-    return list(deposits_counted().filter(user__isnull=False, updated_at__lt=cutoff).exclude(pk__in=exclude)
+    """Counting deposits verified before `cutoff` whose ids are not in `exclude`, oldest first."""
+    return list(deposits_counted().filter(user__isnull=False, verified_at__lt=cutoff).exclude(pk__in=exclude)
                 .order_by("pk").values_list("pk", flat=True)[:limit])
 
 

@@ -6,8 +6,9 @@ guard rows (one per ledger row, ON CONFLICT: a deposit handed over twice scores 
 `_ScoringBatch` reads every row it needs once, applies the pure rules of challenges/scoring.py
 deposit by deposit in id order, and writes contributions, point awards, participations, team and
 challenge totals, the member metrics badges read (challenges/services/member_metrics.py), messages
-and events in bulk. `deposits_unscored_sweep` scores whatever a lost
-hand-over left behind. `deposit_score(transaction_id=)` is the one-deposit form.
+and events in bulk. The one sweep of deposits a lost hand-over left behind is payments'
+(payments/inbox.py `inbox_sweep`, asking `challenges.selectors.deposits_unscored`).
+`deposit_score(transaction_id=)` is the one-deposit form.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -43,26 +44,27 @@ def _local_date(tx, zone: ZoneInfo) -> date:
 SCORING_BATCH = 500  # deposits per transaction when a backlog is scored (docs/BENCHMARKS.md)
 
 
-def deposit_score(*, transaction_id: int) -> None:
+def deposit_score(*, transaction_id: int) -> list[int]:
     """Score one verified deposit: progress, points, streaks, teams, leaderboards, badges.
 
-    The single entry point payments calls after a deposit is verified (after commit, from a task).
-    Idempotent: the ledger row is locked and marked scored in the same transaction, so scoring
+    The one-deposit form of `deposits_score`, for scripts and tests; payments hands deposits over
+    through `deposits_score` only (payments/inbox.py `deposits_hand_over`). Idempotent: the ledger row is locked and marked scored in the same transaction, so scoring
     it again (or concurrently) changes nothing. A deposit tagged with a challenge counts only
     there; an untagged one counts toward every active challenge the member has joined whose
     dates contain the deposit's local date.
     """
-    deposits_score(transaction_ids=[transaction_id])
+    return deposits_score(transaction_ids=[transaction_id])
 
 
-def deposits_score(*, transaction_ids: Iterable[int]) -> int:
+def deposits_score(*, transaction_ids: Iterable[int]) -> list[int]:
     """Score several verified deposits in one transaction: the batch form of `deposit_score`, with
     the same result as scoring each one in id order, but a fixed number of queries and Redis round
-    trips per batch instead of per deposit. Deposits already scored (or not verified) are skipped.
-    Returns how many were scored now."""
+    trips per batch instead of per deposit. Deposits already scored (or not verified) are skipped:
+    the `ScoredDeposit` rows, written here on the locked ledger rows, are the one guard of the
+    payments -> game hand-over. Returns the ids scored now."""
     ids = sorted({int(i) for i in transaction_ids})
     if not ids:
-        return 0
+        return []
     with transaction.atomic():
         txs = ledger.reader().deposits_locked(transaction_ids=ids)
         fresh = _mark_scored([tx.pk for tx in txs])
@@ -70,7 +72,7 @@ def deposits_score(*, transaction_ids: Iterable[int]) -> int:
         if txs:
             _ScoringBatch(txs).score()
             deposits_scored_observe(verified_at=[tx.verified_at for tx in txs])
-    return len(txs)
+    return [tx.pk for tx in txs]
 
 
 def _mark_scored(transaction_ids: list[int]) -> set[int]:
@@ -438,13 +440,3 @@ def _referrer_reward(tx, user, rules: scoring.Rules) -> None:
     PointAward.objects.create(user_id=user.referred_by_id, transaction=tx, reason=PointAward.Reason.REFERRAL,
                               points=rules.referral_bonus, detail=f"Referred {user.display_name}")
     badges_evaluate(user=user.referred_by)  # the referrer may now earn "connector"
-
-
-def deposits_unscored_sweep(*, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> int:
-    """Beat: score verified deposits that were never scored (a lost task). Idempotent, oldest first."""
-    cutoff = timezone.now() - older_than
-    scored = ScoredDeposit.objects.values("transaction_id")
-    pending = ledger.reader().deposit_ids_verified_before(cutoff=cutoff, exclude=scored, limit=limit)
-    for start in range(0, len(pending), SCORING_BATCH):
-        deposits_score(transaction_ids=pending[start:start + SCORING_BATCH])
-    return len(pending)

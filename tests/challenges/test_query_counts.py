@@ -66,7 +66,7 @@ def test_scoring_a_batch_costs_the_same_queries_for_1_and_200_deposits(size, joi
     deposits_score(transaction_ids=[_unscored(warm_up).pk])  # per-process caches (badge catalogue, rules) warm
     ids = [_unscored(members[i % len(members)], day=date(2026, 3, 2 + i % 8)).pk for i in range(size)]
     with django_assert_num_queries(SCORING_QUERIES[size]):
-        assert deposits_score(transaction_ids=ids) == size
+        assert len(deposits_score(transaction_ids=ids)) == size
 
 
 @pytest.mark.parametrize("size", [1, 200])
