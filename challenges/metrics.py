@@ -85,6 +85,23 @@ def runs_best(runs: list[list[str]], unit: str) -> int:
     return best
 
 
+def runs_current(runs: list[list[str]], unit: str, today: date) -> int:
+    """The streak of windows (days or ISO weeks) the runs hold that is still alive: ending in today's
+    window, or the one before it (today's is not over yet)."""
+    now = scoring.window_start(today, unit)
+    alive = {now, scoring.window_start(now - timedelta(days=1), unit)}
+    step = 1 if unit == scoring.DAY else 7
+    spans = sorted((scoring.window_start(date.fromisoformat(a), unit), scoring.window_start(date.fromisoformat(b), unit))
+                   for a, b in runs)
+    merged: list[list[date]] = []
+    for a, b in spans:
+        if merged and a <= scoring.window_next(merged[-1][1], unit):
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return next(((b - a).days // step + 1 for a, b in merged if b in alive), 0)
+
+
 class MetricsLoader:
     """Lazily loaded metrics for a set of members (current tenant schema)."""
 

@@ -302,6 +302,26 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
     return rows
 
 
+def member_weekly_streak(*, member, active: list[dict] | None = None) -> int:
+    """The member's weekly streak: the one number of it shown outside a challenge's own card (the home
+    page's "N weeks streak"), computed here only. While the member plays a weekly streak challenge it
+    is that challenge's current streak (the challenge's dates and minimum decide, so home and the
+    challenge's "3 of 4" say the same; with several, the longest). Otherwise it is the run of ISO weeks
+    with a scored deposit still alive (ending this week or last), from the member metrics row the
+    streak badges read. `active`: member_active_challenges' rows, when the caller has them."""
+    from challenges import metrics
+    from challenges.models import MemberMetrics
+    from tenants.calendar import local_today
+
+    rows = member_active_challenges(member=member) if active is None else active
+    weekly = [c["streak"]["current"] for c in rows
+              if c["streak"] and c["streak"]["unit"] == scoring.WEEK and c["standing"] not in ("failed", "completed")]
+    if weekly:
+        return max(weekly)
+    row = MemberMetrics.objects.filter(user=member).first()
+    return metrics.runs_current(row.day_runs if row else [], scoring.WEEK, local_today())
+
+
 def deposits_unscored(*, before, limit: int) -> list[int]:
     """Verified deposits never scored (no ScoredDeposit row, the game's one hand-over guard), verified
     before `before`, oldest first: what payments' sweep hands over again."""
