@@ -91,13 +91,19 @@ def mpesa_ready() -> bool:
     return MpesaSettings.objects.exclude(shortcode="").exists()
 
 
-def member_paybill(*, user) -> dict | None:
-    """How a member pays by Paybill: the business number and their own account number
-    (None when the organization takes payments on a Till, or has no shortcode yet)."""
+def organization_paybill() -> str | None:
+    """The organization's Paybill number (None when it takes payments on a Till, or has no shortcode yet)."""
     row = MpesaSettings.objects.only("shortcode", "shortcode_type").first()
     if row is None or not row.shortcode or row.shortcode_type != MpesaSettings.ShortcodeType.PAYBILL:
         return None
-    return {"shortcode": row.shortcode, "account": user.account_code}
+    return row.shortcode
+
+
+def member_paybill(*, user) -> dict | None:
+    """How a member pays by Paybill: the business number and their own account number
+    (None when the organization takes payments on a Till, or has no shortcode yet)."""
+    shortcode = organization_paybill()
+    return None if shortcode is None else {"shortcode": shortcode, "account": user.account_code}
 
 
 # --- money facts (payments owns them; every other app asks here) -------------------------------
