@@ -10,7 +10,11 @@ class PaymentsConfig(AppConfig):
         from challenges import ledger as game_ledger
         from payments import ledger
         from payments.selectors import organization_paybill
+        from payments.services import mpesa_settings_init
+        from tenants.services import provisioning_step_install
 
         game_ledger.reader_install(ledger)
-        # ... and accounts the Paybill its welcome SMS names (accounts sits below payments).
+        # ... accounts the Paybill its welcome SMS names, and tenants the settings row of a new
+        # organization (both sit below payments).
         paybill_source_install(organization_paybill)
+        provisioning_step_install(mpesa_settings_init)
