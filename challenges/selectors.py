@@ -66,6 +66,11 @@ def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
                 .order_by("user_id").values_list("user_id", flat=True).distinct())
 
 
+def broadcast_challenges() -> list[dict]:
+    """The challenges a leader's broadcast can address: active and draft ones, {"id", "name"}."""
+    return list(Challenge.objects.filter(status__in=["active", "draft"]).values("id", "name"))
+
+
 def joined_challenge_ids(*, user) -> set[int]:
     if not user or not user.is_authenticated:
         return set()

@@ -9,7 +9,8 @@ class PaymentsConfig(AppConfig):
         from accounts.services import paybill_source_install
         from challenges import ledger as game_ledger
         from payments import ledger
-        from payments.selectors import organization_paybill
+        from notifications.sources import source_install
+        from payments.selectors import organization_paybill, saved_total
         from payments.services import mpesa_settings_init
         from tenants.services import provisioning_step_install
 
@@ -18,3 +19,5 @@ class PaymentsConfig(AppConfig):
         # organization (both sit below payments).
         paybill_source_install(organization_paybill)
         provisioning_step_install(mpesa_settings_init)
+        # ... and notifications (a leaf) the saved total its weekly summary names.
+        source_install("saved_total", saved_total)
