@@ -36,12 +36,14 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Smoke test any deployment: readyz, one login, one simulated payment (deploy/smoke.py). Against `make run`
-# the callback URL comes from this checkout's `mpesa_urls` (same embedded servers); elsewhere set
-# SMOKE_CALLBACK_URL (and SMOKE_PHONE, SMOKE_SMS_FILE).
+# the callback URL and the organization's Paybill come from this checkout's `mpesa_urls` (same embedded
+# servers); elsewhere set SMOKE_CALLBACK_URL and SMOKE_SHORTCODE (and SMOKE_PHONE, SMOKE_SMS_FILE).
 SMOKE_ORG ?= $(firstword $(subst ., ,$(patsubst http://%,%,$(patsubst https://%,%,$(URL)))))
 smoke: install
 	@test -n "$(URL)" || { echo "usage: make smoke URL=http://umoja.localhost:8000"; exit 2; }
-	SMOKE_CALLBACK_URL="$${SMOKE_CALLBACK_URL:-$$($(PY) manage.py mpesa_urls --org $(SMOKE_ORG) 2>/dev/null | $(PY) -c 'import json, sys; from urllib.parse import urlsplit; u = urlsplit(json.load(sys.stdin)["confirmation"]); print("$(URL)".rstrip("/") + u.path)')}" \
+	urls="$$($(PY) manage.py mpesa_urls --org $(SMOKE_ORG) 2>/dev/null)"; \
+	SMOKE_CALLBACK_URL="$${SMOKE_CALLBACK_URL:-$$(echo "$$urls" | $(PY) -c 'import json, sys; from urllib.parse import urlsplit; u = urlsplit(json.load(sys.stdin)["confirmation"]); print("$(URL)".rstrip("/") + u.path)' 2>/dev/null)}" \
+	SMOKE_SHORTCODE="$${SMOKE_SHORTCODE:-$$(echo "$$urls" | $(PY) -c 'import json, sys; print(json.load(sys.stdin)["shortcode"])' 2>/dev/null)}" \
 		$(PY) deploy/smoke.py --url "$(URL)"
 
 stop:

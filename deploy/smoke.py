@@ -102,7 +102,7 @@ def _code_from_file(path: Path, phone: str, after: int) -> str | None:
     return None
 
 
-def smoke(*, url: str, phone: str, sms_file: Path, callback_url: str, timeout: float) -> None:
+def smoke(*, url: str, phone: str, sms_file: Path, callback_url: str, timeout: float, shortcode: str) -> None:
     url = url.rstrip("/")
     status, body = _call("GET", f"{url}/readyz?role=web")
     _step("readyz", status == 200, body.get("failing") or body.get("status"))
@@ -120,16 +120,20 @@ def smoke(*, url: str, phone: str, sms_file: Path, callback_url: str, timeout: f
     _step("member profile", status == 200 and bool(member.get("account_code")), member.get("account_code"))
     if not callback_url:
         _step("callback URL", False, "set SMOKE_CALLBACK_URL (manage.py mpesa_urls --org SLUG: confirmation)")
+    if not shortcode:
+        _step("Paybill", False, "set SMOKE_SHORTCODE, the organization's own (manage.py mpesa_urls --org SLUG: shortcode);"
+              " a payment to another Paybill is refused")
     trans_id = "SMK" + secrets.token_hex(4).upper()
     payment = {
         "TransactionType": "Pay Bill", "TransID": trans_id,
         "TransTime": datetime.now(ZoneInfo("Africa/Nairobi")).strftime("%Y%m%d%H%M%S"), "TransAmount": "10.00",
-        "BusinessShortCode": os.environ.get("SMOKE_SHORTCODE", "600000"), "BillRefNumber": member["account_code"],
+        "BusinessShortCode": shortcode, "BillRefNumber": member["account_code"],
         "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": "", "MSISDN": phone.lstrip("+"),
         "FirstName": "Smoke", "MiddleName": "", "LastName": "Test",
     }
     status, body = _call("POST", callback_url, payment)
-    _step("simulated payment stored", status == 200 and body.get("ResultCode") == 0, trans_id)
+    _step("simulated payment stored", status == 200 and body.get("ResultCode") == 0,
+          trans_id if status == 200 else f"{status} {body.get('ResultDesc') or body}")
 
     def credited():
         status, page = _call("GET", f"{url}/api/v1/transactions", token=access)
@@ -149,12 +153,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="a member of that organization (default: the demo's Akinyi Otieno)")
     parser.add_argument("--sms-file", default=os.environ.get("SMOKE_SMS_FILE", ".data/sms.jsonl"))
     parser.add_argument("--callback-url", default=os.environ.get("SMOKE_CALLBACK_URL", ""))
+    parser.add_argument("--shortcode", default=os.environ.get("SMOKE_SHORTCODE", ""),
+                        help="the organization's own Paybill (manage.py mpesa_urls --org SLUG prints it)")
     parser.add_argument("--timeout", type=float, default=float(os.environ.get("SMOKE_TIMEOUT", "60")))
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("give --url (or URL=...)")
     smoke(url=args.url, phone=args.phone, sms_file=Path(args.sms_file), callback_url=args.callback_url,
-          timeout=args.timeout)
+          timeout=args.timeout, shortcode=args.shortcode)
 
 
 if __name__ == "__main__":

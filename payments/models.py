@@ -40,6 +40,10 @@ class MpesaSettings(models.Model):
         default=False, help_text=_("Reject Paybill payments whose account number matches no member (C2B00012).")
     )
     urls_registered_at = models.DateTimeField(null=True, blank=True)
+    cash_second_approval_over = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text=_("A cash or bank deposit recorded by a leader above this amount (KES) needs a second leader's "
+                    "approval before it is credited. Empty: never."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,6 +147,70 @@ class TransactionStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.transaction_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class ManualDeposit(models.Model):
+    """A cash or bank deposit a leader records for a member (chamas collect cash at meetings).
+
+    Credited at once as a `manual` ledger row, or, above the organization's
+    `cash_second_approval_over`, held `pending` until a second leader approves it (maker-checker).
+    `request_key` comes from the form (or the API's Idempotency-Key): a double submit records once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a second leader")
+        CREDITED = "credited", _("Credited")
+        REJECTED = "rejected", _("Rejected")
+
+    request_key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    challenge = models.ForeignKey("challenges.Challenge", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    paid_on = models.DateField(help_text=_("The day the member paid, in the organization's time zone."))
+    method = models.CharField(max_length=8, choices=[("cash", _("Cash")), ("bank", _("Bank"))], default="cash")
+    note = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="manual_deposit")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="manual_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} KES {self.method} for #{self.user_id} ({self.status})"
+
+
+class UnmatchedOutcome(models.Model):
+    """How an admin closed an unmatched payment without crediting anyone (issue 16.19).
+
+    The ledger row keeps its amount and its `unmatched` status (the API's five statuses hold); this
+    row takes it out of the queue and says why. `ignored` (a test payment, a duplicate the payer was
+    told about) can be reopened; `refunded` (the money went back to the payer) is final, so the
+    payment can never also be credited."""
+
+    class Outcome(models.TextChoices):
+        IGNORED = "ignored", _("Ignored")
+        REFUNDED = "refunded", _("Refunded to the payer")
+
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="unmatched_outcome",
+                                       primary_key=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    note = models.CharField(max_length=200, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.transaction_id}: {self.outcome}"
 
 
 class CallbackInbox(models.Model):

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, MpesaSettings, Transaction
+from payments.models import CallbackInbox, ManualDeposit, MpesaSettings, Transaction, UnmatchedOutcome
 
 CALLBACK_PATHS = {
     # Daraja refuses callback URLs containing words such as "mpesa", "safaricom" or "query".
@@ -80,7 +80,29 @@ def transaction_get(*, user, pk: int) -> Transaction | None:
 
 
 def unmatched_list() -> QuerySet[Transaction]:
-    return Transaction.objects.filter(status=Transaction.Status.UNMATCHED).order_by("created_at", "id")
+    """The unmatched queue: paid, matching no member, not yet assigned, ignored or refunded; oldest first."""
+    return (Transaction.objects.filter(status=Transaction.Status.UNMATCHED, unmatched_outcome__isnull=True)
+            .order_by("created_at", "id"))
+
+
+def manual_deposits(*, status: str | None, limit: int = 100) -> QuerySet[ManualDeposit]:
+    """Cash and bank deposits leaders recorded, newest first (all of them when `status` is None)."""
+    rows = ManualDeposit.objects.select_related("user", "recorded_by", "decided_by", "challenge")
+    return (rows.filter(status=status) if status else rows).order_by("-created_at", "-id")[:limit]
+
+
+def unmatched_closed(*, limit: int = 50) -> QuerySet[UnmatchedOutcome]:
+    """Unmatched payments an admin ignored or refunded, newest decision first."""
+    return (UnmatchedOutcome.objects.filter(transaction__status=Transaction.Status.UNMATCHED)
+            .select_related("transaction", "decided_by").order_by("-decided_at")[:limit])
+
+
+def payer_phone_masked(phone_number: str) -> str:
+    """The payer's phone as a leader may see it in the queue: +2547•••••678, or "" when Daraja sent only
+    its SHA-256 hash (C2B since 2021) or nothing."""
+    if not phone_number or not phone_number.startswith("+") or len(phone_number) < 10:
+        return ""
+    return phone_number[:5] + "•" * (len(phone_number) - 8) + phone_number[-3:]
 
 
 def quarantined_callbacks() -> QuerySet[CallbackInbox]:

@@ -16,7 +16,7 @@ import logging
 import re
 from contextvars import ContextVar
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -28,11 +28,13 @@ from payments.watch.services import watch_soon
 from savegame.metrics import DEPOSITS_CREDITED, RECONCILIATION, count_on_commit, org_label, safe
 from payments.models import (
     CallbackInbox,
+    ManualDeposit,
     MpesaSettings,
     ReconciliationReport,
     StatusQuery,
     Transaction,
     TransactionStatusChange,
+    UnmatchedOutcome,
     new_callback_token,
 )
 
@@ -73,7 +75,7 @@ def mpesa_settings_init(*, shortcode: str = "") -> MpesaSettings:
 
 
 MPESA_EDITABLE_FIELDS = ["shortcode", "shortcode_type", "environment", "initiator_name", "strict_validation",
-                         *MpesaSettings.SECRET_FIELDS]
+                         "cash_second_approval_over", *MpesaSettings.SECRET_FIELDS]
 
 
 def mpesa_settings_update(*, data: dict, actor=None, ip_address: str | None = None) -> MpesaSettings:
@@ -90,8 +92,9 @@ def mpesa_settings_update(*, data: dict, actor=None, ip_address: str | None = No
         row, changed = model_update(instance=row, fields=MPESA_EDITABLE_FIELDS, data=data)
         if changed:
             audit_record(actor=actor, action="mpesa_settings.updated", target=row, ip_address=ip_address,
-                         after={f: ("(secret changed)" if f in MpesaSettings.SECRET_FIELDS else getattr(row, f))
-                                for f in changed})
+                         after={f: ("(secret changed)" if f in MpesaSettings.SECRET_FIELDS
+                                    else str(getattr(row, f)) if isinstance(getattr(row, f), Decimal)
+                                    else getattr(row, f)) for f in changed})
     return row
 
 
@@ -326,7 +329,8 @@ def _process_stk(inbox: CallbackInbox) -> Transaction | None:
     existing = _existing_by_receipt(result.receipt)
     if existing is not None and existing.pk != tx.pk:
         # Credited already as a separate C2B row. Give it to this member if it was unmatched; close the push.
-        if existing.status == Transaction.Status.UNMATCHED:
+        if existing.status == Transaction.Status.UNMATCHED and not UnmatchedOutcome.objects.filter(
+                transaction=existing, outcome=UnmatchedOutcome.Outcome.REFUNDED).exists():
             existing.user = tx.user
             existing.challenge = existing.challenge or tx.challenge
             _verify(existing, receipt=None, transacted_at=None, reason=f"matched to the member's STK push #{tx.pk}")
@@ -428,6 +432,11 @@ def transaction_assign(*, transaction_id: int, user, challenge=None, actor=None,
         tx = Transaction.objects.select_for_update().get(pk=transaction_id)
         if tx.status != Transaction.Status.UNMATCHED:
             raise ValidationError({"transaction": "Only unmatched payments can be assigned."})
+        outcome = UnmatchedOutcome.objects.filter(transaction=tx).first()
+        if outcome is not None:
+            raise ValidationError({"transaction": (
+                "This payment was refunded to the payer: it can't be credited." if outcome.outcome == "refunded"
+                else "This payment was ignored: reopen it before assigning it.")})
         if user is None or user.role not in ("member", "org_admin"):
             raise ValidationError({"user": "Choose a member of this organization."})
         tx.user = user
@@ -441,6 +450,165 @@ def transaction_assign(*, transaction_id: int, user, challenge=None, actor=None,
                      before={"status": "unmatched"},
                      after={"status": "verified", "user": user.pk, "challenge": challenge.pk if challenge else None})
         _on_verified(tx)
+    return tx
+
+
+MANUAL_BACKDATE_DAYS = 31  # a cash deposit may be recorded up to a month after the meeting it was paid at
+
+
+MANUAL_REPEAT_WINDOW = timedelta(minutes=15)
+
+
+def manual_deposit_record(*, request_key: str, user, amount, paid_on, actor, method: str = "cash", note: str = "",
+                          challenge=None, confirm_repeat: bool = False,
+                          ip_address: str | None = None) -> tuple[ManualDeposit, bool]:
+    """A leader records a cash or bank deposit for a member (issue 16.17). Returns (row, created).
+
+    At or under the organization's `cash_second_approval_over` (or with none set) it is credited at once
+    as a `manual`, verified ledger row that scores like any deposit and sends the member the usual receipt;
+    above it the row waits for a second leader (`manual_deposit_approve`). The same `request_key` records
+    once, however often or concurrently it is submitted. The same leader recording the same amount for the
+    same member and day again within 15 minutes (a form filled in twice, Back and submit) is refused
+    unless `confirm_repeat` says it is a second deposit."""
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+
+    from payments.payloads import _amount_bounds
+    from tenants.calendar import local_today
+
+    key = (request_key or "").strip()
+    if not key or len(key) > 64:
+        raise ValidationError({"request_key": "Missing or too long (64 characters at most)."})
+    existing = ManualDeposit.objects.filter(request_key=key).first()
+    if existing is not None:
+        return existing, False
+    low, high = _amount_bounds()
+    try:
+        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"amount": "Give the amount in KES, e.g. 500."}) from None
+    if not low <= amount <= high:
+        raise ValidationError({"amount": f"Between KES {low:,.0f} and KES {high:,.0f}."})
+    today = local_today()
+    if paid_on > today or paid_on < today - timedelta(days=MANUAL_BACKDATE_DAYS):
+        raise ValidationError({"paid_on": f"The day it was paid: today or up to {MANUAL_BACKDATE_DAYS} days ago."})
+    if method not in ("cash", "bank"):
+        raise ValidationError({"method": "cash or bank."})
+    if user is None or not user.is_active or user.role not in ("member", "org_admin"):
+        raise ValidationError({"user": "Choose a member of this organization."})
+    if not confirm_repeat and ManualDeposit.objects.filter(
+            user=user, amount=amount, paid_on=paid_on, recorded_by=actor,
+            created_at__gte=timezone.now() - MANUAL_REPEAT_WINDOW).exclude(status=ManualDeposit.Status.REJECTED).exists():
+        from django.utils.translation import gettext
+
+        raise ValidationError({"confirm_repeat": gettext(
+            "You recorded KES %(amount)s for %(name)s on this day a few minutes ago. "
+            "If this is a second deposit, confirm it.") % {"amount": f"{amount:,.2f}", "name": user.display_name}})
+    threshold = MpesaSettings.objects.values_list("cash_second_approval_over", flat=True).first()
+    try:
+        with transaction.atomic():
+            row = ManualDeposit.objects.create(request_key=key, user=user, challenge=challenge, amount=amount,
+                                               paid_on=paid_on, method=method, note=(note or "").strip()[:200],
+                                               recorded_by=actor)
+            _manual_audit(row, actor, "manual_deposit.recorded", ip_address)
+            if threshold is None or amount <= threshold:
+                _manual_credit(row, actor, ip_address)
+    except IntegrityError:  # the same form submitted twice at once: the other request recorded it
+        return ManualDeposit.objects.get(request_key=key), False
+    return row, True
+
+
+def manual_deposit_approve(*, deposit_id: int, actor, ip_address: str | None = None) -> ManualDeposit:
+    """The second leader of a maker-checker pair credits a held cash deposit."""
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        row = ManualDeposit.objects.select_for_update().get(pk=deposit_id)
+        if row.status != ManualDeposit.Status.PENDING:
+            raise ValidationError({"deposit": "This deposit is not waiting for approval."})
+        if actor is None or actor.pk == row.recorded_by_id:
+            raise ValidationError({"deposit": "Another leader must approve a deposit you recorded."})
+        _manual_credit(row, actor, ip_address)
+    return row
+
+
+def manual_deposit_reject(*, deposit_id: int, actor, reason: str = "", ip_address: str | None = None) -> ManualDeposit:
+    """A held cash deposit that should not be credited (wrong member, counted twice at the meeting)."""
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        row = ManualDeposit.objects.select_for_update().get(pk=deposit_id)
+        if row.status != ManualDeposit.Status.PENDING:
+            raise ValidationError({"deposit": "This deposit is not waiting for approval."})
+        row.status, row.decided_by, row.decided_at = ManualDeposit.Status.REJECTED, actor, timezone.now()
+        row.note = (f"{row.note} · " if row.note else "") + f"rejected: {(reason or '').strip()}"[:150]
+        row.save(update_fields=["status", "decided_by", "decided_at", "note"])
+        _manual_audit(row, actor, "manual_deposit.rejected", ip_address)
+    return row
+
+
+def _manual_credit(row: ManualDeposit, actor, ip_address: str | None) -> None:
+    """The ledger row of a recorded cash deposit: dated the day it was paid (now, when that is today)."""
+    from tenants.calendar import day_start, local_today, organization_zone
+
+    zone = organization_zone()
+    paid_at = timezone.now() if row.paid_on == local_today(zone) else day_start(row.paid_on, zone) + timedelta(hours=12)
+    tx = Transaction.objects.create(
+        source=Transaction.Source.MANUAL, amount=row.amount, user=row.user, challenge=row.challenge,
+        status=Transaction.Status.VERIFIED, transacted_at=paid_at, verified_at=timezone.now(),
+        phone_number=row.user.phone_number, bill_ref_number=row.user.account_code,
+        result_desc=f"{row.method} deposit recorded by {row.recorded_by.display_name}"[:255])
+    _status_change(tx, from_status="", reason=f"{row.method} deposit #{row.pk}", actor=actor,
+                   actor_label=str(actor) if actor else "system")
+    row.status, row.transaction, row.decided_by, row.decided_at = (
+        ManualDeposit.Status.CREDITED, tx, actor, timezone.now())
+    row.save(update_fields=["status", "transaction", "decided_by", "decided_at"])
+    _manual_audit(row, actor, "manual_deposit.credited", ip_address)
+    _on_verified(tx)
+
+
+def _manual_audit(row: ManualDeposit, actor, action: str, ip_address: str | None) -> None:
+    from accounts.services import audit_record
+
+    audit_record(actor=actor, action=action, target=row, ip_address=ip_address,
+                 after={"member": row.user_id, "amount": str(row.amount), "paid_on": row.paid_on.isoformat(),
+                        "method": row.method, "status": row.status, "transaction": row.transaction_id,
+                        "note": row.note})
+
+
+def unmatched_close(*, transaction_id: int, outcome: str, note: str = "", actor=None,
+                    ip_address: str | None = None) -> UnmatchedOutcome:
+    """An org admin takes an unmatched payment out of the queue without crediting anyone: `ignored`
+    (reopenable) or `refunded` (final). The ledger row is untouched; the decision is audited."""
+    from accounts.services import audit_record
+    from django.core.exceptions import ValidationError
+
+    if outcome not in UnmatchedOutcome.Outcome.values:
+        raise ValidationError({"outcome": f"Choose one of: {', '.join(UnmatchedOutcome.Outcome.values)}."})
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+        if tx.status != Transaction.Status.UNMATCHED or UnmatchedOutcome.objects.filter(transaction=tx).exists():
+            raise ValidationError({"transaction": "Only payments waiting in the unmatched queue can be closed."})
+        row = UnmatchedOutcome.objects.create(transaction=tx, outcome=outcome, note=(note or "").strip()[:200],
+                                              decided_by=actor)
+        audit_record(actor=actor, action=f"transaction.{outcome}", target=tx, ip_address=ip_address,
+                     before={"queue": "unmatched"}, after={"outcome": outcome, "note": row.note})
+    return row
+
+
+def unmatched_reopen(*, transaction_id: int, actor=None, ip_address: str | None = None) -> Transaction:
+    """Put an ignored payment back in the unmatched queue (a refund is final: the money left)."""
+    from accounts.services import audit_record
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+        row = UnmatchedOutcome.objects.filter(transaction=tx, outcome=UnmatchedOutcome.Outcome.IGNORED).first()
+        if row is None:
+            raise ValidationError({"transaction": "Only an ignored payment can be reopened."})
+        row.delete()
+        audit_record(actor=actor, action="transaction.reopened", target=tx, ip_address=ip_address,
+                     before={"outcome": "ignored"}, after={"queue": "unmatched"})
     return tx
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("save/", views.save_now, name="save-now"),
     path("save/status/<int:pk>", views.save_status, name="save-status"),
     path("manage/transactions/", views.manage_transactions, name="manage-transactions"),
+    path("manage/transactions/record/", views.manage_manual_deposits, name="manage-manual-deposits"),
     path("manage/unmatched/", views.manage_unmatched, name="manage-unmatched"),
     path("manage/mpesa/", views.manage_mpesa, name="manage-mpesa"),
     path("manage/watch/", manage_findings, name="manage-findings"),

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.decorators import org_admin_required
 from payments import selectors, services
 from payments.api.serializers import transaction_message
-from payments.forms import PendingTransactionForm, TransactionFilterForm
-from payments.models import MpesaSettings, Transaction
+from payments.forms import ManualDepositForm, PendingTransactionForm, TransactionFilterForm
+from payments.models import ManualDeposit, MpesaSettings, Transaction
 from savegame.clientip import client_ip
 from savegame.csvexport import csv_response
 from savegame.queryparams import query_params_checked, query_params_clean
@@ -124,6 +124,71 @@ def manage_transactions(request):
 
 @org_admin_required
 @require_http_methods(["GET", "POST"])
+def manage_manual_deposits(request):
+    """Record a cash or bank deposit for a member; approve or reject one another leader recorded (maker-checker)."""
+    import secrets
+
+    from accounts.models import User
+    from challenges.models import Challenge
+
+    form = ManualDepositForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("action") in ("approve", "reject"):
+        raw = request.POST.get("deposit") or ""
+        try:
+            if not raw.isdigit():
+                raise ValidationError(_("Choose a deposit from the list."))
+            if request.POST["action"] == "approve":
+                row = services.manual_deposit_approve(deposit_id=int(raw), actor=request.user,
+                                                      ip_address=client_ip(request))
+                messages.success(request, _("KES %(amount)s credited to %(name)s.") % {
+                    "amount": f"{row.amount:,.2f}", "name": row.user.display_name})
+            else:
+                services.manual_deposit_reject(deposit_id=int(raw), actor=request.user,
+                                               reason=request.POST.get("reason", ""), ip_address=client_ip(request))
+                messages.success(request, _("Deposit rejected; nothing was credited."))
+        except (ValidationError, ManualDeposit.DoesNotExist) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("manage-manual-deposits")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        code = data["member"].strip().upper()
+        user = User.objects.filter(account_code=code, is_active=True).first()
+        challenge = Challenge.objects.filter(pk=data["challenge"]).first() if data.get("challenge") else None
+        try:
+            if user is None:
+                raise ValidationError({"member": _("No member has the account code %(code)s.") % {"code": code}})
+            row, created = services.manual_deposit_record(
+                request_key=data["request_key"], user=user, amount=data["amount"], paid_on=data["paid_on"],
+                method=data["method"], note=data["note"], challenge=challenge, actor=request.user,
+                confirm_repeat=data["confirm_repeat"], ip_address=client_ip(request))
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if not created:
+                messages.info(request, _("That deposit was already recorded."))
+            elif row.status == ManualDeposit.Status.CREDITED:
+                messages.success(request, _("KES %(amount)s credited to %(name)s. They get a receipt by SMS.") % {
+                    "amount": f"{row.amount:,.2f}", "name": user.display_name})
+            else:
+                messages.success(request, _("Recorded. Another leader must approve it before it is credited."))
+            return redirect("manage-manual-deposits")
+    if not form.is_bound:
+        from tenants.calendar import local_today
+
+        form = ManualDepositForm(initial={"request_key": secrets.token_urlsafe(24), "paid_on": local_today(),
+                                          "method": "cash"})
+    threshold = MpesaSettings.objects.values_list("cash_second_approval_over", flat=True).first()
+    return render(request, "payments/manage_manual_deposits.html", {
+        "form": form, "threshold": threshold,
+        "pending": selectors.manual_deposits(status=ManualDeposit.Status.PENDING),
+        "recent": selectors.manual_deposits(status=None, limit=20),
+        "members": User.objects.filter(is_active=True).order_by("name", "phone_number")[:1000],
+        "challenges": Challenge.objects.filter(status="active").order_by("name")})
+
+
+@org_admin_required
+@require_http_methods(["GET", "POST"])
 def manage_unmatched(request):
     from accounts.models import User
     from challenges.models import Challenge
@@ -139,6 +204,8 @@ def manage_unmatched(request):
         else:
             messages.error(request, _("That callback is no longer held back."))
         return redirect("manage-unmatched")
+    if request.method == "POST" and request.POST.get("action") in ("ignore", "refund", "reopen"):
+        return _unmatched_close_or_reopen(request)
     if request.method == "POST":
         code = (request.POST.get("member") or "").strip().upper()
         user = User.objects.filter(account_code=code, is_active=True).first() or (
@@ -155,11 +222,49 @@ def manage_unmatched(request):
         else:
             messages.success(request, _("Payment assigned to %(name)s and credited.") % {"name": user.display_name})
         return redirect("manage-unmatched")
+    page = _page(request, selectors.unmatched_list())
+    for tx in page.object_list:
+        tx.payer_phone = selectors.payer_phone_masked(tx.phone_number)
     return render(request, "payments/manage_unmatched.html", {
-        "page": _page(request, selectors.unmatched_list()),
+        "page": page, "closed": selectors.unmatched_closed(),
         "held_back": selectors.quarantined_callbacks()[:REFUSED_SHOWN],
         "members": User.objects.filter(is_active=True).order_by("name", "phone_number")[:1000],
         "challenges": Challenge.objects.filter(status="active").order_by("name")})
+
+
+def _unmatched_close_or_reopen(request):
+    """Ignore or mark refunded (the queue's other outcomes besides assign), or reopen an ignored one."""
+    action = request.POST["action"]
+    raw = request.POST.get("transaction") or ""
+    try:
+        if not raw.isdigit():
+            raise ValidationError(_("Choose a payment from the list."))
+        if action == "reopen":
+            services.unmatched_reopen(transaction_id=int(raw), actor=request.user, ip_address=client_ip(request))
+            messages.success(request, _("Payment back in the unmatched queue."))
+        else:
+            outcome = "ignored" if action == "ignore" else "refunded"
+            services.unmatched_close(transaction_id=int(raw), outcome=outcome, note=request.POST.get("note", ""),
+                                     actor=request.user, ip_address=client_ip(request))
+            messages.success(request, _("Payment marked as ignored.") if outcome == "ignored"
+                             else _("Payment marked as refunded to the payer."))
+    except (ValidationError, Transaction.DoesNotExist) as exc:
+        messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("manage-unmatched")
+
+
+def _amount_or_none(raw: str) -> Decimal | None:
+    """A whole KES amount from a settings form, or None for an empty box."""
+    raw = (raw or "").strip().replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationError(_("Give the approval amount in KES, e.g. 5000.")) from None
+    if value < 1 or value > Decimal("250000"):
+        raise ValidationError(_("Give the approval amount in KES, e.g. 5000."))
+    return value.quantize(Decimal("1"))
 
 
 @org_admin_required
@@ -180,6 +285,7 @@ def manage_mpesa(request):
             else:
                 data = {f: request.POST.get(f, "") for f in services.MPESA_EDITABLE_FIELDS if f != "strict_validation"}
                 data["strict_validation"] = request.POST.get("strict_validation") == "on"
+                data["cash_second_approval_over"] = _amount_or_none(data.get("cash_second_approval_over", ""))
                 if data.get("shortcode") and not data["shortcode"].isdigit():
                     raise ValidationError(_("A shortcode is digits only."))
                 services.mpesa_settings_update(data=data, actor=request.user, ip_address=client_ip(request))

@@ -69,6 +69,49 @@ class AssignSerializer(serializers.Serializer):
     challenge = serializers.IntegerField(required=False, allow_null=True)
 
 
+class ManualDepositRequestSerializer(serializers.Serializer):
+    """A cash or bank deposit a leader records; send an `Idempotency-Key` header so a retry records once."""
+
+    user = serializers.IntegerField(min_value=1)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=1)
+    paid_on = serializers.DateField()
+    method = serializers.ChoiceField(choices=["cash", "bank"], default="cash")
+    challenge = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    confirm_repeat = serializers.BooleanField(default=False, help_text="The same amount for the same member and day "
+                                              "again within 15 minutes is refused (400 `confirm_repeat`) unless true.")
+
+
+class ManualDepositSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = serializers.IntegerField(source="user_id")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    paid_on = serializers.DateField()
+    method = serializers.CharField()
+    note = serializers.CharField()
+    status = serializers.CharField()
+    recorded_by = serializers.IntegerField(source="recorded_by_id")
+    decided_by = serializers.IntegerField(source="decided_by_id", allow_null=True)
+    transaction = serializers.IntegerField(source="transaction_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ManualDepositRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+
+
+class UnmatchedCloseSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["ignored", "refunded"])
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class UnmatchedOutcomeSerializer(serializers.Serializer):
+    transaction = serializers.IntegerField(source="transaction_id")
+    outcome = serializers.CharField()
+    note = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
 class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
@@ -85,9 +128,11 @@ class MpesaSettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = MpesaSettings
         fields = ["shortcode", "shortcode_type", "environment", "initiator_name", "strict_validation",
+                  "cash_second_approval_over",
                   "consumer_key", "consumer_secret", "passkey", "security_credential", "callback_urls",
                   "urls_registered_at"]
         read_only_fields = ["callback_urls", "urls_registered_at"]
+        extra_kwargs = {"cash_second_approval_over": {"min_value": 1, "max_value": 250000}}
 
     def to_representation(self, instance):
         from payments.selectors import secret_mask

@@ -13,11 +13,16 @@ from accounts.permissions import IsMember, IsOrgAdmin
 from payments import selectors, services
 from payments.api.serializers import (
     AssignSerializer,
+    ManualDepositRejectSerializer,
+    ManualDepositRequestSerializer,
+    ManualDepositSerializer,
     MpesaSettingsSerializer,
     ReverseSerializer,
     StkPushRequestSerializer,
     StkPushResponseSerializer,
     TransactionSerializer,
+    UnmatchedCloseSerializer,
+    UnmatchedOutcomeSerializer,
 )
 from payments.forms import TransactionFilterForm
 from payments.models import MpesaSettings, Transaction
@@ -105,6 +110,98 @@ class TransactionAssignApi(APIView):
             raise NotFound()
         tx = services.transaction_assign(transaction_id=pk, user=user, challenge=challenge, actor=request.user,
                                          ip_address=client_ip(request))
+        return Response(TransactionSerializer(tx).data)
+
+
+class ManualDepositListApi(APIView):
+    """Cash and bank deposits leaders record (issue 16.17): credited at once, or held for a second leader."""
+
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=["pending", "credited", "rejected"])],
+                   responses=ManualDepositSerializer(many=True))
+    def get(self, request):
+        wanted = request.query_params.get("status") or None
+        if wanted not in (None, "pending", "credited", "rejected"):
+            raise ValidationError({"status": "One of pending, credited, rejected."})
+        return Response(ManualDepositSerializer(selectors.manual_deposits(status=wanted), many=True).data)
+
+    @extend_schema(request=ManualDepositRequestSerializer, parameters=[
+        OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+        responses={201: ManualDepositSerializer, 200: ManualDepositSerializer})
+    def post(self, request):
+        from accounts.models import User
+        from challenges.models import Challenge
+
+        data = ManualDepositRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            raise ValidationError({"Idempotency-Key": "Send a unique key per deposit, so a retry records it once."})
+        values = data.validated_data
+        user = User.objects.filter(pk=values["user"], is_active=True).first()
+        if user is None:
+            raise ValidationError({"user": "No such member."})
+        challenge = None
+        if values.get("challenge"):
+            challenge = Challenge.objects.filter(pk=values["challenge"]).first()
+            if challenge is None:
+                raise ValidationError({"challenge": "No such challenge."})
+        row, created = services.manual_deposit_record(
+            request_key=key, user=user, amount=values["amount"], paid_on=values["paid_on"], method=values["method"],
+            note=values["note"], challenge=challenge, actor=request.user, confirm_repeat=values["confirm_repeat"],
+            ip_address=client_ip(request))
+        return Response(ManualDepositSerializer(row).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ManualDepositDecisionApi(APIView):
+    """The second leader approves (credits) or rejects a held cash deposit; the recorder cannot approve it."""
+
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=ManualDepositRejectSerializer, responses=ManualDepositSerializer)
+    def post(self, request, pk: int, decision: str):
+        from payments.models import ManualDeposit
+
+        if not ManualDeposit.objects.filter(pk=pk).exists():
+            raise NotFound()
+        if decision == "approve":
+            row = services.manual_deposit_approve(deposit_id=pk, actor=request.user, ip_address=client_ip(request))
+        else:
+            data = ManualDepositRejectSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            row = services.manual_deposit_reject(deposit_id=pk, actor=request.user, reason=data.validated_data["reason"],
+                                                 ip_address=client_ip(request))
+        return Response(ManualDepositSerializer(row).data)
+
+
+class TransactionCloseApi(APIView):
+    """An unmatched payment that is no member's: `ignored` (reopenable) or `refunded` (final)."""
+
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=UnmatchedCloseSerializer, responses={201: UnmatchedOutcomeSerializer})
+    def post(self, request, pk: int):
+        data = UnmatchedCloseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if selectors.transaction_get(user=request.user, pk=pk) is None:
+            raise NotFound()
+        row = services.unmatched_close(transaction_id=pk, outcome=data.validated_data["outcome"],
+                                       note=data.validated_data["note"], actor=request.user,
+                                       ip_address=client_ip(request))
+        return Response(UnmatchedOutcomeSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class TransactionReopenApi(APIView):
+    """Put an ignored payment back in the unmatched queue."""
+
+    permission_classes = [IsOrgAdmin]
+
+    @extend_schema(request=None, responses=TransactionSerializer)
+    def post(self, request, pk: int):
+        if selectors.transaction_get(user=request.user, pk=pk) is None:
+            raise NotFound()
+        tx = services.unmatched_reopen(transaction_id=pk, actor=request.user, ip_address=client_ip(request))
         return Response(TransactionSerializer(tx).data)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 from pathlib import Path
 
 import pytest
@@ -40,9 +42,8 @@ def _smoke_module():
 
 def test_smoke_passes_against_a_live_site(live_org, django_db_blocker, settings, capsys, monkeypatch):
     """deploy/smoke.py over real HTTP: readyz, an OTP login read from the SMS file, a payment credited."""
-    from django_tenants.utils import schema_context
+    from django.core.management import call_command
 
-    from payments.selectors import mpesa_callback_urls
     from savegame.celery import app
     from tests.payments.live import live_server
 
@@ -54,14 +55,15 @@ def test_smoke_passes_against_a_live_site(live_org, django_db_blocker, settings,
     try:
         with django_db_blocker.unblock(), live_server() as port:
             base = f"http://{organization.slug}.localhost:{port}"
-            with schema_context(organization.schema_name):
-                path = mpesa_callback_urls(organization=organization)["confirmation"].split("/hooks/", 1)[1]
-                from payments.models import MpesaSettings
-
-                # the payment names the organization's own Paybill: a foreign one is refused (issue 14.8)
-                monkeypatch.setenv("SMOKE_SHORTCODE", MpesaSettings.objects.get().shortcode)
+            # what `make smoke` reads: the confirmation path and the organization's own Paybill (a
+            # foreign one is refused, issue 14.8) from `manage.py mpesa_urls`
+            out = io.StringIO()
+            call_command("mpesa_urls", org=organization.slug, stdout=out)
+            urls = json.loads(out.getvalue())
+            assert urls["shortcode"]
+            path = urls["confirmation"].split("/hooks/", 1)[1]
             _smoke_module().smoke(url=base, phone=member.phone_number, sms_file=sms_file,
-                                  callback_url=f"{base}/hooks/{path}", timeout=30)
+                                  callback_url=f"{base}/hooks/{path}", timeout=30, shortcode=urls["shortcode"])
     finally:
         app.conf.task_always_eager = previous
     out = capsys.readouterr().out
@@ -74,6 +76,6 @@ def test_smoke_fails_loudly_when_the_site_is_not_ready(monkeypatch, capsys):
     monkeypatch.setattr(smoke, "_call", lambda *a, **k: (503, {"failing": ["redis"]}))
     with pytest.raises(SystemExit) as exit_info:
         smoke.smoke(url="http://nowhere.localhost:1", phone="+254700000011", sms_file=Path("/nonexistent"),
-                    callback_url="", timeout=1)
+                    callback_url="", timeout=1, shortcode="600999")
     assert exit_info.value.code == 1
     assert "FAIL readyz: ['redis']" in capsys.readouterr().out

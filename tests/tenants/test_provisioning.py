@@ -69,10 +69,16 @@ def test_failure_midway_rolls_back_schema_domain_and_row(db, monkeypatch):
     assert not schema_exists("org_halfmade")
 
 
-def test_mpesa_urls_prints_the_five_callback_urls(db, org):
+def test_mpesa_urls_prints_the_five_callback_urls_and_their_shortcode(db, org):
+    from django_tenants.utils import schema_context
+
+    from payments.models import MpesaSettings
+
     out = StringIO()
     call_command("mpesa_urls", "--org", org.slug, stdout=out)
     urls = json.loads(out.getvalue())
+    with schema_context(org.schema_name):
+        assert urls.pop("shortcode") == MpesaSettings.objects.get().shortcode  # Daraja's RegisterURL takes both
     assert set(urls) == {"validation", "confirmation", "stk_callback", "result", "timeout"}
     assert all(u.startswith("http://alpha.localhost") and "/hooks/pay/" in u for u in urls.values())
     assert len({u.split("/hooks/pay/")[1].split("/")[0] for u in urls.values()}) == 1

@@ -16,7 +16,7 @@ def copy_guard_rows(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0005_inbox_quarantined"),
+        ("payments", "0007_manual_deposits"),
         ("challenges", "0004_member_metrics"),
     ]
 
