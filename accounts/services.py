@@ -97,11 +97,22 @@ def user_create(
     raise RuntimeError("could not allocate a unique account code")
 
 
-def member_welcome(*, user: User) -> None:
+# The organization's Paybill number for the welcome SMS. payments owns it and hands it in when Django
+# starts (payments.apps.PaymentsConfig.ready -> paybill_source_install): accounts sits below payments
+# in the layering and never imports it.
+_paybill_source = [lambda: None]
+
+
+def paybill_source_install(source) -> None:
+    """`source()` answers the current organization's Paybill number, or None (a Till, none yet)."""
+    _paybill_source[0] = source
+
+
+def member_welcome(*, user: User, paybill: str | None = None) -> None:
     """Queue the welcome SMS in the org's (or member's) language: the site, the account code and how to
-    pay. An organization's admin gets the set-up link instead. Sent once per user (idempotency key)."""
+    pay (`paybill` as handed in, else payments' installed answer). An organization's admin gets the
+    set-up link instead. Sent once per user (idempotency key)."""
     from notifications.services import notify
-    from payments.selectors import member_paybill
     from tenants.selectors import organization_base_url
     from notifications.selectors import current_organization
 
@@ -113,8 +124,8 @@ def member_welcome(*, user: User) -> None:
     if user.role == User.Role.ORG_ADMIN:
         notify(user=user, template="welcome_admin", context=context)
         return
-    paybill = member_paybill(user=user)
-    notify(user=user, template="welcome", context={**context, "paybill": paybill["shortcode"] if paybill else "—"})
+    paybill = paybill if paybill is not None else _paybill_source[0]()
+    notify(user=user, template="welcome", context={**context, "paybill": paybill or "—"})
 
 
 # --- members -----------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def challenge_ensure():
 def reset_org(org):
     with schema_context(org.schema_name), connection.cursor() as cursor:
         # bench-only org: the append-only trigger is lifted for the truncate, nowhere else
-        cursor.execute("TRUNCATE payments_depositscore, payments_transactionstatuschange, payments_callbackinbox,"
+        cursor.execute("TRUNCATE challenges_scoreddeposit, payments_transactionstatuschange, payments_callbackinbox,"
                        " payments_statusquery, payments_transaction RESTART IDENTITY CASCADE")
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS public.bench_callback_baseline (id bigserial PRIMARY KEY,"

@@ -209,7 +209,7 @@ class Campaign:
                         [ids])
             stored = cur.fetchone()[0]
             cur.execute(f'SELECT t.transaction_id, count(*), count(s.transaction_id) FROM "{self.schema}".payments_transaction t '
-                        f'LEFT JOIN "{self.schema}".payments_depositscore s ON s.transaction_id = t.id '
+                        f'LEFT JOIN "{self.schema}".challenges_scoreddeposit s ON s.transaction_id = t.id '
                         "WHERE t.transaction_id = ANY(%s) GROUP BY t.transaction_id", [ids])
             rows = cur.fetchall()
             cur.execute(f"SELECT count(*) FROM \"{self.schema}\".payments_callbackinbox WHERE state = 'quarantined'")

@@ -6,9 +6,8 @@ SCHEDULE = {
     "challenges-leaderboards-snapshot": {"task": "challenges.leaderboards_snapshot", "schedule": 30.0},
     # Activation notices, mid-challenge failures and settling at end_date (completion bonus, final ranks).
     "challenges-lifecycle": {"task": "challenges.lifecycle", "schedule": crontab(minute="*/15")},
-    "challenges-deposits-unscored-sweep": {"task": "challenges.deposits_unscored_sweep",
-                                           "schedule": crontab(minute="*/5")},
-    # A reversed deposit whose on-commit claw-back was lost (challenges/reversals.py).
+    # Deposits never scored are swept by payments' inbox sweep (payments/beat.py), the one sweep.
+    # A reversed deposit whose on-commit claw-back was lost (challenges/services/reversals.py).
     "challenges-deposits-reversed-sweep": {"task": "challenges.deposits_reversed_sweep",
                                            "schedule": crontab(minute="2-59/5")},
     # Streak windows close at midnight (days) or Sunday midnight (weeks), Nairobi time: warn in the last hours.

@@ -8,13 +8,13 @@ metrics, so evaluating badges for a batch of deposits costs a handful of queries
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Min, Q, Sum
 
-from challenges import ledger, scoring
+from challenges import scoring
 
 GROUPS = {
     "total_saved": "deposits", "deposits_count": "deposits", "largest_deposit": "deposits",
@@ -45,12 +45,70 @@ def best_run(days: Iterable[date], unit: str) -> int:
     return best
 
 
+# Runs of consecutive local days with a deposit, [[first, last], ...] in ISO dates, oldest first: the
+# member metrics row keeps them (challenges.MemberMetrics.day_runs), so a late deposit that fills a
+# gap joins two runs and both best streaks stay exact without reading the member's deposits again.
+def runs_from_days(days: Iterable[date]) -> list[list[str]]:
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [[a.isoformat(), b.isoformat()] for a, b in runs]
+
+
+def runs_add(runs: list[list[str]], day: date) -> list[list[str]]:
+    """`runs` with `day` added (merged into its neighbours)."""
+    spans = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in runs]
+    days = {day}
+    for a, b in spans:
+        if a - timedelta(days=1) <= day <= b + timedelta(days=1):
+            days |= {a, b}
+    merged = [(a, b) for a, b in spans if not (a - timedelta(days=1) <= day <= b + timedelta(days=1))]
+    merged.append((min(days), max(days)))
+    return [[a.isoformat(), b.isoformat()] for a, b in sorted(merged)]
+
+
+def runs_best(runs: list[list[str]], unit: str) -> int:
+    """The best streak of days (unit "day") or ISO weeks ("week") the runs hold: `best_run` of their days."""
+    spans = sorted((scoring.window_start(date.fromisoformat(a), unit), scoring.window_start(date.fromisoformat(b), unit))
+                   for a, b in runs)
+    best, current = 0, None
+    for a, b in spans:
+        if current is not None and a <= scoring.window_next(current[1], unit):
+            current = (current[0], max(current[1], b))
+        else:
+            current = (a, b)
+        step = 1 if unit == scoring.DAY else 7
+        best = max(best, (current[1] - current[0]).days // step + 1)
+    return best
+
+
+def runs_current(runs: list[list[str]], unit: str, today: date) -> int:
+    """The streak of windows (days or ISO weeks) the runs hold that is still alive: ending in today's
+    window, or the one before it (today's is not over yet)."""
+    now = scoring.window_start(today, unit)
+    alive = {now, scoring.window_start(now - timedelta(days=1), unit)}
+    step = 1 if unit == scoring.DAY else 7
+    spans = sorted((scoring.window_start(date.fromisoformat(a), unit), scoring.window_start(date.fromisoformat(b), unit))
+                   for a, b in runs)
+    merged: list[list[date]] = []
+    for a, b in spans:
+        if merged and a <= scoring.window_next(merged[-1][1], unit):
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return next(((b - a).days // step + 1 for a, b in merged if b in alive), 0)
+
+
 class MetricsLoader:
     """Lazily loaded metrics for a set of members (current tenant schema)."""
 
-    def __init__(self, user_ids: Iterable[int], zone: ZoneInfo):
+    def __init__(self, user_ids: Iterable[int], zone: ZoneInfo, rows: dict | None = None):
         self.user_ids = sorted(set(user_ids))
         self.zone = zone
+        self.rows = rows  # member metrics rows already at hand ({user id: MemberMetrics}), else read
         self.values: dict[int, dict] = {uid: {} for uid in self.user_ids}
         self.loaded: set[str] = set()
 
@@ -81,11 +139,17 @@ class MetricsLoader:
         self.loaded.add(group)
 
     def _load_deposits(self) -> None:
-        # payments' figures of the deposits that still count (a reversal's negative entry is not a deposit)
-        for row in ledger.reader().deposit_figures(user_ids=list(self.user_ids), zone=self.zone):
-            self.values[row["user_id"]].update(
-                total_saved=row["total"], deposits_count=row["n"], largest_deposit=row["largest"],
-                best_streak_days=best_run(row["days"], scoring.DAY), best_streak_weeks=best_run(row["days"], scoring.WEEK))
+        # The member metrics rows (challenges/services/member_metrics.py): one row per member, whatever
+        # the ledger's size. A scoring batch hands in the rows it has just written.
+        from challenges.services.member_metrics import member_metrics_rows
+
+        rows = self.rows if self.rows is not None else member_metrics_rows(user_ids=self.user_ids, zone=self.zone)
+        for user_id, row in rows.items():
+            if user_id in self.values:
+                self.values[user_id].update(
+                    total_saved=row.total_saved, deposits_count=row.deposits_count,
+                    largest_deposit=row.largest_deposit, best_streak_days=row.best_streak_days,
+                    best_streak_weeks=row.best_streak_weeks)
 
     def _load_challenges(self) -> None:
         from challenges.models import Participant

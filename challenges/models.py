@@ -144,15 +144,40 @@ class Participant(models.Model):
 
 
 class ScoredDeposit(models.Model):
-    """One row per ledger transaction already scored: the idempotency guard of deposit_score."""
+    """One row per ledger transaction already scored: the one guard of the payments -> game hand-over,
+    written by deposits_score on the locked ledger rows in the scoring's own transaction."""
 
     transaction = models.OneToOneField("payments.Transaction", on_delete=models.PROTECT, related_name="+")
     scored_at = models.DateTimeField(auto_now_add=True)
 
 
+class MemberMetrics(models.Model):
+    """A member's deposit figures for the badge rules (challenges/metrics.py), kept by the scoring batch.
+
+    Updated in the same transaction that scores the member's deposits (challenges/services/
+    member_metrics.py), so judging badges for a batch reads one row per member instead of the
+    member's whole ledger; rebuilt from the ledger for a reversal and by recompute_scores. Only
+    deposits already scored (a ScoredDeposit row) that still count are in it. `day_runs` holds
+    the runs of consecutive local days with a deposit, [[first, last], ...] in ISO dates, oldest
+    first: enough to keep both best streaks exact when a deposit arrives late and fills a gap."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    total_saved = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    deposits_count = models.PositiveIntegerField(default=0)
+    largest_deposit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    best_streak_days = models.PositiveIntegerField(default=0)
+    best_streak_weeks = models.PositiveIntegerField(default=0)
+    day_runs = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"metrics of user {self.user_id}"
+
+
 class ReversedDeposit(models.Model):
     """One row per reversed deposit already taken back out of the game: the idempotency guard of
-    challenges.reversals.deposit_reversal_apply (a reversal handled twice claws back once)."""
+    challenges.services.reversals.deposit_reversal_apply (a reversal handled twice claws back once)."""
 
     transaction = models.OneToOneField("payments.Transaction", on_delete=models.PROTECT, related_name="+")
     reversed_at = models.DateTimeField(auto_now_add=True)
@@ -212,7 +237,7 @@ class PointAward(models.Model):
                 name="award_deposit_once",
             ),
             # No "once per participant" index on early_bird / completion rows any more: a reversal can
-            # take a bonus back (challenges/reversals.py), and it can then be earned again. The
+            # take a bonus back (challenges/services/reversals.py), and it can then be earned again. The
             # participant row lock and its status keep each earning paid once.
             models.UniqueConstraint(
                 fields=["user", "transaction"], condition=models.Q(reason="referral"), name="award_referral_once",

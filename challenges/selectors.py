@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet, Sum
 
-from challenges import leaderboard, readcache, scoring
+from challenges import leaderboard, ledger, readcache, scoring
 from challenges.badges import catalogue, criteria_explain
-from challenges.models import BadgeAward, Challenge, Participant, PointAward, Team
+from challenges.models import BadgeAward, Challenge, Participant, PointAward, ScoredDeposit, Team
 
 
 def _is_admin(user) -> bool:
@@ -99,6 +99,11 @@ def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
                 .order_by("user_id").values_list("user_id", flat=True).distinct())
 
 
+def broadcast_challenges() -> list[dict]:
+    """The challenges a leader's broadcast can address: active and draft ones, {"id", "name"}."""
+    return list(Challenge.objects.filter(status__in=["active", "draft"]).values("id", "name"))
+
+
 def joined_challenge_ids(*, user) -> set[int]:
     """The challenges this member joined, kept in the tenant's cache until they join another
     (participations are never deleted: only drafts are, and nobody joins a draft)."""
@@ -114,7 +119,7 @@ def _joined_ids(user) -> set[int]:
 def winnable_challenges(*, user) -> QuerySet[Challenge]:
     """Challenges a deposit made today can still count towards for this member: joined, running
     (started, not ended) and not already failed or completed for them. Save now offers only these."""
-    from challenges.services import local_today
+    from tenants.calendar import local_today
 
     if not user or not user.is_authenticated:
         return Challenge.objects.none()
@@ -312,7 +317,7 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
     """The active challenges this member joined (soonest ending first) with their own progress:
     saved, percent done, live rank among the challenge's participants, and the current streak of a
     streak challenge. Ranks come from the live board (PostgreSQL when Redis is away)."""
-    from challenges.services import local_today
+    from tenants.calendar import local_today
 
     today = local_today()
     rows = []
@@ -341,3 +346,30 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
             "rank": board.me["rank"] if board.me else None, "participants": board.total, "streak": streak,
         })
     return rows
+
+
+def member_weekly_streak(*, member, active: list[dict] | None = None) -> int:
+    """The member's weekly streak: the one number of it shown outside a challenge's own card (the home
+    page's "N weeks streak"), computed here only. While the member plays a weekly streak challenge it
+    is that challenge's current streak (the challenge's dates and minimum decide, so home and the
+    challenge's "3 of 4" say the same; with several, the longest). Otherwise it is the run of ISO weeks
+    with a scored deposit still alive (ending this week or last), from the member metrics row the
+    streak badges read. `active`: member_active_challenges' rows, when the caller has them."""
+    from challenges import metrics
+    from challenges.models import MemberMetrics
+    from tenants.calendar import local_today
+
+    rows = member_active_challenges(member=member) if active is None else active
+    weekly = [c["streak"]["current"] for c in rows
+              if c["streak"] and c["streak"]["unit"] == scoring.WEEK and c["standing"] not in ("failed", "completed")]
+    if weekly:
+        return max(weekly)
+    row = MemberMetrics.objects.filter(user=member).first()
+    return metrics.runs_current(row.day_runs if row else [], scoring.WEEK, local_today())
+
+
+def deposits_unscored(*, before, limit: int) -> list[int]:
+    """Verified deposits never scored (no ScoredDeposit row, the game's one hand-over guard), verified
+    before `before`, oldest first: what payments' sweep hands over again."""
+    return ledger.reader().deposit_ids_verified_before(cutoff=before, exclude=ScoredDeposit.objects.values(
+        "transaction_id"), limit=limit)

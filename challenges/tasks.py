@@ -35,19 +35,10 @@ def leaderboards_snapshot_task() -> int:
     return leaderboards_snapshot()
 
 
-@shared_task(name="challenges.deposits_unscored_sweep", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
-             max_retries=3, time_limit=300, soft_time_limit=270)
-def deposits_unscored_sweep_task() -> int:
-    """Safety net: a verified deposit whose scoring task was lost is scored within minutes."""
-    from challenges.services import deposits_unscored_sweep
-
-    return deposits_unscored_sweep()
-
-
 @shared_task(name="challenges.deposits_reversed_sweep", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
              max_retries=3, time_limit=300, soft_time_limit=270)
 def deposits_reversed_sweep_task() -> int:
     """Safety net: a reversed deposit whose claw-back was lost is taken back within minutes (idempotent)."""
-    from challenges.reversals import deposits_reversed_sweep
+    from challenges.services import deposits_reversed_sweep
 
     return deposits_reversed_sweep()

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from notifications import content
 from notifications.models import Broadcast, Notification, NotificationPreference, NotificationTemplate, SmsSettings
+from notifications.sources import source
 from tenants.calendar import day_start, local_today, organization_zone, week_start
 
 
@@ -59,10 +60,8 @@ def audience_users(*, audience: str):
 
 
 def challenge_participant_ids(*, challenge_id: int) -> list[int]:
-    """User ids of a challenge's participants (the game's selector)."""
-    from challenges.selectors import challenge_participant_user_ids
-
-    return list(challenge_participant_user_ids(challenge_id=challenge_id))
+    """User ids of a challenge's participants (the game's selector, installed in notifications/sources.py)."""
+    return list(source("challenge_participant_user_ids")(challenge_id=challenge_id))
 
 
 def _week_start():
@@ -72,9 +71,9 @@ def _week_start():
 
 
 def weekly_summary_context(user) -> dict:
-    """This week's and the overall saved total, by payments' one rule (a reversal comes off once)."""
-    from payments.selectors import saved_total
-
+    """This week's and the overall saved total, by payments' one rule (a reversal comes off once;
+    payments' selector, installed in notifications/sources.py)."""
+    saved_total = source("saved_total")
     week = saved_total(user=user, since=_week_start())
     total = saved_total(user=user)
     return {"saved_week": f"{week:,.0f}", "total_saved": f"{total:,.0f}"}

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import org_admin_required
 from notifications import content, selectors, services
+from notifications.sources import source
 from notifications.models import Broadcast, SmsSettings
 
 
@@ -52,9 +53,8 @@ def manage_notifications(request):
 
 
 def _challenges():
-    from challenges.models import Challenge
-
-    return list(Challenge.objects.filter(status__in=["active", "draft"]).values("id", "name"))
+    """The challenges a broadcast can address (the game's selector, installed in notifications/sources.py)."""
+    return source("broadcast_challenges")()
 
 
 def _broadcast_input(request):

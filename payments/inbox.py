@@ -4,8 +4,9 @@ each batch's verified deposits to gamification, and sweep whatever a lost kick o
 Moved out of payments/services.py (which keeps the ledger: settings, matching, crediting, processors).
 - Every callback is stored raw in the inbox before it is answered; a drain task (kicked once per
   burst) credits the inbox in batches; the beat sweep drains whatever the broker lost.
-- A verified deposit is handed to gamification exactly once: a DepositScore row is written in the
-  same database transaction as the scoring, so a task that runs twice scores once.
+- A verified deposit is handed to gamification exactly once: `deposits_hand_over` is the one hand-over,
+  and the game's guard (a `challenges.ScoredDeposit` row, written in the same database transaction as
+  the scoring) makes a task that runs twice score once.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from payments import payloads
-from payments.models import CallbackInbox, DepositScore, Transaction
-from payments.services import RetryLater, callback_apply, deposit_score_once, score_collector
+from payments.models import CallbackInbox
+from payments.services import RetryLater, callback_apply, score_collector
 from payments.watch.services import watch_soon
 from savegame.metrics import CALLBACK_TO_CREDITED, PIPELINE_FAILURES, org_label, safe
 from savegame.prepared import fetchone_prepared
@@ -350,10 +351,12 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
 
 
 def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
-    """Hand verified deposits to gamification exactly once, many in one transaction.
+    """Hand verified deposits to gamification exactly once, many in one transaction: the one hand-over
+    from payments to the game (the drain's batches, a deposit verified outside a drain, the sweep).
 
-    The DepositScore guard rows and the scoring commit together; a deposit already handed over
-    (another drain, a redelivered task, the sweep) is skipped by ON CONFLICT. Hand-overs of one
+    The game's guard rows (`challenges.ScoredDeposit`) and the scoring commit together in
+    `deposits_score`; a deposit already handed over (another drain, a redelivered task, the sweep)
+    is skipped by its ON CONFLICT. Hand-overs of one
     organization run one at a time (a transaction-scoped advisory lock): scoring updates shared
     rows (the challenge's totals, participants), so two batches side by side would only deadlock
     -- helper drains overlap crediting with scoring instead. If the batch fails anyway, each
@@ -364,32 +367,26 @@ def deposits_hand_over(*, transaction_ids: list[int]) -> list[int]:
 
     if not transaction_ids:
         return []
-    guard, ledger = DepositScore._meta.db_table, Transaction._meta.db_table
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                                [f"deposits-hand-over:{connection.schema_name}"])
-                cursor.execute(
-                    f"INSERT INTO {guard} (transaction_id, scored_at) SELECT id, now() FROM {ledger}"
-                    " WHERE id = ANY(%s) AND status = %s ORDER BY id ON CONFLICT (transaction_id) DO NOTHING"
-                    " RETURNING transaction_id",
-                    [list(transaction_ids), Transaction.Status.VERIFIED])
-                fresh = sorted(row[0] for row in cursor.fetchall())
-            if fresh:
-                deposits_score(transaction_ids=fresh)
+            fresh = deposits_score(transaction_ids=transaction_ids)
         watch_soon(transaction_ids=fresh)  # suspicious patterns, in a task of their own
         return fresh
     except Exception:  # a deadlock with a single-deposit path, a bug in scoring, a lost connection
         safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
         logger.exception("batch scoring failed; scoring one by one", extra={"schema": connection.schema_name,
                                                                             "transactions": len(transaction_ids)})
+    if len(transaction_ids) == 1:
+        return []  # tried alone already; the sweep retries it
     return [tx_id for tx_id in transaction_ids if _score_alone(tx_id)]
 
 
 def _score_alone(tx_id: int) -> bool:
     try:
-        return deposit_score_once(transaction_id=tx_id)
+        return bool(deposits_hand_over(transaction_ids=[tx_id]))
     except Exception:  # the sweep retries unscored deposits
         safe(PIPELINE_FAILURES.labels(org=org_label(), stage="score").inc)
         logger.exception("scoring failed; the sweep will retry", extra={"transaction_id": tx_id,
@@ -420,9 +417,9 @@ def inbox_sweep(*, older_than_seconds: float | None = None, limit: int = 500) ->
                    .values_list("id", flat=True)[:limit])
     for inbox_id in retried:
         callback_enqueue(inbox_id=inbox_id, patient=True)
-    unscored = list(Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,
-                                               verified_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:limit])
-    deposits_hand_over(transaction_ids=unscored)
+    from challenges.selectors import deposits_unscored
+
+    deposits_hand_over(transaction_ids=deposits_unscored(before=cutoff, limit=limit))
     return never_tried + len(retried)
 
 

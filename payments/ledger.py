@@ -49,8 +49,8 @@ def first_deposit_id(*, user_id: int) -> int | None:
 
 
 def deposit_ids_verified_before(*, cutoff: datetime, exclude, limit: int) -> list[int]:
-    """Counting deposits last changed before `cutoff` whose ids are not in `exclude`, oldest first."""
-    return list(deposits_counted().filter(user__isnull=False, updated_at__lt=cutoff).exclude(pk__in=exclude)
+    """Counting deposits verified before `cutoff` whose ids are not in `exclude`, oldest first."""
+    return list(deposits_counted().filter(user__isnull=False, verified_at__lt=cutoff).exclude(pk__in=exclude)
                 .order_by("pk").values_list("pk", flat=True)[:limit])
 
 
@@ -60,10 +60,16 @@ def reversed_ids_before(*, cutoff: datetime, exclude, limit: int) -> list[int]:
                 .exclude(pk__in=exclude).order_by("pk").values_list("pk", flat=True)[:limit])
 
 
-def deposit_figures(*, user_ids: list[int], zone: ZoneInfo) -> list[dict]:
-    """Per member: total, count and largest of the deposits that still count, and the local days
-    they count on (for badges' totals and best streaks)."""
+def deposit_figures(*, user_ids: list[int] | None, zone: ZoneInfo, among=None) -> list[dict]:
+    """Per member (these, or all when None): total, count and largest of the deposits that still
+    count, and the local days they count on (for badges' totals and best streaks); `among`, a
+    subquery of transaction ids, narrows them (the game passes the deposits it has scored)."""
     day = TruncDate(deposit_counted_at(), tzinfo=zone)
-    return list(deposits_counted().filter(user_id__in=user_ids).values("user_id")
+    qs = deposits_counted().filter(user__isnull=False)
+    if user_ids is not None:
+        qs = qs.filter(user_id__in=user_ids)
+    if among is not None:
+        qs = qs.filter(pk__in=among)
+    return list(qs.values("user_id")
                 .annotate(total=Sum("amount"), n=Count("pk"), largest=Max("amount"), days=ArrayAgg(day, distinct=True))
                 .order_by())

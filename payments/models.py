@@ -220,14 +220,6 @@ class UnmatchedOutcome(models.Model):
         return f"#{self.transaction_id}: {self.outcome}"
 
 
-class DepositScore(models.Model):
-    """One row per verified deposit handed to gamification: a task that runs twice scores once."""
-
-    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="score_dispatch",
-                                       primary_key=True)
-    scored_at = models.DateTimeField(auto_now_add=True)
-
-
 class CallbackInbox(models.Model):
     """Every Daraja callback, stored raw before we answer, processed later by Celery.
 

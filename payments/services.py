@@ -6,8 +6,8 @@ The callback inbox and its drain live in payments/inbox.py; they apply each stor
 Money rules (DESIGN.md "Money and the ledger"):
 - Every distinct M-Pesa receipt (== TransID) credits exactly once: unique constraints on the natural
   ids, row locks, and a transaction-scoped advisory lock per receipt shared by the STK and C2B paths.
-- A verified deposit is handed to gamification exactly once: a DepositScore row is written in the
-  same database transaction as the scoring, so a task that runs twice scores once.
+- A verified deposit is handed to gamification exactly once, through payments/inbox.py
+  `deposits_hand_over` (the game's ScoredDeposit guard commits with the score).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from payments.watch.services import watch_soon
 from savegame.metrics import DEPOSITS_CREDITED, RECONCILIATION, count_on_commit, org_label, safe
 from payments.models import (
     CallbackInbox,
-    DepositScore,
     ManualDeposit,
     MpesaSettings,
     ReconciliationReport,
@@ -197,7 +196,7 @@ def _status_change(tx: Transaction, *, from_status: str, reason: str, actor=None
 def _on_verified(tx: Transaction) -> None:
     """After the crediting transaction commits: hand the deposit to gamification.
 
-    Gamification's `deposit_score` owns what follows a verified deposit, in its own transaction:
+    Gamification's scoring batch (`challenges.services.deposits_score`) owns what follows a verified deposit, in its own transaction:
     the one `deposit_confirmed` message (amount, challenge progress, points, rank change; keyed
     `deposit:<tx id>`) and the one `deposit_verified` analytics event. Payments sends neither,
     so a deposit is confirmed exactly once, also when it matches no challenge."""
@@ -210,37 +209,20 @@ def _on_verified(tx: Transaction) -> None:
 
 
 def _after_verified(tx_id: int) -> None:
-    try:
-        deposit_score_once(transaction_id=tx_id)
-    except Exception:  # the sweep retries unscored deposits
-        logger.exception("scoring failed; the sweep will retry", extra={"transaction_id": tx_id})
+    from payments.inbox import deposits_hand_over
 
-
-def deposit_score_once(*, transaction_id: int) -> bool:
-    """Hand a verified deposit to gamification exactly once. Returns whether it scored now."""
-    from challenges.services import deposit_score
-
-    with transaction.atomic():
-        tx = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
-        if tx is None or tx.status != Transaction.Status.VERIFIED:
-            return False
-        if DepositScore.objects.filter(transaction=tx).exists():
-            return False
-        DepositScore.objects.create(transaction=tx)
-        deposit_score(transaction_id=tx.pk)  # same DB transaction: the guard and the score commit together
-    watch_soon(transaction_ids=[transaction_id])
-    return True
+    deposits_hand_over(transaction_ids=[tx_id])  # never raises: a failure is logged and the sweep retries
 
 
 def _on_reversed(tx: Transaction) -> None:
     """After the reversal commits: gamification takes the deposit's points, progress and totals back
-    (challenges.reversals; idempotent, and its beat sweep retries a lost hand-over)."""
+    (challenges/services/reversals.py; idempotent, and its beat sweep retries a lost hand-over)."""
     tx_id = tx.pk
     transaction.on_commit(lambda: _after_reversed(tx_id))
 
 
 def _after_reversed(tx_id: int) -> None:
-    from challenges.reversals import deposit_reversal_apply
+    from challenges.services import deposit_reversal_apply
 
     try:
         deposit_reversal_apply(transaction_id=tx_id)
@@ -823,8 +805,9 @@ def reconciliation_report_build(*, day=None) -> ReconciliationReport:
                                             verified_at__lt=timezone.now() - timedelta(hours=1)).count()
     if no_receipt:  # credited by stkpushquery; check these against the M-Pesa statement
         anomalies.append({"kind": "verified_without_receipt", "count": no_receipt})
-    unscored = Transaction.objects.filter(status=Transaction.Status.VERIFIED, score_dispatch__isnull=True,
-                                          verified_at__lt=timezone.now() - timedelta(minutes=10)).count()
+    from challenges.selectors import deposits_unscored
+
+    unscored = len(deposits_unscored(before=timezone.now() - timedelta(minutes=10), limit=10_000))
     if unscored:
         anomalies.append({"kind": "unscored_deposits", "count": unscored})
     report, _ = ReconciliationReport.objects.update_or_create(

@@ -52,6 +52,18 @@ def organization_cache_clear(*, organization: Organization, removed_domains: lis
             logger.warning("could not clear the host cache", extra={"organization": organization.slug})
 
 
+# What the apps above tenants set up in a new organization's schema, inside its provisioning transaction:
+# payments installs its M-Pesa settings row (payments.apps.PaymentsConfig.ready). tenants sits below
+# payments in the layering and never imports it.
+_PROVISIONING_STEPS: list = []
+
+
+def provisioning_step_install(step) -> None:
+    """`step(shortcode=...)` runs in every new organization's schema, in organization_create's transaction."""
+    if step not in _PROVISIONING_STEPS:
+        _PROVISIONING_STEPS.append(step)
+
+
 def organization_create(
     *,
     slug: str,
@@ -74,7 +86,6 @@ def organization_create(
     """
     from accounts.models import User
     from accounts.services import audit_record, member_welcome, user_create
-    from payments.services import mpesa_settings_init
 
     slug = (slug or "").strip().lower()
     try:
@@ -115,7 +126,8 @@ def organization_create(
             Domain.objects.create(domain=domain, tenant=organization, is_primary=False)
         with schema_context(organization.schema_name):
             admin = user_create(phone_number=phone, name=admin_name, role=User.Role.ORG_ADMIN)
-            mpesa_settings_init(shortcode=shortcode)
+            for step in _PROVISIONING_STEPS:  # payments' M-Pesa settings row
+                step(shortcode=shortcode)
             if welcome:
                 member_welcome(user=admin)
             audit_record(actor=None, actor_label=actor_label, action="organization.created", target=None,

@@ -5,23 +5,6 @@ payments (`member_savings`, `member_paybill`) and gamification (`member_points`,
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
-from tenants.calendar import local_today, organization_zone
-
-
-def weekly_streak(*, deposit_dates: list[date], today: date) -> int:
-    """Consecutive ISO weeks with a deposit, ending this week (or last week: this one is not over)."""
-    weeks = {d.isocalendar()[:2] for d in deposit_dates}
-    monday = today - timedelta(days=today.weekday())
-    if monday.isocalendar()[:2] not in weeks:
-        monday -= timedelta(days=7)
-    streak = 0
-    while monday.isocalendar()[:2] in weeks:
-        streak += 1
-        monday -= timedelta(days=7)
-    return streak
-
 
 def member_paybill(*, user) -> dict | None:
     """How this member pays by Paybill (payments' selector)."""
@@ -42,12 +25,10 @@ def main_challenge(challenges: list[dict]) -> dict | None:
 def member_home_summary(*, user, organization) -> dict:
     """Savings from the ledger; points (bonuses included), ranks and streaks from gamification,
     for the active challenges this member joined only."""
-    from challenges.selectors import member_active_challenges, member_points
+    from challenges.selectors import member_active_challenges, member_points, member_weekly_streak
     from payments.selectors import member_savings
 
     savings = member_savings(user=user)
-    tz = organization_zone(organization)
-    when = [t.astimezone(tz).date() for t in savings["deposit_times"]]
     joined = member_active_challenges(member=user)
     # Still to play for on top; a challenge already failed or completed for this member is not "active".
     challenges = [c for c in joined if c["standing"] not in ("failed", "completed")]
@@ -59,7 +40,7 @@ def member_home_summary(*, user, organization) -> dict:
         "deposits": savings["deposits"],
         "active_challenges": challenges,
         "finished_challenges": [c for c in joined if c["standing"] in ("failed", "completed")],
-        "streak_weeks": weekly_streak(deposit_dates=when, today=local_today(tz)),
+        "streak_weeks": member_weekly_streak(member=user, active=challenges),  # the game's one weekly streak
         "streaks": [c for c in challenges if c["streak"]],
         "points": member_points(member=user),
         "rank": best["rank"] if best else None,

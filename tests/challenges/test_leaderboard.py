@@ -139,7 +139,7 @@ def test_scoring_works_with_redis_down(make_challenge, member, record_deposit, f
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True,
                        retry=Retry(NoBackoff(), 0))
     monkeypatch.setattr(leaderboard, "redis_client", lambda: dead)
-    from challenges import services
+    from challenges.services import scoring_batch as services
 
     monkeypatch.setattr(services, "_redis_failed_at", [0.0])
     with django_capture_on_commit_callbacks(execute=True):

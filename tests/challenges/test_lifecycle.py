@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -160,11 +160,12 @@ def test_sweep_scores_verified_deposits_whose_task_was_lost(make_challenge, memb
     participant_join(challenge=challenge, user=member)
     lost = record_deposit(member, "300", date(2026, 3, 4), score=False)
     record_deposit(member, "50", date(2026, 3, 4), score=False, status="pending")
-    Transaction.objects.filter(pk=lost.pk).update(updated_at=lost.updated_at.replace(year=2025))
-    from challenges.services import deposits_unscored_sweep
+    Transaction.objects.filter(pk=lost.pk).update(verified_at=lost.verified_at - timedelta(hours=1))  # its hand-over lost
+    from payments.inbox import inbox_sweep
 
-    assert deposits_unscored_sweep() == 1
-    assert deposits_unscored_sweep() == 0
+    inbox_sweep()  # the one sweep: payments hands over what the game has not scored
+    assert Participant.objects.get(challenge=challenge, user=member).total_contributed == 300
+    inbox_sweep()
     assert Participant.objects.get(challenge=challenge, user=member).total_contributed == 300
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from challenges import scoring
 from challenges.models import Challenge, Participant, PointAward
-from challenges.reversals import deposit_reversal_apply
+from challenges.services import deposit_reversal_apply
 from challenges.services import participant_expected, participant_join, rules_for, team_create
 from payments.services import transaction_reverse
 
@@ -67,7 +67,8 @@ def _play_events(make_challenge, make_member, record_deposit, type_, deposits, e
                     deposit_reversal_apply(transaction_id=ledger[index].pk)  # what on-commit runs
             participant = Participant.objects.select_related("challenge", "team").get(pk=participant.pk)
             awards = list(PointAward.objects.filter(participant=participant).values_list("points", flat=True))
-            result = {"points": participant.points, "total": participant.total_contributed,
+            result = {"metrics": _metrics_stored(user.pk), "metrics_expected": _metrics_expected(user.pk),
+                      "points": participant.points, "total": participant.total_contributed,
                       "status": participant.status, "progress": participant.progress, "awards": awards,
                       "challenge_total": Challenge.objects.get(pk=challenge.pk).total_saved,
                       "team_total": participant.team.total_saved if participant.team_id else None,
@@ -76,6 +77,23 @@ def _play_events(make_challenge, make_member, record_deposit, type_, deposits, e
     except Rollback:
         pass
     return result
+
+
+def _metrics_stored(user_id: int) -> dict | None:
+    """The member's metrics row as the scoring batch (and reversals) left it."""
+    from challenges.models import MemberMetrics
+    from challenges.services.member_metrics import FIGURES
+
+    row = MemberMetrics.objects.filter(user_id=user_id).first()
+    return None if row is None else {name: getattr(row, name) for name in FIGURES}
+
+
+def _metrics_expected(user_id: int) -> dict:
+    """The same row rebuilt from the ledger, as recompute_scores rebuilds it."""
+    from challenges.services.member_metrics import FIGURES, member_metrics_expected
+
+    row = member_metrics_expected(user_ids=[user_id])[user_id]
+    return {name: getattr(row, name) for name in FIGURES}
 
 
 def _play(make_challenge, make_member, record_deposit, type_, deposits, order):
@@ -102,6 +120,8 @@ def test_order_does_not_matter_and_recompute_equals_incremental(type_, deposits,
     for key in ("points", "total", "status", "progress"):
         assert in_order[key] == replayed[key], key
     # a recompute from the deposits alone equals the incremental result
+    # the member metrics row badges read: kept incrementally, equal to the row rebuilt from the ledger
+    assert in_order["metrics"] == replayed["metrics"] == in_order["metrics_expected"]
     for run in (in_order, replayed):
         assert run["expected"]["points"] == run["points"]
         assert run["expected"]["total_contributed"] == run["total"]
@@ -126,6 +146,23 @@ def test_adding_a_deposit_never_lowers_any_deposits_points(deposits, extra, unit
     assert all(points >= 0 for points, _ in after)
 
 
+@settings(max_examples=300, deadline=None)
+@given(days=st.lists(st.integers(0, 120), max_size=25), seed=st.integers(0, 10 ** 6))
+def test_day_runs_kept_one_day_at_a_time_equal_the_runs_of_all_days(days, seed):
+    """The member metrics row's runs: adding days in any order (a late deposit filling a gap joins two
+    runs) gives the runs of the whole set, and the best streaks equal a count over every day."""
+    from challenges import metrics
+
+    dates = [START + timedelta(days=offset) for offset in days]
+    random.Random(seed).shuffle(dates)
+    runs: list = []
+    for day in dates:
+        runs = metrics.runs_add(runs, day)
+    assert runs == metrics.runs_from_days(dates)
+    for unit in (scoring.DAY, scoring.WEEK):
+        assert metrics.runs_best(runs, unit) == metrics.best_run(dates, unit)
+
+
 def _play_members(make_challenge, make_member, record_deposit, deposits, *, batched: bool):
     """Two members in two overlapping challenges (one a streak, one a weekly target); `deposits` are
     (member, day offset, amount). Scored one by one, or all together in one deposits_score batch."""
@@ -143,8 +180,8 @@ def _play_members(make_challenge, make_member, record_deposit, deposits, *, batc
             txs = [record_deposit(members[who], amount, START + timedelta(days=offset), score=not batched)
                    for who, offset, amount in deposits]
             if batched:
-                assert deposits_score(transaction_ids=[tx.pk for tx in txs]) == len(txs)
-                assert deposits_score(transaction_ids=[tx.pk for tx in txs]) == 0  # idempotent
+                assert deposits_score(transaction_ids=[tx.pk for tx in txs]) == sorted(tx.pk for tx in txs)
+                assert deposits_score(transaction_ids=[tx.pk for tx in txs]) == []  # idempotent
             rules = rules_for()
             for p in Participant.objects.filter(challenge__in=challenges).select_related("challenge", "team"):
                 key = (challenges.index(p.challenge), members.index(p.user))
@@ -153,6 +190,9 @@ def _play_members(make_challenge, make_member, record_deposit, deposits, *, batc
                 result[key] = {"points": p.points, "total": p.total_contributed, "status": p.status,
                                "progress": p.progress, "awards": awards, "expected_points": expected["points"],
                                "challenge_total": p.challenge.total_saved}
+            for index, member in enumerate(members):
+                result[("metrics", index)] = _metrics_stored(member.pk)
+                result[("metrics_expected", index)] = _metrics_expected(member.pk)
             raise Rollback
     except Rollback:
         pass
@@ -170,7 +210,10 @@ def test_a_batch_scores_exactly_like_one_deposit_at_a_time(deposits, make_challe
     one_by_one = _play_members(make_challenge, make_member, record_deposit, deposits, batched=False)
     batched = _play_members(make_challenge, make_member, record_deposit, deposits, batched=True)
     assert batched == one_by_one
-    for run in batched.values():
+    for index in (0, 1):  # members without a deposit have no row; the rebuilt one is all zeros then
+        if batched[("metrics", index)] is not None:
+            assert batched[("metrics", index)] == batched[("metrics_expected", index)]
+    for run in (v for k, v in batched.items() if k[0] not in ("metrics", "metrics_expected")):
         assert run["points"] == run["awards"] == run["expected_points"] >= 0
 @pytest.mark.parametrize("type_", sorted(TARGETS))
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -195,6 +238,8 @@ def test_reversals_leave_the_score_of_the_deposits_that_stayed(type_, deposits, 
     assert sum(played["awards"]) == played["points"] == played["expected"]["points"]
     assert played["expected"]["total_contributed"] == played["total"]
     assert played["expected"]["progress"] == played["progress"]
+    # the member metrics row: rebuilt on each reversal, it holds exactly the deposits that stayed
+    assert played["metrics"] == played["metrics_expected"] == clean["metrics_expected"]
     for key in ("points", "total", "status", "challenge_total", "team_total"):
         assert played[key] == clean[key], key
     assert _amounts(played["progress"]) == _amounts(clean["progress"])

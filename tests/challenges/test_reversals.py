@@ -1,4 +1,4 @@
-"""Reversed deposits are taken back out of the game (challenges/reversals.py, docs/GAMIFICATION.md
+"""Reversed deposits are taken back out of the game (challenges/services/reversals.py, docs/GAMIFICATION.md
 "Reversed deposits"): hand-worked cases per rule, idempotency, the drift check and the history."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, Team
-from challenges.reversals import deposit_reversal_apply, deposits_reversed_sweep
+from challenges.services import deposit_reversal_apply, deposits_reversed_sweep
 from challenges.selectors import leaderboard_read, member_achievements
 from challenges.services import (
     challenges_lifecycle,
@@ -326,11 +326,15 @@ def test_a_lost_claw_back_is_reported_by_the_drift_check_and_fixed(make_challeng
     record_deposit(member, "200", date(2026, 3, 9))
     refund = record_deposit(member, "300", date(2026, 3, 10))
     transaction_reverse(transaction_id=refund.pk, reason="lost hand-over", actor=org_admin)  # on-commit never runs
-    (drift,) = scores_recompute()
+    drift, metrics = scores_recompute()
     assert drift["participant"] == p.pk and drift["reversed_still_counted"] == [refund.pk]
+    # the badges' figures still hold the reversed 300 too
+    assert metrics["member_metrics"] == member.pk
+    assert (metrics["stored"]["total_saved"], metrics["expected"]["total_saved"]) == (Decimal("500"), Decimal("200"))
     assert scores_recompute(fix=True)[0]["reversed_still_counted"] == [refund.pk]
     assert _rows(p)[-1] == ("reversal", -300)
     assert_consistent(p)
+    assert scores_recompute() == []
 
 
 def test_the_sweep_claws_back_a_lost_hand_over(make_challenge, member, record_deposit, frozen_today, org_admin):

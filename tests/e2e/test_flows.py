@@ -77,7 +77,7 @@ def test_a_deposit_moves_the_open_leaderboard_live(e2e_org, make_user, new_page,
     with with_db(e2e_org):
         from challenges.services import participant_join
         from payments.models import Transaction
-        from payments.services import deposit_score_once
+        from payments.inbox import deposits_hand_over
 
         participant_join(challenge=challenge, user=viewer)
         participant_join(challenge=challenge, user=rival)
@@ -87,7 +87,7 @@ def test_a_deposit_moves_the_open_leaderboard_live(e2e_org, make_user, new_page,
         first = Transaction.objects.create(user=viewer, amount=Decimal("500"), status="verified", source="c2b",
                                            challenge=challenge, transaction_id="E2EVIEW001", mpesa_receipt="E2EVIEW001",
                                            transacted_at=now, verified_at=now)
-        assert deposit_score_once(transaction_id=first.pk)
+        assert deposits_hand_over(transaction_ids=[first.pk]) == [first.pk]
 
     page = new_page("desktop", org=e2e_org, user=viewer)
     page.goto(live_site.url(e2e_org, f"/challenges/{challenge.pk}/leaderboard/"))
@@ -256,7 +256,7 @@ def _seed_screens(with_db, org, make_user):
     with with_db(org):
         from challenges.services import participant_join
         from payments.models import Transaction
-        from payments.services import deposit_score_once
+        from payments.inbox import deposits_hand_over
 
         now = timezone.now()
         for n, (member, amount) in enumerate(zip(members, ("750", "1200", "300"))):
@@ -265,7 +265,7 @@ def _seed_screens(with_db, org, make_user):
                                             challenge=challenge, transaction_id=f"TKSHOT00{n}",
                                             mpesa_receipt=f"TKSHOT00{n}", bill_ref_number=member.account_code,
                                             phone_number=member.phone_number, transacted_at=now, verified_at=now)
-            deposit_score_once(transaction_id=tx.pk)
+            deposits_hand_over(transaction_ids=[tx.pk])
         Transaction.objects.create(user=None, amount=Decimal("450"), status="unmatched", source="c2b",
                                    transaction_id="TKSHOTX99", mpesa_receipt="TKSHOTX99", bill_ref_number="WRONG1",
                                    payer_name="John", phone_number="5f2b" + "0" * 60, transacted_at=now)

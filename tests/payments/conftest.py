@@ -131,34 +131,17 @@ def member(tenant):
 
 @pytest.fixture
 def scored(monkeypatch):
-    """Every deposit handed to the gamification seam and scored without an error, in order, whichever
-    entry point was used: `deposit_score` (single-deposit paths) or `deposits_score` (the drain's
-    batches). Only the outermost call counts (deposit_score is a batch of one inside)."""
-    from contextvars import ContextVar
-
+    """Every deposit the game scored (handed over through the one batch entry point,
+    `challenges.services.deposits_score`, and new to its guard), in order."""
     import challenges.services
 
     calls: list[int] = []
-    depth: ContextVar[int] = ContextVar("depth", default=0)
-    one, many = challenges.services.deposit_score, challenges.services.deposits_score
+    many = challenges.services.deposits_score
 
-    def counted(call, ids):
-        token = depth.set(depth.get() + 1)
-        try:
-            result = call()
-        finally:
-            depth.reset(token)
-        if depth.get() == 0:
-            calls.extend(ids)
-        return result
+    def spy_many(*, transaction_ids) -> list[int]:
+        fresh = many(transaction_ids=list(transaction_ids))
+        calls.extend(fresh)
+        return fresh
 
-    def spy_one(*, transaction_id: int) -> None:
-        return counted(lambda: one(transaction_id=transaction_id), [transaction_id])
-
-    def spy_many(*, transaction_ids) -> int:
-        transaction_ids = list(transaction_ids)
-        return counted(lambda: many(transaction_ids=transaction_ids), transaction_ids)
-
-    monkeypatch.setattr(challenges.services, "deposit_score", spy_one)
     monkeypatch.setattr(challenges.services, "deposits_score", spy_many)
     return calls

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from accounts.phone import phone_sha256
-from payments.models import CallbackInbox, DepositScore, Transaction, TransactionStatusChange
+from challenges.models import ScoredDeposit
+from payments.models import CallbackInbox, Transaction, TransactionStatusChange
 from tests.payments.conftest import (
     c2b_payload,
     status_result_payload,
@@ -96,7 +97,7 @@ def test_stk_result_and_c2b_confirmation_of_one_payment_credit_once(hook, member
     push.refresh_from_db()
     assert push.status == "verified" and push.mpesa_receipt == "QAB1CD2EF3"
     assert scored == [push.pk]
-    assert DepositScore.objects.count() == 1
+    assert ScoredDeposit.objects.count() == 1
 
 
 def Q_receipt(receipt):

@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from payments.models import CallbackInbox, DepositScore, MpesaSettings, Transaction
+from challenges.models import ScoredDeposit
+from payments.models import CallbackInbox, MpesaSettings, Transaction
 
 
 def test_demo_seed_is_idempotent(tenant, member, org):
@@ -22,7 +23,7 @@ def test_demo_seed_is_idempotent(tenant, member, org):
     assert Transaction.objects.filter(status="unmatched").count() == 1
     assert Transaction.objects.filter(user=member, status="verified").count() == 4 + history
     # the history is handed over at once; the four credited deposits after their commit (none in a test)
-    assert DepositScore.objects.count() == history
+    assert ScoredDeposit.objects.count() == history
 
 
 def test_daily_report_lists_totals_unmatched_and_anomalies(tenant, member):
@@ -51,7 +52,7 @@ def test_sweep_requeues_lost_rows_and_scores_unscored_deposits(tenant, member, e
         assert inbox_sweep() == 1
     tx = Transaction.objects.get(transaction_id="RKTSWEEP01")
     assert tx.status == "verified" and scored == [tx.pk]
-    assert inbox_sweep() == 0 and DepositScore.objects.count() == 1
+    assert inbox_sweep() == 0 and ScoredDeposit.objects.count() == 1
 
 
 def test_simulator_credentials_for_new_orgs(tenant, settings):

@@ -9,7 +9,8 @@ import pytest
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, DepositScore, Transaction
+from challenges.models import ScoredDeposit
+from payments.models import CallbackInbox, Transaction
 from tests.payments.conftest import c2b_payload, stk_success_payload
 from tests.payments.conftest import count_in as _count
 
@@ -24,7 +25,7 @@ def batches(monkeypatch):
 
     def spy(*, transaction_ids):
         seen.append(list(transaction_ids))
-        original(transaction_ids=transaction_ids)
+        return original(transaction_ids=transaction_ids)
 
     monkeypatch.setattr(challenges.services, "deposits_score", spy)
     return seen
@@ -86,7 +87,7 @@ def test_drain_credits_in_batches_and_scores_each_batch_in_one_hand_over(tenant,
     assert len(credited) == 5 and Transaction.objects.filter(status="unmatched").count() == 1
     assert [len(b) for b in batches] == [2, 2, 1]  # the unmatched row's batch handed nothing over
     assert published == ["drain 1"]  # a full batch: one helper drain for the burst (PAYMENTS_DRAIN_HELPERS)
-    assert sorted(scored) == credited and DepositScore.objects.count() == 5
+    assert sorted(scored) == credited and ScoredDeposit.objects.count() == 5
     assert set(CallbackInbox.objects.values_list("state", flat=True)) == {"processed"}
     assert inbox_drain() == 0 and len(scored) == 5  # a second run finds nothing
 
@@ -112,18 +113,18 @@ def test_batch_scoring_failure_falls_back_to_one_by_one(tenant, member, mpesa, s
     import challenges.services
     from payments.inbox import inbox_drain
 
-    score = challenges.services._ScoringBatch.score
+    score = challenges.services.scoring_batch._ScoringBatch.score
 
     def poisoned(batch):  # a deposit that breaks scoring takes its whole batch down with it
         if len(batch.txs) > 1:
             raise RuntimeError("a bug in batch scoring")
         score(batch)
 
-    monkeypatch.setattr(challenges.services._ScoringBatch, "score", poisoned)
+    monkeypatch.setattr(challenges.services.scoring_batch._ScoringBatch, "score", poisoned)
     for n in range(3):
         _store(mpesa.callback_token, f"RKTFALL00{n}", member.account_code)
     inbox_drain()
-    assert len(scored) == 3 and DepositScore.objects.count() == 3
+    assert len(scored) == 3 and ScoredDeposit.objects.count() == 3
 
 
 # --- against committed data: concurrency, redelivery, the kick race --------------------------------------
@@ -158,7 +159,7 @@ def test_drains_side_by_side_and_redelivered_credit_and_score_once(live, scored,
     assert sum(ThreadPoolExecutor(max_workers=2).map(drain, range(2))) == 40  # redelivered: applied again...
     assert _count(schema, Transaction) == 40  # ...but nothing credited twice
     assert _count(schema, Transaction, status="verified") == 40
-    assert _count(schema, DepositScore) == 40
+    assert _count(schema, ScoredDeposit) == 40
     assert len(scored) == 40 and len(set(scored)) == 40
 
 
@@ -180,11 +181,11 @@ def test_a_drain_killed_between_crediting_and_scoring_loses_no_score(live, score
         with pytest.raises(SystemExit):
             inbox_drain()
         monkeypatch.setattr(inbox, "deposits_hand_over", real_hand_over)
-        assert Transaction.objects.filter(status="verified").count() == 3 and not DepositScore.objects.exists()
+        assert Transaction.objects.filter(status="verified").count() == 3 and not ScoredDeposit.objects.exists()
         assert inbox_drain() == 0  # the redelivered task: every row is processed already
         inbox_sweep(older_than_seconds=0)  # the unscored safety net
         inbox_sweep(older_than_seconds=0)
-        assert DepositScore.objects.count() == 3
+        assert ScoredDeposit.objects.count() == 3
     assert len(scored) == 3 and len(set(scored)) == 3
 
 

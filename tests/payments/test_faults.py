@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 
-from payments.models import CallbackInbox, DepositScore, Transaction
+from challenges.models import ScoredDeposit
+from payments.models import CallbackInbox, Transaction
 from payments.platform.models import RefusedCallback
 from tests.conftest import host_of
 from tests.payments.conftest import c2b_payload
@@ -78,7 +79,7 @@ def test_a_poisoned_row_is_quarantined_while_the_rows_behind_it_are_credited(
     assert inbox_drain() == 1  # retried by hand: credited once
     assert CallbackInbox.objects.get(pk=poison).state == "processed"
     assert Transaction.objects.filter(transaction_id=POISON, status="verified").count() == 1
-    assert DepositScore.objects.count() == 5 and len(scored) == 5
+    assert ScoredDeposit.objects.count() == 5 and len(scored) == 5
 
 
 def test_a_callback_the_database_refuses_is_answered_400_and_recorded(hook, org, member, mpesa):

@@ -8,7 +8,8 @@ import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
 from accounts.models import AuditEvent
-from payments.models import DepositScore, Transaction, TransactionStatusChange
+from challenges.models import ScoredDeposit
+from payments.models import Transaction, TransactionStatusChange
 from tests.payments.conftest import c2b_payload
 
 DB_REFUSED = (IntegrityError, InternalError)
@@ -71,11 +72,11 @@ def test_unmatched_payment_assigned_by_admin_is_credited_once(hook, api_client_f
     tx.refresh_from_db()
     assert (tx.user, tx.status) == (member, "verified")
     # the on-commit scoring of the API call is captured by the transaction in tests: run it like commit would
-    from payments.services import deposit_score_once
+    from payments.inbox import deposits_hand_over
 
-    deposit_score_once(transaction_id=tx.pk)
-    deposit_score_once(transaction_id=tx.pk)
-    assert scored == [tx.pk] and DepositScore.objects.filter(transaction=tx).count() == 1
+    assert deposits_hand_over(transaction_ids=[tx.pk]) == [tx.pk]
+    assert deposits_hand_over(transaction_ids=[tx.pk]) == []
+    assert scored == [tx.pk] and ScoredDeposit.objects.filter(transaction=tx).count() == 1
     again = api.post(f"/api/v1/transactions/{tx.pk}/assign", {"user": member.pk}, format="json")
     assert again.status_code == 400
     connection.set_tenant(org)

@@ -12,7 +12,8 @@ from celery.contrib.testing.worker import start_worker
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from payments.models import CallbackInbox, DepositScore, Transaction
+from challenges.models import ScoredDeposit
+from payments.models import CallbackInbox, Transaction
 from savegame.celery import app as celery_app
 from tests.payments.conftest import c2b_payload
 from tests.payments.conftest import count_in as _count
@@ -56,7 +57,7 @@ def test_100_concurrent_duplicates_of_one_transid_credit_once(live_org, scored, 
     assert [r.status_code for r in responses] == [200] * 100
     assert all(r.json() == {"ResultCode": 0, "ResultDesc": "Accepted"} for r in responses)
     schema = org.schema_name
-    assert wait_for(lambda: _count(schema, Transaction, status="verified") == 1 and _count(schema, DepositScore) == 1)
+    assert wait_for(lambda: _count(schema, Transaction, status="verified") == 1 and _count(schema, ScoredDeposit) == 1)
     # a redelivered task and a sweep racing it: still one credit
     with schema_context(schema):
         inbox_id = CallbackInbox.objects.get(natural_key="RKTCONC001").pk
@@ -76,7 +77,7 @@ def test_100_concurrent_duplicates_of_one_transid_credit_once(live_org, scored, 
     assert _count(schema, CallbackInbox) == 1
     assert _count(schema, Transaction) == 1
     assert _count(schema, Transaction, user=member, status="verified", amount="1000") == 1
-    assert _count(schema, DepositScore) == 1
+    assert _count(schema, ScoredDeposit) == 1
     assert scored.count(scored[0]) == 1 and len(scored) == 1
 
 
@@ -125,11 +126,11 @@ def test_dead_redis_delays_credits_but_loses_none(live_org, scored, settings):
 
                 inbox_sweep(older_than_seconds=0)
             assert wait_for(lambda: _count(schema, Transaction, status="verified") == 5, timeout=30)
-            assert wait_for(lambda: _count(schema, DepositScore) == 5, timeout=10)
+            assert wait_for(lambda: _count(schema, ScoredDeposit) == 5, timeout=10)
             with live_server() as port:  # a callback now is kicked again, no sweep needed
                 body = c2b_payload(trans_id="RKTDEAD009", amount="200", bill_ref=member.account_code, shortcode="600999")
                 assert requests.post(_url(port, token), json=body, headers=_host(org), timeout=10).status_code == 200
-            assert wait_for(lambda: _count(schema, DepositScore) == 6, timeout=20)
+            assert wait_for(lambda: _count(schema, ScoredDeposit) == 6, timeout=20)
         connections.close_all()
     finally:
         use_redis(*original)
@@ -174,7 +175,7 @@ def test_a_kick_lost_to_a_redis_outage_is_sent_after_it(live_org, scored, settin
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
                           shutdown_timeout=10, queues=every_queue()):
             back = time.monotonic()
-            assert wait_for(lambda: _count(schema, DepositScore) == 3, timeout=20)  # no sweep was run
+            assert wait_for(lambda: _count(schema, ScoredDeposit) == 3, timeout=20)  # no sweep was run
             assert time.monotonic() - back < 15
         assert schema not in coalescer._owed
         connections.close_all()

@@ -53,10 +53,10 @@ def test_a_recorded_cash_deposit_is_credited_scored_and_receipted(client_for, or
     assert set(AuditEvent.objects.filter(target_id=str(row.pk), action__startswith="manual_deposit.")
                .values_list("action", flat=True)) == {
         "manual_deposit.recorded", "manual_deposit.credited"}
-    from payments.models import DepositScore
+    from challenges.models import ScoredDeposit
     from notifications.models import Notification
 
-    assert DepositScore.objects.filter(transaction=tx).exists()  # handed to the game like any deposit
+    assert ScoredDeposit.objects.filter(transaction=tx).exists()  # handed to the game like any deposit
     assert Notification.objects.filter(user=member, template="deposit_confirmed").count() == 1  # the receipt
     from payments.selectors import member_savings
 

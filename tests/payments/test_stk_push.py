@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from payments.models import DepositScore, MpesaSettings, StatusQuery, Transaction
+from challenges.models import ScoredDeposit
+from payments.models import MpesaSettings, StatusQuery, Transaction
 from payments.simulator import PASSKEY, DarajaSimulator
 from tests.payments.conftest import c2b_payload
 from tests.payments.live import every_queue, free_port, live_server, wait_for
@@ -134,7 +135,7 @@ def test_save_now_end_to_end_over_the_wire(committed_org, simulator, settings, s
 
         def done():
             with schema_context(schema):
-                return not Transaction.objects.filter(status="pending").exists() and DepositScore.objects.count() == 4
+                return not Transaction.objects.filter(status="pending").exists() and ScoredDeposit.objects.count() == 4
 
         assert wait_for(done, timeout=40)
         with schema_context(schema):

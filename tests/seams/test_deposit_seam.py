@@ -22,12 +22,11 @@ def _state(tx):
 
 def test_c2b_callback_scores_once_and_sends_one_rich_confirmation(hook, org, saver, running_challenge, trans_time,
                                                                  sms_outbox):
-    from challenges.models import Participant, PointAward
+    from challenges.models import Participant, PointAward, ScoredDeposit
     from challenges.selectors import leaderboard_read
-    from challenges.services import deposit_score, deposits_unscored_sweep, participant_join
-    from payments.models import DepositScore, Transaction
-    from payments.services import deposit_score_once
-    from payments.inbox import inbox_sweep
+    from challenges.services import deposit_score, participant_join
+    from payments.inbox import deposits_hand_over, inbox_sweep
+    from payments.models import Transaction
 
     challenge = running_challenge()
     participant_join(challenge=challenge, user=saver)
@@ -56,17 +55,17 @@ def test_c2b_callback_scores_once_and_sends_one_rich_confirmation(hook, org, sav
     sms = [m for m in sms_outbox() if m["to"] == saver.phone_number and "KES 500.00 received" in m["message"]]
     assert len(sms) == 1 and f"+{points} points" in sms[0]["message"]
 
-    # Every path that could score it again changes nothing: the task, both sweeps, the callback replayed.
-    deposit_score_once(transaction_id=tx.pk)
+    # Every path that could score it again changes nothing: the hand-over, the game's one-deposit form,
+    # the sweep, the callback replayed.
+    assert deposits_hand_over(transaction_ids=[tx.pk]) == []
     deposit_score(transaction_id=tx.pk)
-    deposits_unscored_sweep(older_than=__import__("datetime").timedelta(0))
     inbox_sweep(older_than_seconds=0)
     hook("confirmation", c2b_payload(trans_id="RKTSEAM001", amount="500.00", trans_time=trans_time,
                                      bill_ref=saver.account_code))
     connection.set_tenant(org)
     notes, events = _state(tx)
     assert len(notes) == 1 and events == 1
-    assert DepositScore.objects.filter(transaction=tx).count() == 1
+    assert ScoredDeposit.objects.filter(transaction=tx).count() == 1
     participant.refresh_from_db()
     assert participant.points == points and participant.total_contributed == Decimal("500.00")
     assert len([m for m in sms_outbox() if "KES 500.00 received" in m["message"]]) == 1
@@ -101,8 +100,8 @@ def test_deposit_matching_no_challenge_still_gets_one_plain_confirmation(hook, o
 
 def test_unmatched_payment_assigned_by_admin_is_scored_and_confirmed_once(
         hook, api_client_for, org, org_admin, saver, running_challenge, trans_time, django_capture_on_commit_callbacks):
-    from challenges.models import Participant
-    from payments.models import DepositScore, Transaction
+    from challenges.models import Participant, ScoredDeposit
+    from payments.models import Transaction
 
     challenge = running_challenge()
     hook("confirmation", c2b_payload(trans_id="RKTSEAM004", amount="500.00", trans_time=trans_time, bill_ref="TYPO"))
@@ -118,7 +117,7 @@ def test_unmatched_payment_assigned_by_admin_is_scored_and_confirmed_once(
     assert response.status_code == 400  # the second assignment is refused
     notes, events = _state(tx)
     assert len(notes) == 1 and events == 1 and notes[0].user_id == saver.pk
-    assert DepositScore.objects.filter(transaction=tx).count() == 1
+    assert ScoredDeposit.objects.filter(transaction=tx).count() == 1
     participant = Participant.objects.get(challenge=challenge, user=saver)  # paying into it joined it
     assert participant.total_contributed == Decimal("500.00") and participant.points > 0
     assert f"+{participant.points} points" in notes[0].message

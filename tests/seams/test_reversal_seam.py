@@ -19,7 +19,7 @@ def test_admin_reversal_claws_back_points_totals_and_rank_once(hook, api_client_
     from accounts.services import user_create
     from analytics.models import Event
     from challenges.models import Challenge, Participant, PointAward
-    from challenges.reversals import deposit_reversal_apply, deposits_reversed_sweep
+    from challenges.services import deposit_reversal_apply, deposits_reversed_sweep
     from challenges.selectors import leaderboard_read
     from challenges.services import participant_join, scores_recompute
     from notifications.models import Notification

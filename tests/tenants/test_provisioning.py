@@ -55,12 +55,12 @@ def test_create_org_refuses_with_one_line_and_leaves_nothing(db, org, args, reas
 
 
 def test_failure_midway_rolls_back_schema_domain_and_row(db, monkeypatch):
-    import payments.services
+    import tenants.services
 
     def explode(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(payments.services, "mpesa_settings_init", explode)
+    monkeypatch.setattr(tenants.services, "_PROVISIONING_STEPS", [explode])  # payments' settings row fails
     with pytest.raises(RuntimeError):
         _create(slug="halfmade")
     connection.set_schema_to_public()

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from payments.models import DepositScore, Transaction
+from challenges.models import ScoredDeposit
+from payments.models import Transaction
 
 
 def _settle(simulator, hook, org, tx) -> Transaction:
@@ -48,7 +49,7 @@ def test_save_now_by_ussd_ends_in_a_verified_scored_deposit(ussd_phone, saver, l
     assert sent["PhoneNumber"] == "254708374149" and sent["Amount"] == 750
     tx = _settle(simulator, hook, feature_org, tx)
     assert tx.status == "verified" and tx.mpesa_receipt
-    assert scored == [tx.pk] and DepositScore.objects.filter(transaction_id=tx.pk).exists()
+    assert scored == [tx.pk] and ScoredDeposit.objects.filter(transaction_id=tx.pk).exists()
     participant = Participant.objects.get(challenge=challenge, user=saver)
     assert participant.total_contributed == Decimal("750.00") and participant.points >= 750
     # the member's savings screen now shows it

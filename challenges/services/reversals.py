@@ -31,12 +31,9 @@ from django.utils import timezone
 
 from challenges import effects, leaderboard, ledger, readcache, scoring
 from challenges.models import Challenge, Contribution, Participant, PointAward, ReversedDeposit, ScoredDeposit, Team
-from challenges.services import (
-    participant_expected,
-    rules_for,
-    can_no_longer_complete,
-    spec_of,
-)
+from challenges.services.member_metrics import member_metrics_rebuild
+from challenges.services.expected import can_no_longer_complete, participant_expected
+from challenges.services.rules import rules_for, spec_of
 from tenants.calendar import local_today
 
 logger = logging.getLogger(__name__)
@@ -75,6 +72,8 @@ def deposit_reversal_apply(*, transaction_id: int) -> int:
                 "challenges": [p.challenge_id for p in owned], "points": -taken})
             effects.notify_batch([(p.user, "team_goal_lost", _teammate_message(tx, p, -changes[p.pk]))
                            for p in participants if p.pk not in removed and changes[p.pk] < 0])
+        if was_scored:
+            member_metrics_rebuild(user_ids=[tx.user_id])  # the deposit no longer counts toward badges
         effects.after_commit_board(updates)
         for challenge_id, totals in team_totals.items():
             effects.after_commit_teams(challenge_id, totals)

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('challenges', '0003_point_award_reversal'),
-        ('payments', '0007_manual_deposits'),
+        ('payments', '0008_one_hand_over_guard'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
