@@ -46,7 +46,8 @@ def challenge_status_cached(*, challenge_id: int) -> str | None:
     now = time.monotonic()
     if hit and now - hit[0] < _STATUS_TTL:
         return hit[1]
-    status = Challenge.objects.filter(pk=challenge_id).values_list("status", flat=True).first()
+    status = (Challenge.objects.filter(pk=challenge_id).exclude(type=Challenge.Type.GOAL)  # issue 18: no board
+              .values_list("status", flat=True).first())
     if len(_status_cache) > 10_000:
         _status_cache.clear()
     _status_cache[key] = (now, status)
