@@ -166,3 +166,17 @@ def test_goal_streaks_forgive_too(tenant, member, record_deposit, frozen_today):
     summary = goals.member_goals(member=member)[0]
     assert summary["streak"]["current"] == 4 and summary["streak"]["freezes_held"] == 0
     assert Challenge.objects.filter(type="goal").count() == 1
+
+
+def test_the_analytics_page_shows_goal_uptake_without_names(tenant, client_for, org, org_admin, member, make_member,
+                                                            frozen_today):
+    frozen_today(MON)
+    goals.goal_create(user=member, name="Secret plan", target_amount="1000")
+    goals.goal_create(user=make_member(name="Wanjiru"), name="New shop", target_amount="9000", shared=True)
+    client = client_for(org)
+    client.force_login(org_admin)
+    html = client.get("/manage/analytics/").content.decode()
+    section = html[html.index("data-goal-uptake"):]
+    section = section[:section.index("</section>")]
+    assert "2 of" in section and "New shop" in section and "Wanjiru" in section
+    assert "Secret plan" not in html
