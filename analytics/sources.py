@@ -110,7 +110,7 @@ def member_first_day(*, tz: ZoneInfo) -> date | None:
 def challenges() -> QuerySet:
     from challenges.models import Challenge
 
-    return Challenge.objects.all()
+    return Challenge.objects.exclude(type="goal")  # issue 18: members' own goals are counted in goal uptake
 
 
 def participant_model():

@@ -100,6 +100,13 @@ def manage_overview(request):
     )
 
 
+def _goal_uptake() -> dict:
+    """Issue 18: personal-goal uptake, from the game's own reader (never a goal's name unless shared)."""
+    from challenges.goals import goal_uptake
+
+    return goal_uptake()
+
+
 @org_admin_required
 def manage_analytics(request):
     form = FilterForm(request.GET or None)
@@ -129,6 +136,7 @@ def manage_analytics(request):
             "trends": trends,
             "engagement": engagement,
             "cohorts": cohorts,
+            "goal_uptake": _goal_uptake(),  # issue 18
             "weeks": range(max_weeks),
             "query": query,
             "reports": REPORTS,

@@ -12,4 +12,6 @@ SCHEDULE = {
                                            "schedule": crontab(minute="2-59/5")},
     # Streak windows close at midnight (days) or Sunday midnight (weeks), Nairobi time: warn in the last hours.
     "challenges-streaks-at-risk": {"task": "challenges.streaks_at_risk", "schedule": crontab(minute=5)},
+    # Issue 18: just after windows close (midnight), spend streak freezes and tell the member.
+    "challenges-streak-freezes-sync": {"task": "challenges.streak_freezes_sync", "schedule": crontab(minute="1-59/15")},
 }

@@ -154,7 +154,12 @@ class MetricsLoader:
     def _load_challenges(self) -> None:
         from challenges.models import Participant
 
-        for row in (Participant.objects.filter(user_id__in=self.user_ids).values("user_id")
+        from challenges.services import rules_for
+
+        participations = Participant.objects.filter(user_id__in=self.user_ids)
+        if not rules_for().goals_count:  # issue 18: the org says personal goals earn no badges
+            participations = participations.exclude(challenge__type="goal")
+        for row in (participations.values("user_id")
                     .annotate(joined=Count("pk"), completed=Count("pk", filter=Q(status="completed")),
                               teams=Count("pk", filter=Q(team__isnull=False)), best=Min("final_rank"),
                               goals=Count("pk", filter=Q(team__goal_reached_at__isnull=False))).order_by()):

@@ -25,6 +25,7 @@ class Challenge(models.Model):
         PERCENTAGE = "percentage", _("Percentage increase")
         STREAK = "streak", _("Streak")
         GROUP = "group", _("Group")
+        GOAL = "goal", _("Personal goal")  # one member's own goal (challenges/goals.py); no public board
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -61,7 +62,7 @@ class Challenge(models.Model):
             models.CheckConstraint(condition=models.Q(duration_days__gte=1), name="challenge_duration_positive"),
             models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="challenge_end_after_start"),
             models.CheckConstraint(
-                condition=models.Q(type__in=["fixed_amount", "percentage", "streak", "group"]),
+                condition=models.Q(type__in=["fixed_amount", "percentage", "streak", "group", "goal"]),
                 name="challenge_type_valid",
             ),
             models.CheckConstraint(
@@ -325,3 +326,68 @@ class LeaderboardEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["challenge", "participant"], name="leaderboard_one_row_per_participant"),
         ]
+
+
+# --- personal goals and streak freezes (issue 18; challenges/goals.py, challenges/streaks.py) -----------------
+class PersonalGoal(models.Model):
+    """A member's own goal: a one-member challenge of type `goal` in the engine (points, streaks and
+    badges apply; it has no public board). The name is the member's: leaders never see it unless
+    `shared`; the challenge row only carries a neutral name."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("Every day")
+        WEEKLY = "weekly", _("Every week")
+        MONTHLY = "monthly", _("Every month")
+
+    challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="personal_goal")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_goals")
+    name = models.CharField(max_length=80)
+    target_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    target_date = models.DateField(null=True, blank=True)
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.WEEKLY)
+    shared = models.BooleanField(default=False, help_text=_("Leaders may see the goal's name."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(target_amount__gt=0), name="goal_target_positive"),
+            models.CheckConstraint(condition=models.Q(frequency__in=["daily", "weekly", "monthly"]),
+                                   name="goal_frequency_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StreakFreeze(models.Model):
+    """Every streak freeze earned or used and every missed window earned back, with its reason, like
+    PointAward: a streak stays explainable, and recompute_scores compares these rows with the rules.
+
+    `count` is +1 when it happened, -1 when a later-arriving (or reversed) deposit means it no longer
+    did; the rows of one (participant, reason, window) always add up to 0 or 1."""
+
+    class Reason(models.TextChoices):
+        EARNED = "earned", _("Freeze earned")
+        USED = "used", _("Freeze used on a missed window")
+        EARNED_BACK = "earned_back", _("Missed window earned back")
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="freezes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="streak_freezes")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    window = models.DateField(help_text=_("First day of the streak window (day, ISO week or month)."))
+    count = models.SmallIntegerField(default=1)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["participant", "window"], name="freeze_participant_window")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(reason__in=["earned", "used", "earned_back"]),
+                                   name="freeze_reason_valid"),
+            models.CheckConstraint(condition=models.Q(count__in=[1, -1]), name="freeze_count_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count:+d} {self.reason} {self.window}"

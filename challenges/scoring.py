@@ -77,6 +77,9 @@ class Rules:
     early_bird_days: int = 3
     consistency_bonus: int = 100
     referral_bonus: int = 500
+    # Issue 18: whether personal goals earn points and badges, and N for streak freezes (0 = off).
+    goals_count: bool = True
+    freeze_every: int = 4
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], object]) -> "Rules":
@@ -91,10 +94,23 @@ class Rules:
             streak_threshold_days=num("streak_threshold_days"), streak_threshold_weeks=num("streak_threshold_weeks"),
             early_bird_bonus=num("early_bird_bonus"), early_bird_days=num("early_bird_days"),
             consistency_bonus=num("consistency_bonus"), referral_bonus=num("referral_bonus"),
+            goals_count=bool(lookup("goals_count")), freeze_every=num("freeze_every"),
         )
 
     def threshold(self, unit: str) -> int:
         return self.streak_threshold_days if unit == DAY else self.streak_threshold_weeks
+
+
+NO_POINTS = Rules(points_per_kes=ZERO, streak_multiplier=Decimal("1"), early_bird_bonus=0, consistency_bonus=0,
+                  referral_bonus=0)
+
+
+def rules_for_spec(spec: "ChallengeSpec", rules: Rules) -> Rules:
+    """The rules a participation is scored by: a personal goal earns nothing when the org says goals
+    do not count for points (Rules.goals_count)."""
+    if spec.type == "goal" and not rules.goals_count:
+        return NO_POINTS
+    return rules
 
 
 @dataclass(frozen=True)
@@ -105,11 +121,14 @@ class ChallengeSpec:
     target: dict
     start_date: date
     end_date: date
+    freeze_every: int = 0  # streak freezes (challenges/streaks.py): N qualifying windows earn one; 0 = off
 
     @property
     def streak_unit(self) -> str:
         if self.type == "streak":
             return WEEK if "consecutive_weeks" in self.target else DAY
+        if self.type == "goal":
+            return {"daily": DAY, "monthly": MONTH}.get(self.target.get("frequency"), WEEK)
         if self.type == "fixed_amount" and self.target.get("frequency") == "daily":
             return DAY
         return WEEK
@@ -120,6 +139,8 @@ class ChallengeSpec:
             return False
         if self.type == "streak":
             return max(amounts) >= Decimal(str(self.target.get("min_amount") or "0.01"))
+        if self.type == "goal":  # the member's plan per window, if they gave a date
+            return sum(amounts, ZERO) >= Decimal(str(self.target.get("min_amount") or "0.01"))
         if self.type == "fixed_amount" and self.target.get("frequency") in ("daily", "weekly"):
             return sum(amounts, ZERO) >= Decimal(str(self.target["amount"]))
         return True
@@ -300,8 +321,39 @@ def progress_group(spec: ChallengeSpec, deposits: list[Deposit], today: date, te
     )
 
 
+def progress_goal(spec: ChallengeSpec, deposits: list[Deposit], today: date) -> Outcome:
+    """A personal goal: save `amount` in total by the end date (challenges/goals.py)."""
+    saved = sum((a for _, a in deposits), ZERO)
+    goal = Decimal(str(spec.target["amount"]))
+    ratio = _ratio(saved, goal)
+    completed = Decimal(ratio) >= 1
+    qualifying = qualifying_windows(spec, deposits)
+    best = run = 0
+    for w in windows_between(spec.start_date, spec.end_date, spec.streak_unit):
+        run = run + 1 if w in qualifying else 0
+        best = max(best, run)
+    return Outcome(
+        progress={"type": "goal", "unit": spec.streak_unit, "goal": f"{goal:.2f}", "saved": str(saved),
+                  "ratio": ratio, "best_streak": best},
+        completed=completed, failed=not completed and today > spec.end_date,
+    )
+
+
 def progress_compute(spec: ChallengeSpec, deposits: list[Deposit], *, today: date, baseline: Decimal = ZERO,
                      team_total: Decimal | None = None, team_members: int = 0) -> Outcome:
+    outcome = _progress_compute(spec, deposits, today=today, baseline=baseline, team_total=team_total,
+                                team_members=team_members)
+    if spec.type in ("streak", "goal"):  # streaks that forgive (challenges/streaks.py)
+        from challenges import streaks
+
+        outcome.progress.update(streaks.progress_fields(spec, deposits, today))
+    return outcome
+
+
+def _progress_compute(spec: ChallengeSpec, deposits: list[Deposit], *, today: date, baseline: Decimal = ZERO,
+                      team_total: Decimal | None = None, team_members: int = 0) -> Outcome:
+    if spec.type == "goal":
+        return progress_goal(spec, deposits, today)
     if spec.type == "fixed_amount":
         return progress_fixed_amount(spec, deposits, today)
     if spec.type == "percentage":

@@ -17,7 +17,7 @@ def _is_admin(user) -> bool:
 
 
 def challenge_list_for(*, user) -> QuerySet[Challenge]:
-    qs = Challenge.objects.all()
+    qs = Challenge.objects.exclude(type=Challenge.Type.GOAL)  # issue 18: personal goals have no public page
     if not _is_admin(user):
         qs = qs.exclude(status=Challenge.Status.DRAFT)
     return qs.order_by("-start_date", "name", "pk")
@@ -79,7 +79,8 @@ def challenge_status_cached(*, challenge_id: int) -> str | None:
     now = time.monotonic()
     if hit and now - hit[0] < _STATUS_TTL:
         return hit[1]
-    status = Challenge.objects.filter(pk=challenge_id).values_list("status", flat=True).first()
+    status = (Challenge.objects.filter(pk=challenge_id).exclude(type=Challenge.Type.GOAL)  # issue 18: no board
+              .values_list("status", flat=True).first())
     if len(_status_cache) > 10_000:
         _status_cache.clear()
     _status_cache[key] = (now, status)
@@ -101,7 +102,8 @@ def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
 
 def broadcast_challenges() -> list[dict]:
     """The challenges a leader's broadcast can address: active and draft ones, {"id", "name"}."""
-    return list(Challenge.objects.filter(status__in=["active", "draft"]).values("id", "name"))
+    return list(Challenge.objects.filter(status__in=["active", "draft"]).exclude(type=Challenge.Type.GOAL)  # issue 18
+                .values("id", "name"))
 
 
 def joined_challenge_ids(*, user) -> set[int]:
@@ -293,6 +295,7 @@ def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) 
         if t.get("min_amount"):
             lines.append(_("A deposit counts when it is at least KES %(amount)s.") % {"amount": amount(t["min_amount"])})
         lines.append(_("Missing a window resets your current streak; your best streak is kept."))
+        lines += forgiveness_in_words(challenge=challenge, rules=rules)  # issue 18
     elif challenge.type == "group":
         lines.append(_("Join a team. Your team completes the challenge when it saves KES %(amount)s together "
                        "and has at least %(n)s members.") % {"amount": amount(t.get("team_amount")), "n": t.get("min_members")})
@@ -303,6 +306,31 @@ def rules_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) 
                        "the first %(days)s days; +%(bonus)s when you complete it.") % {
             "ppk": rules.points_per_kes, "mult": rules.streak_multiplier, "early": points(rules.early_bird_bonus),
             "days": rules.early_bird_days, "bonus": points(rules.consistency_bonus)})
+    return lines
+
+
+def forgiveness_in_words(*, challenge: Challenge, rules: scoring.Rules | None = None) -> list[str]:
+    """Issue 18: streak freezes and earning a missed window back, in plain words (docs/GAMIFICATION.md)."""
+    from django.utils.translation import gettext as _
+
+    from challenges import streaks
+    from savegame.formatting import amount
+
+    spec = scoring.ChallengeSpec(challenge.type, challenge.target or {}, challenge.start_date,
+                                 challenge.end_date or challenge.start_date)
+    day = spec.streak_unit == scoring.DAY
+    lines = []
+    every = rules.freeze_every if rules is not None else 0
+    if every:
+        lines.append((_("Save %(n)s days in a row to earn a streak freeze (you can hold 2). A missed day then uses "
+                        "one automatically and your streak is kept.") if day else
+                      _("Save %(n)s weeks in a row to earn a streak freeze (you can hold 2). A missed week then uses "
+                        "one automatically and your streak is kept.")) % {"n": every})
+    lines.append(_("Earn it back: once in this challenge, a missed window with no freeze left is repaired by one "
+                   "deposit of at least KES %(amount)s within 48 hours after it closed.") % {
+        "amount": amount(streaks.window_minimum(spec) * streaks.EARN_BACK_FACTOR)})
+    lines.append(_("A freeze keeps your streak; the points multiplier and the N-in-a-row target count only "
+                   "windows you saved in."))
     return lines
 
 
@@ -322,6 +350,7 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
     today = local_today()
     rows = []
     participations = (Participant.objects.filter(user=member, challenge__status=Challenge.Status.ACTIVE)
+                      .exclude(challenge__type=Challenge.Type.GOAL)  # issue 18: goals have their own card
                       .select_related("challenge", "team").order_by("challenge__end_date", "challenge_id")[:limit])
     for p in participations:
         challenge, progress = p.challenge, dict(p.progress or {})

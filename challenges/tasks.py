@@ -42,3 +42,12 @@ def deposits_reversed_sweep_task() -> int:
     from challenges.services import deposits_reversed_sweep
 
     return deposits_reversed_sweep()
+
+
+@shared_task(name="challenges.streak_freezes_sync", acks_late=True, autoretry_for=TRANSIENT, retry_backoff=True,
+             max_retries=3, time_limit=600, soft_time_limit=540)
+def streak_freezes_sync_task() -> int:
+    """Issue 18: a streak window that closed with no deposit spends a freeze (or breaks the streak)."""
+    from challenges.freezes import freezes_sync_all
+
+    return freezes_sync_all()

@@ -124,7 +124,7 @@ def manage_challenges(request):
             except ValidationError as exc:
                 messages.error(request, _error_text(exc))
         return redirect("manage-challenges")
-    challenges = Challenge.objects.order_by("-start_date", "name")
+    challenges = Challenge.objects.exclude(type=Challenge.Type.GOAL).order_by("-start_date", "name")  # issue 18
     return render(request, "challenges/manage_list.html", {"challenges": challenges})
 
 

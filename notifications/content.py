@@ -25,6 +25,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "deposit_reversed": ("org", "name", "amount", "points", "challenge"),
     "streak_at_risk": ("org", "name", "challenge", "streak"),
     "streak_at_risk_day": ("org", "name", "challenge", "streak"),
+    "streak_freeze_used": ("org", "name", "challenge", "used", "left"),
     "challenge_started": ("org", "name", "challenge", "end_date"),
     "challenge_ended": ("org", "name", "challenge", "result", "rank", "badges"),
     "badge_earned": ("org", "name", "badge"),
@@ -43,6 +44,7 @@ TEMPLATE_LABELS = {
     "deposit_confirmed": _("Deposit confirmed"), "deposit_reversed": _("Deposit reversed"),
     "streak_at_risk": _("Streak at risk"),
     "streak_at_risk_day": format_lazy("{} ({})", _("Streak at risk"), _("Daily")),
+    "streak_freeze_used": _("Streak freeze used"),
     "challenge_started": _("Challenge started"), "challenge_ended": _("Challenge ended"),
     "badge_earned": _("Badge earned"), "top5_entered": _("Entered the top 5"),
     "team_goal_reached": _("Team reached its goal"), "team_goal_lost": _("Team fell below its goal"),
@@ -132,6 +134,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "streak_at_risk": {
         "en": ("Your streak is at risk", "{org}: Your savings streak is at risk: no deposit yet this week. Save today to keep it alive!"),
         "sw": ("Mfululizo wako uko hatarini", "{org}: Mfululizo wako wa kuweka akiba uko hatarini: bado hujaweka akiba wiki hii. Weka akiba leo uuendeleze!"),
+    },
+    # A streak freeze was spent on a missed window (challenges/freezes.py): the streak is kept.
+    "streak_freeze_used": {
+        "en": ("Your streak is safe", "{org}: Your streak is safe: {used} freeze used, {left} left. Keep saving to keep it going."),
+        "sw": ("Mfululizo wako uko salama", "{org}: Mfululizo wako uko salama: kinga {used} imetumika, zimebaki {left}. Endelea kuweka akiba uuendeleze."),
     },
     "streak_at_risk_day": {
         "en": ("Your streak is at risk", "{org}: Your savings streak is at risk: no deposit yet today. Save before midnight to keep it alive!"),

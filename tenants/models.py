@@ -41,6 +41,8 @@ def default_scoring() -> dict:
         "early_bird_days": 3,
         "consistency_bonus": 100,
         "referral_bonus": 500,
+        "goals_count": True,  # personal goals earn points and badges (issue 18)
+        "freeze_every": 4,  # qualifying windows in a row that earn a streak freeze; 0 = off (issue 18)
     }
 
 

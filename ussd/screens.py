@@ -71,9 +71,13 @@ def more_menu(*, prefix: str = "") -> Screen:
     return _menu("", [_("My last 5 deposits"), _("Language / Lugha")], prefix=prefix)
 
 
-def savings(*, total_saved, points: int, deposits: int) -> Screen:
-    return Screen(_("Saved: KES %(total)s\nPoints: %(points)s\nDeposits: %(deposits)s") % {
-        "total": kes(total_saved), "points": f"{points:,}", "deposits": deposits}, True)
+def savings(*, total_saved, points: int, deposits: int, goal: dict | None = None) -> Screen:
+    text = _("Saved: KES %(total)s\nPoints: %(points)s\nDeposits: %(deposits)s") % {
+        "total": kes(total_saved), "points": f"{points:,}", "deposits": deposits}
+    if goal:  # issue 18: the member's first running personal goal
+        text += "\n" + _("Goal %(name)s: %(percent)s%%") % {"name": _short(goal["name"], 20),
+                                                            "percent": goal["percent"]}
+    return Screen(text, True)
 
 
 def ranks(*, rows: list[dict]) -> Screen:

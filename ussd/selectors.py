@@ -27,9 +27,14 @@ __all__ = ["member_by_phone", "mpesa_ready", "member_summary", "member_ranks", "
 
 def member_summary(*, member) -> dict:
     """Saved total and deposit count (the verified ledger) and all points earned."""
+    from challenges.goals import member_goals
+
     savings = member_savings(user=member)
+    running = member_goals(member=member, include_ended=False)  # issue 18: the first goal's progress
+    goal = ({"name": running[0]["name"], "percent": running[0]["percent"]}
+            if running and running[0]["status"] != "completed" else None)
     return {"total_saved": savings["total_saved"], "deposits": savings["deposits"],
-            "points": member_points(member=member)}
+            "points": member_points(member=member), "goal": goal}
 
 
 def member_ranks(*, member, limit: int = RANK_ROWS) -> list[dict]:

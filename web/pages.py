@@ -39,8 +39,11 @@ logger = logging.getLogger(__name__)
 
 @login_required
 def home(request):
+    from challenges.goals import member_goals
+
     summary = member_home_summary(user=request.user, organization=request.tenant)
     return render(request, "web/home.html", {"summary": summary,
+                                             "goals": member_goals(member=request.user, include_ended=False),
                                              "challenges_url": reverse("challenge-list"),
                                              "save_url": reverse("save-now"),
                                              "transactions_url": reverse("transaction-list")})
@@ -174,6 +177,11 @@ class SettingsForm(forms.Form):
     consistency_bonus = forms.IntegerField(label=_("Completion bonus (points)"), min_value=0)
     referral_bonus = forms.IntegerField(label=_("Referral bonus (points)"), min_value=0,
                                         help_text=_("When someone a member invited makes their first deposit."))
+    # Issue 18: personal goals and streak freezes (docs/GAMIFICATION.md).
+    goals_count = forms.BooleanField(label=_("Personal goals earn points and badges"), required=False)
+    freeze_every = forms.IntegerField(label=_("Streak freeze every (windows in a row)"), min_value=0, max_value=53,
+                                      help_text=_("A member earns a freeze (at most 2) for this many days or weeks "
+                                                  "saved in a row; 0 turns freezes off."))
 
     def __init__(self, *args, **kwargs):
         current_zone = kwargs.pop("current_zone", "Africa/Nairobi")

@@ -29,10 +29,12 @@ LOGO_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 # name -> (type, minimum, maximum): gamification's limits (challenges.services.SCORING_LIMITS) are
 # the only ones; this view of them sizes the API serializer and the settings form.
 def _scoring_rules() -> dict[str, tuple[type, float, float]]:
-    from challenges.services import SCORING_LIMITS
+    from challenges.services import SCORING_FLAGS, SCORING_LIMITS
 
-    return {key: ((float, float(low), float(high)) if isinstance(low, Decimal) else (int, low, high))
-            for key, (low, high) in SCORING_LIMITS.items()}
+    rules = {key: ((float, float(low), float(high)) if isinstance(low, Decimal) else (int, low, high))
+             for key, (low, high) in SCORING_LIMITS.items()}
+    rules.update({key: (bool, 0, 1) for key in sorted(SCORING_FLAGS)})  # issue 18: goals_count
+    return rules
 
 
 SCORING_RULES: dict[str, tuple[type, float, float]] = _scoring_rules()

@@ -44,14 +44,21 @@ from challenges.services.participation import (
 )
 from challenges.services.reversals import deposit_reversal_apply, deposits_reversed_sweep, reversed_still_counted
 from challenges.services.recompute import scores_recompute
-from challenges.services.rules import SCORING_LIMITS, organization_current, rules_for, scoring_rules_validate, spec_of
+from challenges.services.rules import (
+    SCORING_FLAGS,
+    SCORING_LIMITS,
+    organization_current,
+    rules_for,
+    scoring_rules_validate,
+    spec_of,
+)
 from challenges.services.scoring_batch import SCORING_BATCH, deposit_score, deposits_score
 
 # Callers that predate the split import the organization's calendar from here; its owner is tenants.calendar.
 from tenants.calendar import local_today, organization_zone  # noqa: E402,F401  isort: skip
 
 __all__ = [
-    "CHALLENGE_EDITABLE_FIELDS", "MAX_DURATION_DAYS", "SCORING_BATCH", "SCORING_LIMITS", "STREAK_AT_RISK_TEMPLATES",
+    "CHALLENGE_EDITABLE_FIELDS", "MAX_DURATION_DAYS", "SCORING_BATCH", "SCORING_FLAGS", "SCORING_LIMITS", "STREAK_AT_RISK_TEMPLATES",
     "TRANSITIONS", "badges_evaluate", "badges_evaluate_many", "can_no_longer_complete", "challenge_create",
     "challenge_delete", "challenge_settle", "challenge_target_validate", "challenge_update", "challenges_lifecycle",
     "deposit_reversal_apply", "deposit_score", "deposits_reversed_sweep", "deposits_score", "leaderboard_snapshot", "leaderboards_snapshot",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from challenges import effects
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.metrics import MetricsLoader
-from challenges.models import BadgeAward, Participant
+from challenges.models import BadgeAward, Challenge, Participant
 from savegame.metrics import BADGES_AWARDED, count_on_commit, org_label
 from tenants.calendar import organization_zone
 
@@ -30,6 +30,10 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
     badges = catalogue()
     if not badges or not subjects:
         return {}
+    from challenges.services.rules import rules_for
+
+    if not rules_for().goals_count:  # issue 18: personal goals earn no badges when the org says so
+        subjects = [(user, [p for p in ps if p.challenge.type != Challenge.Type.GOAL]) for user, ps in subjects]
     user_ids = [user.pk for user, _ in subjects]
     earned = set(BadgeAward.objects.filter(user_id__in=user_ids).values_list("user_id", "badge_key", "challenge_id"))
     loader = MetricsLoader(user_ids, zone or organization_zone(), rows=metrics)

@@ -57,6 +57,8 @@ def _positive_int(target: dict, name: str, errors: dict, *, required: bool = Tru
 
 def challenge_target_validate(*, type: str, target) -> dict:
     """Validate and normalise a target for its type. Raises ValidationError({"target": {field: msg}})."""
+    if type == Challenge.Type.GOAL:  # issue 18: a member sets their own (challenges/goals.py)
+        raise ValidationError({"type": "Personal goals are set by members themselves."})
     if type not in Challenge.Type.values:
         raise ValidationError({"type": f"Must be one of {', '.join(Challenge.Type.values)}."})
     if not isinstance(target, dict):

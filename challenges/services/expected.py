@@ -18,6 +18,7 @@ def participant_expected(*, participant: Participant, rules: scoring.Rules, toda
     """What a participation's score should be, from its deposits alone (no award rows read)."""
     challenge = participant.challenge
     spec = spec_of(challenge)
+    rules = scoring.rules_for_spec(spec, rules)  # issue 18: goals may not count for points
     deposits = list(participant.contributions.order_by("local_date", "pk").values_list("local_date", "amount"))
     deposit_points = sum(points for points, _ in scoring.deposit_points(spec, rules, deposits))
     team_total = team_members = None

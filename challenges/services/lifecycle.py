@@ -142,7 +142,7 @@ def challenges_lifecycle() -> dict:
         settled += 1
     rules = rules_for()
     for p in (Participant.objects.filter(challenge__status=Challenge.Status.ACTIVE, status=Participant.Status.ACTIVE,
-                                         challenge__type__in=["fixed_amount", "streak"])
+                                         challenge__type__in=["fixed_amount", "streak", "goal"])
               .select_related("challenge", "team", "user").iterator(chunk_size=1000)):
         expected = participant_expected(participant=p, rules=rules, today=today)
         was_streak = (p.progress or {}).get("current_streak", 0)

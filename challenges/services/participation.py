@@ -40,6 +40,8 @@ def participant_join(*, challenge: Challenge, user) -> tuple[Participant, bool]:
             return existing, False
         if challenge.status != Challenge.Status.ACTIVE:
             raise ValidationError({"challenge": "This challenge is not open for joining."})
+        if challenge.type == Challenge.Type.GOAL and challenge.created_by_id != user.pk:  # issue 18
+            raise ValidationError({"challenge": "This challenge is not open for joining."})
         zone = organization_zone()
         today = local_today(zone)
         if challenge.end_date < today:
@@ -92,7 +94,7 @@ def participant_complete(participant: Participant, challenge: Challenge, rules: 
         return
     participant.status = Participant.Status.COMPLETED
     participant.completed_at = timezone.now()
-    bonus = rules.consistency_bonus
+    bonus = scoring.rules_for_spec(spec_of(challenge), rules).consistency_bonus  # issue 18: goals may not count
     if bonus:
         PointAward.objects.create(user_id=participant.user_id, participant=participant,
                                   reason=PointAward.Reason.COMPLETION, points=bonus,

@@ -60,6 +60,9 @@ def scores_recompute(*, fix: bool = False, challenge_id: int | None = None) -> l
                 fixed_challenges.add(participant.challenge_id)
     for cid in fixed_challenges:
         leaderboard.board_forget(cid)
+    from challenges.freezes import freezes_recompute  # issue 18: freeze rows against the rules
+
+    drifts += freezes_recompute(fix=fix, challenge_id=challenge_id, today=today)
     if challenge_id is None:
         drifts += member_metrics_drift()
         if fix:

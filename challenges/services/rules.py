@@ -32,14 +32,17 @@ def rules_for(organization=None) -> scoring.Rules:
 
 def spec_of(challenge: Challenge) -> scoring.ChallengeSpec:
     end = challenge.end_date or challenge.start_date + timedelta(days=challenge.duration_days - 1)
-    return scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end)
+    return scoring.ChallengeSpec(challenge.type, challenge.target, challenge.start_date, end,
+                                 freeze_every=rules_for().freeze_every)  # issue 18: streak freezes
 
 
 SCORING_LIMITS = {
     "points_per_kes": (Decimal("0"), Decimal("100")), "streak_multiplier": (Decimal("1"), Decimal("10")),
     "streak_threshold_days": (0, 366), "streak_threshold_weeks": (0, 53), "early_bird_bonus": (0, 100_000),
     "early_bird_days": (0, 31), "consistency_bonus": (0, 100_000), "referral_bonus": (0, 100_000),
+    "freeze_every": (0, 53),  # issue 18: N qualifying windows in a row earn a streak freeze (0 = off)
 }
+SCORING_FLAGS = {"goals_count"}  # issue 18: whether personal goals count for points and badges
 
 
 def scoring_rules_validate(*, data) -> dict:
@@ -54,6 +57,12 @@ def scoring_rules_validate(*, data) -> dict:
         raise ValidationError({"scoring": ["Must be an object."]})
     errors, clean = [], {}
     for key, value in data.items():
+        if key in SCORING_FLAGS:
+            if not isinstance(value, bool):
+                errors.append(f"{key}: must be true or false.")
+            else:
+                clean[key] = value
+            continue
         if key not in SCORING_LIMITS:
             errors.append(f"{key}: unknown rule (known: {', '.join(default_scoring())}).")
             continue

@@ -122,6 +122,8 @@ class _ScoringBatch:
     # -- reading ------------------------------------------------------------------------------------------
     def _counts_in(self, tx, day: date) -> bool:
         challenge = tx.challenge
+        if challenge.type == Challenge.Type.GOAL and challenge.created_by_id != tx.user_id:
+            return False  # issue 18: someone else's goal code counts nowhere
         return challenge.status == Challenge.Status.ACTIVE and challenge.start_date <= day <= challenge.end_date
 
     def _join_tagged(self) -> None:
@@ -187,8 +189,9 @@ class _ScoringBatch:
         subjects.update({p.pk: p for p in targets})
 
     def _apply(self, participant: Participant, tx, day: date) -> int:
-        challenge, rules = participant.challenge, self.rules
+        challenge = participant.challenge
         spec = self._spec(challenge)
+        rules = scoring.rules_for_spec(spec, self.rules)  # issue 18: goals may not count for points
         existing = self.contributions[participant.pk]
         contribution = _Counted(participant.pk, tx.pk, tx.amount, day)
         contributions = [*existing, contribution]
@@ -251,7 +254,8 @@ class _ScoringBatch:
             return 0
         participant.status, participant.completed_at = Participant.Status.COMPLETED, self.now
         participant.version += 1
-        bonus = self.rules.consistency_bonus  # once per completion, as in participant_complete
+        # once per completion, as in participant_complete (issue 18: goals may not count)
+        bonus = scoring.rules_for_spec(self._spec(challenge), self.rules).consistency_bonus
         if not bonus:
             return 0
         self.awards.append(_award(participant, PointAward.Reason.COMPLETION, bonus, detail=f"Completed {challenge.name}"))
@@ -269,6 +273,10 @@ class _ScoringBatch:
         readcache.points_forget(user_ids=[row[0] for row in self.awards])
         changed = sorted(self.changed.values(), key=lambda p: p.pk)
         _participants_write(changed)
+        from challenges import freezes  # issue 18: freezes earned, used or earned back by these deposits
+
+        freezes.freezes_sync(changed, today=self.today, specs=self.specs, deposits={
+            p.pk: [(c.local_date, c.amount) for c in self.contributions[p.pk]] for p in changed})
         for challenge_id in sorted(self.challenge_saved):
             Challenge.objects.filter(pk=challenge_id).update(
                 total_saved=F("total_saved") + self.challenge_saved[challenge_id])

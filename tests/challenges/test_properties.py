@@ -244,3 +244,73 @@ def test_reversals_leave_the_score_of_the_deposits_that_stayed(type_, deposits, 
         assert played[key] == clean[key], key
     assert _amounts(played["progress"]) == _amounts(clean["progress"])
     assert all(points >= 0 for points in clean["awards"])
+
+
+# --- issue 18: personal goals and streaks that forgive ------------------------------------------------
+def _play_forgiving(make_challenge, make_member, record_deposit, frozen_today, org, kind, deposits, order):
+    """Score weekly deposits in `order` (a goal or a weekly streak challenge, freezes every 2 weeks), let
+    the beat close the windows, and return the stored score and the freeze rows (rolled back)."""
+    from challenges.freezes import freezes_recompute, freezes_sync_all
+    from challenges.goals import goal_create
+    from challenges.models import StreakFreeze
+
+    result = {}
+    try:
+        with transaction.atomic():
+            org.scoring = {**(org.scoring or {}), "freeze_every": 2}
+            org.save(update_fields=["scoring"])
+            frozen_today(START)
+            user = make_member()
+            if kind == "goal":
+                challenge = goal_create(user=user, name="Fees", target_amount="20000", frequency="weekly",
+                                        target_date=START + timedelta(days=69)).challenge
+            else:
+                challenge = make_challenge(type="streak", target={"consecutive_weeks": 6, "min_amount": "100"},
+                                           start=START, days=70)
+                participant_join(challenge=challenge, user=user)
+            # every window has closed when the deposits are scored (late callbacks, in any order), so each
+            # one rewrites the freeze rows incrementally, undoing what an earlier one implied if need be
+            frozen_today(START + timedelta(days=70))
+            for index in order:
+                offset, amount = deposits[index]
+                record_deposit(user, amount, START + timedelta(days=offset))
+            assert freezes_sync_all() == 0  # the scoring batches left nothing for the beat to write
+            participant = Participant.objects.select_related("challenge", "team").get(challenge=challenge, user=user)
+            rows = {}
+            for reason, window, count in StreakFreeze.objects.filter(participant=participant).values_list(
+                    "reason", "window", "count"):
+                rows[(reason, window)] = rows.get((reason, window), 0) + count
+            result = {"points": participant.points, "status": participant.status,
+                      "progress": participant.progress, "freezes": {k: v for k, v in rows.items() if v},
+                      "drift": freezes_recompute(), "expected": participant_expected(
+                          participant=participant, rules=rules_for(), today=START + timedelta(days=70))}
+            raise Rollback
+    except Rollback:
+        pass
+    return result
+
+
+@pytest.mark.parametrize("kind", ["goal", "streak"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(deposits=st.lists(st.tuples(st.integers(min_value=0, max_value=69),
+                                   st.sampled_from([Decimal("50"), Decimal("150"), Decimal("400"), Decimal("2500")])),
+                         min_size=1, max_size=10),
+       seed=st.integers(min_value=0, max_value=10 ** 6))
+def test_freezes_and_goals_any_order_same_rows_and_recompute_equals_incremental(
+        kind, deposits, seed, make_challenge, make_member, record_deposit, frozen_today, org):
+    in_order = _play_forgiving(make_challenge, make_member, record_deposit, frozen_today, org, kind, deposits,
+                               list(range(len(deposits))))
+    shuffled = list(range(len(deposits)))
+    random.Random(seed).shuffle(shuffled)
+    replayed = _play_forgiving(make_challenge, make_member, record_deposit, frozen_today, org, kind, deposits,
+                               shuffled)
+    for key in ("points", "status", "freezes", "progress"):
+        assert in_order[key] == replayed[key], key
+    for run in (in_order, replayed):
+        assert run["drift"] == []  # recompute_scores finds the freeze rows it would write
+        assert all(count == 1 for count in run["freezes"].values())
+        assert run["expected"]["points"] == run["points"]
+        held = sum(1 for (reason, _w) in run["freezes"] if reason == "earned") - sum(
+            1 for (reason, _w) in run["freezes"] if reason == "used")
+        assert 0 <= held <= 2 and run["progress"]["freezes_held"] == held

@@ -22,8 +22,10 @@ _receipts = itertools.count(1)
 # are filled once). notify_batch inserts a lone row inside a savepoint (SAVEPOINT + RELEASE: two
 # statements more) and a batch in one INSERT; otherwise one row costs what two hundred do.
 # deposits_score: 1 or 200 deposits, two challenges per member, members scored for the first time (their
-# member metrics rows are built from the ledger: locked, read, inserted; a member with a row costs one less)
-SCORING_QUERIES = {1: 29, 200: 29}
+# member metrics rows are built from the ledger: locked, read, inserted; a member with a row costs one less).
+# Streak freezes (issue 18) cost one read of the members' freeze rows per batch, and one insert when the
+# batch earned or used a freeze (the 200 do).
+SCORING_QUERIES = {1: 30, 200: 31}
 BADGE_QUERIES = {1: 15, 200: 15}  # badges_evaluate_many: 1 or 200 members earning a badge
 NOTIFY_BATCH_QUERIES = {1: 8, 200: 6}  # notify_batch: settings, preferences, push devices, overrides, counts, insert
 

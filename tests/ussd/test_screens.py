@@ -25,6 +25,8 @@ def every_screen():
     yield "more", screens.more_menu()
     yield "more invalid", screens.more_menu(prefix=invalid)
     yield "savings", screens.savings(total_saved=BIG, points=999_999_999, deposits=99_999)
+    yield "savings with a goal", screens.savings(total_saved=BIG, points=999_999_999, deposits=99_999,
+                                                 goal={"name": LONG, "percent": 100})  # issue 18
     yield "ranks", screens.ranks(rows=rank_rows)
     yield "ranks none", screens.ranks(rows=[])
     yield "join", screens.join_list(names=names)
@@ -58,7 +60,7 @@ def every_screen():
 def test_every_screen_is_under_160_characters_with_at_most_5_options(language):
     with translation.override(language):
         seen = list(every_screen())
-    assert len(seen) == 32
+    assert len(seen) == 33
     for name, screen in seen:
         body = screen.body
         assert body.startswith("END " if screen.end else "CON "), name
@@ -74,3 +76,19 @@ def test_long_names_are_shortened_not_cut_mid_screen():
     lines = screen.body.splitlines()
     assert lines[1].startswith("1. Wanachama") and lines[1].endswith("…")
     assert lines[-1] == "0. Back"
+
+
+def test_my_savings_shows_the_first_running_goal(tenant):
+    """Issue 18: "my savings" adds the member's first running personal goal, in their language."""
+    from accounts.factories import UserFactory
+    from challenges.goals import goal_create
+    from ussd.selectors import member_summary
+
+    member = UserFactory()
+    assert member_summary(member=member)["goal"] is None
+    goal_create(user=member, name="Karo ya shule ya mtoto wangu wa kwanza", target_amount="4000")
+    summary = member_summary(member=member)
+    assert summary["goal"] == {"name": "Karo ya shule ya mtoto wangu wa kwanza", "percent": 0}
+    with translation.override("sw"):
+        body = screens.savings(**summary).body
+    assert body.splitlines()[-1] == "Lengo Karo ya shule ya mt…: 0%" and len(body) < 160

@@ -64,7 +64,7 @@ def test_leader_changes_branding_and_members_see_it(signed_in, org_admin, member
         "language": "en", "sms_sender_id": "ALPHA", "time_zone": "Africa/Nairobi", "open_signup": "on",
         "points_per_kes": "2", "streak_multiplier": "1.5", "streak_threshold_days": "7",
         "streak_threshold_weeks": "1", "early_bird_bonus": "50", "early_bird_days": "3",
-        "consistency_bonus": "100", "referral_bonus": "500",
+        "consistency_bonus": "100", "referral_bonus": "500", "freeze_every": "4", "goals_count": "on",
     }
     before = {"name": org.name, "branding": dict(org.branding), "scoring": dict(org.scoring), "open_signup": org.open_signup}
     try:

@@ -14,7 +14,7 @@ SETTINGS_FORM = {
     "language": "en", "sms_sender_id": "", "time_zone": "Africa/Nairobi",
     "points_per_kes": "1", "streak_multiplier": "1.5", "streak_threshold_days": "7",
     "streak_threshold_weeks": "4", "early_bird_bonus": "50", "early_bird_days": "3",
-    "consistency_bonus": "100", "referral_bonus": "500",
+    "consistency_bonus": "100", "referral_bonus": "500", "freeze_every": "4", "goals_count": "on",
 }
 
 

@@ -24,6 +24,9 @@ def _scoring_fields() -> dict:
     the API and the settings page give the same answer. The limits are documented in the schema."""
     fields = {}
     for key, (kind, low, high) in SCORING_RULES.items():
+        if kind is bool:  # issue 18: goals_count
+            fields[key] = serializers.BooleanField(required=False, help_text="true or false.")
+            continue
         field = serializers.IntegerField if kind is int else serializers.FloatField
         fields[key] = field(required=False, help_text=f"Between {low} and {high}.")
     return fields
