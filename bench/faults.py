@@ -120,7 +120,11 @@ class Campaign:
         if name == "beat":
             command += f" --schedule {self.logs}/celerybeat-schedule"
         out = open(self.logs / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=self.env, stdout=out,
+        # `exec` the line's last command (web is `collectstatic && gunicorn ...`), so the process we hold is
+        # the server itself and its children are its workers
+        steps = command.split(" && ")
+        command = " && ".join([*steps[:-1], f"exec {steps[-1]}"])
+        self.procs[name] = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=self.env, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self, name: str, sig=signal.SIGKILL) -> None:
