@@ -504,6 +504,9 @@ def manual_deposit_record(*, request_key: str, user, amount, paid_on, actor, met
             created_at__gte=timezone.now() - MANUAL_REPEAT_WINDOW).exclude(status=ManualDeposit.Status.REJECTED).exists():
         from django.utils.translation import gettext
 
+        existing = ManualDeposit.objects.filter(request_key=key).first()
+        if existing is not None:  # the same form, recorded meanwhile by a concurrent submit
+            return existing, False
         raise ValidationError({"confirm_repeat": gettext(
             "You recorded KES %(amount)s for %(name)s on this day a few minutes ago. "
             "If this is a second deposit, confirm it.") % {"amount": f"{amount:,.2f}", "name": user.display_name}})

@@ -73,34 +73,38 @@ def test_the_same_form_sent_twice_and_at_once_records_once(org, org_admin, membe
     assert Transaction.objects.filter(source="manual").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicates_record_once(org):
+def test_concurrent_duplicates_record_once(committed_org):
+    """Four submits of one form at the same moment (a double tap on a slow phone): one deposit."""
     from django.db import connections
+    from django_tenants.utils import schema_context
 
     from accounts.models import User
     from accounts.services import user_create
 
-    connection.set_tenant(org)
-    admin = User.objects.filter(role="org_admin").first()
-    member = user_create(phone_number="+254708111333", name="Race Member")
-    barrier, results = threading.Barrier(4), []
+    with schema_context(committed_org.schema_name):
+        admin = User.objects.get(role="org_admin")
+        member = user_create(phone_number="+254708111333", name="Race Member")
+    barrier, results, errors = threading.Barrier(4), [], []
 
     def submit():
-        connections["default"].set_tenant(org)
-        barrier.wait()
         try:
-            results.append(services.manual_deposit_record(request_key="race-1", user=member, amount=700,
-                                                          paid_on=local_today(), actor=admin)[1])
+            with schema_context(committed_org.schema_name):
+                barrier.wait(timeout=10)
+                results.append(services.manual_deposit_record(request_key="race-1", user=member, amount=700,
+                                                              paid_on=local_today(), actor=admin)[1])
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
         finally:
             connections.close_all()
 
     threads = [threading.Thread(target=submit) for _ in range(4)]
     [t.start() for t in threads]
-    [t.join() for t in threads]
-    connection.set_tenant(org)
+    [t.join(timeout=60) for t in threads]
+    assert errors == []
     assert sorted(results) == [False, False, False, True]
-    assert Transaction.objects.filter(source="manual", user=member).count() == 1
-    assert ManualDeposit.objects.filter(request_key="race-1").count() == 1
+    with schema_context(committed_org.schema_name):
+        assert Transaction.objects.filter(source="manual", user=member).count() == 1
+        assert ManualDeposit.objects.filter(request_key="race-1").count() == 1
 
 
 def test_above_the_threshold_a_second_leader_must_approve(client_for, org, org_admin, second_admin, member, tenant):
