@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import re
 from urllib.parse import urlsplit
@@ -104,12 +105,22 @@ def _cross_host(request: Request) -> bool:
     return bool(origin) and (urlsplit(origin).hostname or "").lower() != _hostname(request)
 
 
-def _seconds(request: Request) -> float:
+BIGINT_MAX = 2**63 - 1
+
+
+def _seconds(request: Request) -> float | None:
+    """How long this stream stays open: ?seconds= (a positive, finite number), capped; None for junk (a 400)."""
     longest = settings.LIVE_STREAM_SECONDS
-    try:
-        asked = float(request.query_params.get("seconds", longest))
-    except ValueError:
+    raw = request.query_params.get("seconds")
+    if raw is None:
         asked = longest
+    else:
+        try:
+            asked = float(raw)
+        except ValueError:
+            return None
+        if not math.isfinite(asked) or asked <= 0:
+            return None
     # Streams end a little apart, so the reconnects of a crowd that opened together spread out.
     return max(0.1, min(asked, longest * random.uniform(0.9, 1.0)))
 
@@ -138,6 +149,11 @@ async def _events(live_hub: Hub, stream: Stream, seconds: float, first: str):
 async def _serve(request: Request, *, challenge_id: int | None) -> PlainTextResponse | HubStreamResponse:
     if _cross_host(request):
         return _refuse(403, "Cross-site stream refused.")
+    seconds = _seconds(request)
+    if seconds is None:  # junk is the caller's mistake, named: never a 500 (docs/SECURITY.md, item 5)
+        return _refuse(400, "seconds: must be a positive number of seconds.")
+    if challenge_id is not None and challenge_id > BIGINT_MAX:  # no such id; the lookup would overflow
+        return _refuse(404, "Not found.")
     session_key = request.cookies.get(settings.SESSION_COOKIE_NAME, "")
     try:
         allowed = await access.stream_access_cached(hostname=_hostname(request), session_key=session_key,
@@ -165,7 +181,7 @@ async def _serve(request: Request, *, challenge_id: int | None) -> PlainTextResp
     if challenge_id is None:
         with contextlib.suppress(RedisError, OSError):
             first = await live_hub.tiles_event(allowed.schema, allowed.user_id)
-    return HubStreamResponse(_events(live_hub, stream, _seconds(request), first), live_hub=live_hub, stream=stream)
+    return HubStreamResponse(_events(live_hub, stream, seconds, first), live_hub=live_hub, stream=stream)
 
 
 async def leaderboard_stream(request: Request):

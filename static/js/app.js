@@ -81,6 +81,20 @@
     });
   }
 
+  // Values a page states in data-* attributes, applied through the CSSOM: the Content-Security-Policy
+  // forbids style="" attributes (docs/SECURITY.md). data-percent -> --value (progress bars, rings);
+  // data-bg -> background colour (analytics heat map).
+  document.querySelectorAll("[data-percent]").forEach(function (el) { el.style.setProperty("--value", el.getAttribute("data-percent")); });
+  document.querySelectorAll("[data-bg]").forEach(function (el) { el.style.backgroundColor = el.getAttribute("data-bg"); });
+  // Buttons instead of inline handlers (onclick= is refused by the policy too).
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el && el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+  });
+
   // Copy buttons: <button data-copy="TEXT">.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest && ev.target.closest("[data-copy]");
