@@ -165,3 +165,32 @@ def test_every_text_keeps_wcag_aa_contrast_under_any_brand(e2e_org_factory, make
                 shot(page, f"home-brand-{brand}")
             page.close()
     assert failures == {}, "\n".join(f"{key}: {rows}" for key, rows in failures.items())
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_save_form_fields_have_room_and_the_statement_is_in_the_members_menu(e2e_org, make_user, new_page, live_site,
+                                                                             with_db, shot, viewport, language):
+    """Item 16: on a 360 px phone the Save form's amount, challenge and button do not touch; the monthly
+    statement is one tap from History in the bottom menu, which stays marked while the statement is open."""
+    from challenges.services import participant_join
+
+    member = make_user(e2e_org, language=language)
+    challenge = _challenge(with_db, e2e_org)
+    with with_db(e2e_org):
+        participant_join(challenge=challenge, user=member)
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/save/")).status == 200
+    boxes = [page.locator(sel).bounding_box() for sel in ("#amount", "label[for=challenge]", "#challenge",
+                                                          "form.card button[type=submit]")]
+    gaps = [round(lower["y"] - (upper["y"] + upper["height"])) for upper, lower in zip(boxes, boxes[1:])]
+    assert gaps[0] >= 12 and gaps[2] >= 12, gaps  # field to next label, last field to the button
+    assert gaps[1] >= 0, gaps  # a label sits above its own field
+    assert _fits(page)
+    shot(page, f"save-now-form-{language}")
+    page.locator(".bottom-nav a[href='/transactions/']").click()
+    page.locator(".page-head a[href='/statement/']").click()
+    page.wait_for_url("**/statement/")
+    assert page.locator(".bottom-nav a[aria-current=page]").get_attribute("href") == "/transactions/"
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.console_errors == []
