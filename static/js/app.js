@@ -50,6 +50,10 @@
   var swUrl = body.getAttribute("data-sw");
   if (swUrl && "serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.register(swUrl, { scope: "/" }).catch(function () { /* offline support is optional */ });
+    // The worker shows its offline page in the language this page is in (the member's latest choice).
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.active && doc.lang) reg.active.postMessage({ language: doc.lang });
+    }).catch(function () { /* ignore */ });
   }
 
   // Signing out: forget cached pages of this member.

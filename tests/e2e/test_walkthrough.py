@@ -194,3 +194,36 @@ def test_save_form_fields_have_room_and_the_statement_is_in_the_members_menu(e2e
     assert page.locator(".bottom-nav a[aria-current=page]").get_attribute("href") == "/transactions/"
     assert page.locator("html").get_attribute("lang") == language
     assert page.console_errors == []
+
+
+def test_offline_page_follows_the_language_the_member_switched_to(e2e_org, make_user, new_page, live_site, shot):
+    """Item 14: the service worker installed while the site was in English; the member switches to Kiswahili;
+    offline, a page never kept shows the offline page in Kiswahili (it stayed English before)."""
+    member = make_user(e2e_org)
+    page = new_page("mobile", org=e2e_org, user=member)
+    page.goto(live_site.url(e2e_org, "/"))
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.locator(".lang-form button[value=sw]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'sw'")
+    # the page told the worker its language (kept in the worker's cache)
+    page.wait_for_function("""async () => { const r = await caches.match('/__sg-language');
+        return r && (await r.text()) === 'sw'; }""")
+    page.context.set_offline(True)
+    page.goto(live_site.url(e2e_org, "/profile/"))
+    assert page.locator("html").get_attribute("lang") == "sw"
+    assert page.get_by_text("Huna mtandao").first.is_visible()
+    shot(page, "offline-sw")
+    # and back: English again once the member switches back (online)
+    page.context.set_offline(False)
+    page.goto(live_site.url(e2e_org, "/"))
+    page.locator(".lang-form button[value=en]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    page.wait_for_function("""async () => { const r = await caches.match('/__sg-language');
+        return r && (await r.text()) === 'en'; }""")
+    page.context.set_offline(True)
+    page.goto(live_site.url(e2e_org, "/profile/"))
+    assert page.get_by_text("You are offline").first.is_visible()
+    page.context.set_offline(False)
