@@ -227,3 +227,25 @@ def test_offline_page_follows_the_language_the_member_switched_to(e2e_org, make_
     page.goto(live_site.url(e2e_org, "/profile/"))
     assert page.get_by_text("You are offline").first.is_visible()
     page.context.set_offline(False)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_badge_icons_are_svg_not_emoji(e2e_org, make_user, new_page, live_site, with_db, shot, viewport, language):
+    """Item 15: badge icons are drawn as SVG, which render without a colour-emoji font (many cheap phones
+    showed an empty box): every icon on /badges/ is an <svg> with a visible shape and no emoji text."""
+    member = make_user(e2e_org, language=language)
+    with with_db(e2e_org):
+        from challenges.services import badges_evaluate
+
+        badges_evaluate(user=member)
+    _deposit(with_db, e2e_org, member, "1200")
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/badges/")).status == 200
+    icons = page.evaluate("""() => [...document.querySelectorAll('.award-icon')].map(el => {
+        const svg = el.querySelector('svg path'); const box = svg ? svg.getBBox() : null;
+        return {text: el.textContent.trim(), w: box ? box.width : 0, h: box ? box.height : 0}; })""")
+    assert len(icons) >= 18, len(icons)  # the system catalogue, earned or not
+    assert [i for i in icons if i["text"] or i["w"] < 8 or i["h"] < 8] == []
+    assert _fits(page)
+    shot(page, f"badges-svg-{language}")
