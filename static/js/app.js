@@ -56,6 +56,12 @@
     }).catch(function () { /* ignore */ });
   }
 
+  // Destructive buttons ask first, naming what will happen: <button data-confirm="Remove Wanjiku…?">.
+  document.addEventListener("submit", function (ev) {
+    var asking = ev.submitter && ev.submitter.getAttribute("data-confirm");
+    if (asking && !window.confirm(asking)) ev.preventDefault();
+  });
+
   // Signing out: forget cached pages of this member.
   document.addEventListener("submit", function (ev) {
     var form = ev.target;

@@ -249,3 +249,47 @@ def test_badge_icons_are_svg_not_emoji(e2e_org, make_user, new_page, live_site, 
     assert [i for i in icons if i["text"] or i["w"] < 8 or i["h"] < 8] == []
     assert _fits(page)
     shot(page, f"badges-svg-{language}")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_removing_a_member_or_cancelling_a_challenge_asks_first(e2e_org, make_user, new_page, live_site, with_db, shot,
+                                                                 viewport, language):
+    """Item 12: "Remove" on a member row and "Cancel" on a challenge row ask, naming who or what; saying no
+    changes nothing, saying yes does it."""
+    from accounts.models import User
+    from challenges.models import Challenge
+
+    make_user(e2e_org, name="Otieno Kamau", phone="+254712000777")
+    challenge = _challenge(with_db, e2e_org, name="Akiba ya Desemba")
+    with with_db(e2e_org):
+        User.objects.filter(pk=e2e_org.admin.pk).update(language=language)
+    page = new_page(viewport, org=e2e_org, user=e2e_org.admin)
+    asked: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if answer["accept"] else dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(live_site.url(e2e_org, "/manage/members/?q=Otieno"))
+    remove = page.locator("form[action*='/remove'] button").first
+    remove.click()
+    page.wait_for_timeout(300)
+    assert len(asked) == 1 and "Otieno Kamau" in asked[0]
+    assert ("Remove" if language == "en" else "Umwondoe") in asked[0]
+    with with_db(e2e_org):
+        assert User.objects.filter(phone_number="+254712000777", is_active=True).exists()
+    page.goto(live_site.url(e2e_org, "/manage/challenges/"))
+    page.locator("button[value=cancel]").first.click()
+    page.wait_for_timeout(300)
+    assert len(asked) == 2 and "Akiba ya Desemba" in asked[1]
+    with with_db(e2e_org):
+        assert Challenge.objects.get(pk=challenge.pk).status == "active"
+    answer["accept"] = True
+    with page.expect_navigation():
+        page.locator("button[value=cancel]").first.click()
+    with with_db(e2e_org):
+        assert Challenge.objects.get(pk=challenge.pk).status == "cancelled"
+    assert page.console_errors == []
