@@ -101,6 +101,15 @@ class OrganizationAdmin(admin.ModelAdmin):
             return "-"
         return format_html('<a href="{}/manage/" target="_blank" rel="noopener">open</a>', organization_base_url(obj))
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        # The platform's own row (public schema) exists once and is not listed here: never offer its type.
+        if db_field.name == "type":
+            kwargs["choices"] = [c for c in db_field.choices if c[0] != Organization.Type.PLATFORM]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {"slug": ("name",)} if obj is None else {}  # the slug is read-only once created
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = OrganizationCreateForm

@@ -293,3 +293,36 @@ def test_removing_a_member_or_cancelling_a_challenge_asks_first(e2e_org, make_us
     with with_db(e2e_org):
         assert Challenge.objects.get(pk=challenge.pk).status == "cancelled"
     assert page.console_errors == []
+
+
+def test_platform_owner_admin_fills_the_slug_and_loads_without_errors(e2e_org, new_page, live_site, with_db):
+    """Item 23 in a browser: typing the name fills the slug; the index has no dead sections and no admin page
+    logs an error (the /favicon.ico 404 did)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import User
+
+    with with_db():
+        owner = User.objects.filter(phone_number="+254799000089").first() or User.objects.create_superuser(
+            "+254799000089", password="a-long-platform-password")
+        session = SessionStore()
+        session[SESSION_KEY] = str(owner.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
+        session.create()
+    page = new_page("desktop")
+    base = f"http://localhost:{live_site.port}"
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.goto(base + "/admin/")
+    assert not page.get_by_text("Not available for global schema").count()
+    page.goto(base + "/admin/tenants/organization/add/")
+    page.fill("#id_name", "Tatu Women Group")
+    page.locator("#id_name").blur()
+    assert page.input_value("#id_slug") == "tatu-women-group"
+    assert "platform" not in page.eval_on_selector_all("#id_type option", "els => els.map(e => e.value)")
+    page.wait_for_load_state("networkidle")
+    assert failed == [] and page.console_errors == []
