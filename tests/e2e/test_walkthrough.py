@@ -326,3 +326,50 @@ def test_platform_owner_admin_fills_the_slug_and_loads_without_errors(e2e_org, n
     assert "platform" not in page.eval_on_selector_all("#id_type option", "els => els.map(e => e.value)")
     page.wait_for_load_state("networkidle")
     assert failed == [] and page.console_errors == []
+
+
+def _wide_elements(page) -> list[str]:
+    return page.evaluate("""() => { const w = window.innerWidth; return [...document.querySelectorAll('body *')]
+        .filter(el => { const r = el.getBoundingClientRect(); if (!r.width) return false;
+            for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+                const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return false; }
+            return r.right > w + 1; })
+        .slice(0, 5).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].join('.')
+            + ' ' + Math.round(el.getBoundingClientRect().right)); }""")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_no_page_scrolls_sideways(e2e_org, make_user, new_page, live_site, with_db, shot, viewport):
+    """Item 11: every member and leader page, a group challenge with teams and the statement included, fits a
+    360 px phone and a desktop without scrolling sideways (tables scroll inside their own box)."""
+    from datetime import date, timedelta
+
+    from challenges.models import Challenge
+    from challenges.services import participant_join, team_create
+
+    member = make_user(e2e_org)
+    weekly = _challenge(with_db, e2e_org)
+    with with_db(e2e_org):
+        group = Challenge.objects.create(name="Team goal 20k", type="group",
+                                         target={"team_amount": 20000, "min_members": 3}, duration_days=28,
+                                         start_date=date.today() - timedelta(days=2), status="active")
+        participant_join(challenge=weekly, user=member)
+        for name in ("Simba wa Akiba", "Twiga Savers", "Chui Group"):
+            team_create(challenge=group, user=e2e_org.admin if name != "Simba wa Akiba" else member, name=name,
+                        join=name == "Simba wa Akiba")
+    _deposit(with_db, e2e_org, member, "1250", challenge=weekly)
+    member_paths = ["/", "/challenges/", f"/challenges/{weekly.pk}/", f"/challenges/{group.pk}/",
+                    f"/challenges/{weekly.pk}/leaderboard/", f"/challenges/{group.pk}/leaderboard/", "/badges/",
+                    "/transactions/", "/save/", "/profile/", "/statement/", "/offline/"]
+    leader_paths = ["/manage/", "/manage/challenges/", "/manage/challenges/new/", f"/manage/challenges/{group.pk}/",
+                    "/manage/members/", "/manage/members/import/", "/manage/transactions/", "/manage/unmatched/",
+                    "/manage/mpesa/", "/manage/notifications/", "/manage/analytics/", "/manage/settings/",
+                    "/manage/audit/", f"/manage/members/{member.pk}/statement/"]
+    wide = {}
+    for user, paths in ((member, member_paths), (e2e_org.admin, leader_paths)):
+        page = new_page(viewport, org=e2e_org, user=user)
+        for path in paths:
+            assert page.goto(live_site.url(e2e_org, path)).status == 200, path
+            if not _fits(page):
+                wide[path] = (page.evaluate("() => document.documentElement.scrollWidth"), _wide_elements(page))
+    assert wide == {}
