@@ -300,3 +300,14 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
             "rank": board.me["rank"] if board.me else None, "participants": board.total, "streak": streak,
         })
     return rows
+
+
+def member_referrals(*, member) -> dict:
+    """What a member's invitations earned: the bonus per friend (this organization's rule), friends who joined
+    with their link, friends whose first deposit earned the bonus, and the points so far (issue 16 item 3)."""
+    from challenges.services import rules_for
+
+    awards = PointAward.objects.filter(user=member, reason=PointAward.Reason.REFERRAL)
+    earned = awards.aggregate(points=Sum("points"))["points"] or 0
+    return {"bonus": rules_for().referral_bonus, "joined": member.referrals.count(), "rewarded": awards.count(),
+            "points": earned}

@@ -373,3 +373,48 @@ def test_no_page_scrolls_sideways(e2e_org, make_user, new_page, live_site, with_
             if not _fits(page):
                 wide[path] = (page.evaluate("() => document.documentElement.scrollWidth"), _wide_elements(page))
     assert wide == {}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_a_member_refers_a_friend_with_a_share_link_and_sees_the_bonus(e2e_org, make_user, new_page, live_site, with_db,
+                                                                       sms_to, shot, viewport, language):
+    """Item 3: the profile offers a share link; a friend who signs up with it is recorded as referred, and once
+    the friend's first deposit is scored the member's profile and points history show the bonus."""
+    import re
+
+    from accounts.models import User
+    from challenges.services import deposit_score
+    from tenants.services import organization_update
+
+    organization_update(organization=e2e_org, data={"open_signup": True})
+    member = make_user(e2e_org, language=language)
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/profile/")).status == 200
+    link = page.locator("[data-invite-link]").inner_text()
+    assert link.endswith(f"/login/?ref={member.account_code}")
+    assert "500" in page.locator("#invite").inner_text()  # the organization's bonus, stated up front
+    assert _fits(page)
+    shot(page, f"profile-invite-{language}")
+
+    friend = new_page("mobile")
+    friend.goto(link)
+    friend.get_by_label("Phone number").fill("0712 999 333")
+    friend.get_by_role("button", name="Send me a code").click()
+    friend.wait_for_url(re.compile(r"step=code"))
+    code = re.search(r"\b(\d{6})\b", sms_to("+254712999333")[-1]["message"]).group(1)
+    friend.get_by_label("Code from the SMS").fill(code)
+    friend.get_by_role("button", name="Log in").click()
+    friend.wait_for_url(live_site.url(e2e_org, "/") + "**")
+    with with_db(e2e_org):
+        newcomer = User.objects.get(phone_number="+254712999333")
+        assert newcomer.referred_by_id == member.pk
+    deposit = _deposit(with_db, e2e_org, newcomer, "200")
+    with with_db(e2e_org):
+        deposit_score(transaction_id=deposit.pk)
+    page.goto(live_site.url(e2e_org, "/profile/"))
+    referrals = page.locator("[data-referrals]").inner_text()
+    assert "1" in referrals and "500" in referrals, referrals
+    page.goto(live_site.url(e2e_org, "/badges/"))
+    assert page.locator(".points-referral").count() == 1
+    assert page.console_errors == [] and friend.console_errors == []
