@@ -5,8 +5,6 @@ of inline code still works (progress rings, the ledger's filter, the challenge f
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-
 from tests.e2e.test_shell import _challenge, _deposit
 
 pytestmark = pytest.mark.e2e
@@ -83,25 +81,9 @@ def test_member_and_leader_pages_raise_no_csp_violation(e2e_org, make_user, new_
     assert [e for e in page.console_errors + leader.console_errors if "Refused" in e] == []
 
 
-def test_platform_admin_and_api_docs_raise_no_csp_violation(e2e_org, new_page, live_site, with_db, browser):
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from accounts.models import User
-
-    with with_db():
-        owner = User.objects.filter(phone_number="+254799000088").first() or User.objects.create_superuser(
-            "+254799000088", password="a-long-platform-password")
-        session = SessionStore()
-        session[SESSION_KEY] = str(owner.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
-        session.create()
-    page = new_page("desktop")
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
-                               "url": f"http://localhost:{live_site.port}", "httpOnly": True, "sameSite": "Lax"}])
+def test_platform_admin_and_api_docs_raise_no_csp_violation(e2e_org, new_page, owner_page, live_site):
+    page, base = owner_page()
     page.add_init_script(LISTEN)
-    base = f"http://localhost:{live_site.port}"
     found = {}
     for path in ["/admin/", "/admin/tenants/organization/", f"/admin/tenants/organization/{e2e_org.pk}/change/",
                  "/admin/tenants/organization/add/", "/admin/accounts/user/", "/admin/accounts/auditevent/",

@@ -295,26 +295,10 @@ def test_removing_a_member_or_cancelling_a_challenge_asks_first(e2e_org, make_us
     assert page.console_errors == []
 
 
-def test_platform_owner_admin_fills_the_slug_and_loads_without_errors(e2e_org, new_page, live_site, with_db):
+def test_platform_owner_admin_fills_the_slug_and_loads_without_errors(e2e_org, owner_page):
     """Item 23 in a browser: typing the name fills the slug; the index has no dead sections and no admin page
     logs an error (the /favicon.ico 404 did)."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from accounts.models import User
-
-    with with_db():
-        owner = User.objects.filter(phone_number="+254799000089").first() or User.objects.create_superuser(
-            "+254799000089", password="a-long-platform-password")
-        session = SessionStore()
-        session[SESSION_KEY] = str(owner.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
-        session.create()
-    page = new_page("desktop")
-    base = f"http://localhost:{live_site.port}"
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])
+    page, base = owner_page(phone="+254799000089")
     failed = []
     page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
     page.goto(base + "/admin/")
