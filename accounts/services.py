@@ -353,7 +353,8 @@ def otp_send(*, phone_number: str, organization, ip_address: str | None) -> None
         logger.warning("otp sms was not accepted by the backend")
 
 
-def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | None) -> User:
+def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | None,
+               referral_code: str = "") -> User:
     """Check a login code and return the member it logs in.
 
     With open sign-up, the first good code from an unknown number creates a member. Raises OtpInvalid
@@ -386,8 +387,12 @@ def otp_verify(*, phone_number: str, code: str, organization, ip_address: str | 
         if user is None:
             if not organization.open_signup:
                 raise OtpInvalid(wrong)
-            # open sign-up: the first good code from an unknown number makes a member (audited there)
-            user = user_create(phone_number=phone_number, role=User.Role.MEMBER, ip_address=ip_address)
+            # open sign-up: the first good code from an unknown number makes a member (audited there); a
+            # member's share link (?ref=<account code>) names who invited them, for the referral bonus
+            referrer = (User.objects.filter(account_code=referral_code, is_active=True).first()
+                        if referral_code else None)
+            user = user_create(phone_number=phone_number, role=User.Role.MEMBER, ip_address=ip_address,
+                               referred_by=referrer)
         if not user.is_active:
             raise OtpInvalid(wrong)
         if device.user_id != user.pk:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -82,9 +83,18 @@ def login_view(request):
         return response
 
 
+REFERRAL_CODE = re.compile(r"^[0-9A-Z]{4,12}$")
+SESSION_REFERRAL = "signup_referral"
+
+
 def _login_view(request):
     if request.GET.get("restart"):
         request.session.pop(SESSION_PHONE, None)
+    if "ref" in request.GET:  # a member's share link: remembered until the code step signs a new member up
+        ref = request.GET["ref"].strip().upper()
+        if not REFERRAL_CODE.match(ref):
+            return HttpResponseBadRequest(_("ref: not a member's invitation code."), content_type="text/plain; charset=utf-8")
+        request.session[SESSION_REFERRAL] = ref
     if request.user.is_authenticated and request.method == "GET" and not request.GET.get("step"):
         return HttpResponseRedirect(_after_login_url(request, request.user))
     phone = request.session.get(SESSION_PHONE)
@@ -97,7 +107,8 @@ def _login_view(request):
         if code_form.is_valid():
             try:
                 user = services.otp_verify(phone_number=phone, code=code_form.cleaned_data["code"].strip(),
-                                           organization=request.tenant, ip_address=client_ip(request))
+                                           organization=request.tenant, ip_address=client_ip(request),
+                                           referral_code=request.session.get(SESSION_REFERRAL, ""))
             except services.OtpRateLimited as exc:
                 code_form.add_error("code", exc.message)
                 status = 429
@@ -106,6 +117,7 @@ def _login_view(request):
                 status = 400
             else:
                 request.session.pop(SESSION_PHONE, None)
+                request.session.pop(SESSION_REFERRAL, None)
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return HttpResponseRedirect(_after_login_url(request, user))
         else:

@@ -402,3 +402,14 @@ def deposits_unscored(*, before, limit: int) -> list[int]:
     before `before`, oldest first: what payments' sweep hands over again."""
     return ledger.reader().deposit_ids_verified_before(cutoff=before, exclude=ScoredDeposit.objects.values(
         "transaction_id"), limit=limit)
+
+
+def member_referrals(*, member) -> dict:
+    """What a member's invitations earned: the bonus per friend (this organization's rule), friends who joined
+    with their link, friends whose first deposit earned the bonus, and the points so far (issue 16 item 3)."""
+    from challenges.services import rules_for
+
+    awards = PointAward.objects.filter(user=member, reason=PointAward.Reason.REFERRAL)
+    earned = awards.aggregate(points=Sum("points"))["points"] or 0
+    return {"bonus": rules_for().referral_bonus, "joined": member.referrals.count(), "rewarded": awards.count(),
+            "points": earned}

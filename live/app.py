@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import re
 from urllib.parse import parse_qsl, urlsplit
@@ -130,12 +131,22 @@ def _cross_host(headers: dict) -> bool:
     return bool(origin) and (urlsplit(origin).hostname or "").lower() != _hostname(headers)
 
 
-def _seconds(query: dict) -> float:
+BIGINT_MAX = 2**63 - 1
+
+
+def _seconds(query: dict) -> float | None:
+    """How long this stream stays open: ?seconds= (a positive, finite number), capped; None for junk (a 400)."""
     longest = settings.LIVE_STREAM_SECONDS
-    try:
-        asked = float(query.get("seconds", longest))
-    except ValueError:
+    raw = query.get("seconds")
+    if raw is None:
         asked = longest
+    else:
+        try:
+            asked = float(raw)
+        except ValueError:
+            return None
+        if not math.isfinite(asked) or asked <= 0:
+            return None
     # Streams end a little apart, so the reconnects of a crowd that opened together spread out.
     return max(0.1, min(asked, longest * random.uniform(0.9, 1.0)))
 
@@ -147,9 +158,14 @@ def _first_bytes() -> bytes:
 async def _serve(headers: dict, query: dict, *, challenge_id: int | None):
     if _cross_host(headers):
         return _refuse(403, "Cross-site stream refused.")
+    seconds = _seconds(query)
+    if seconds is None:  # junk is the caller's mistake, named: never a 500 (docs/SECURITY.md, item 5)
+        return _refuse(400, "seconds: must be a positive number of seconds.")
+    if challenge_id is not None and challenge_id > BIGINT_MAX:  # no such id; the lookup would overflow
+        return _refuse(404, "Not found.")
     team_id = query.get("team")
     if team_id is not None:
-        if challenge_id is None or not team_id.isdigit():
+        if challenge_id is None or not team_id.isdigit() or int(team_id) > BIGINT_MAX:
             return _refuse(400, "team: must be the id of a team in this challenge.")
         team_id = int(team_id)
     session_key = _cookie(headers.get("cookie", ""), settings.SESSION_COOKIE_NAME)
@@ -182,7 +198,7 @@ async def _serve(headers: dict, query: dict, *, challenge_id: int | None):
             first += (await live_hub.tiles_event(allowed.schema, allowed.user_id)).encode()
         except Exception:  # noqa: BLE001 - the tiles come with the next change; the page shows its own
             logger.warning("live: tiles unavailable", exc_info=True)
-    return HubStream(live_hub=live_hub, stream=stream, seconds=_seconds(query), first=first)
+    return HubStream(live_hub=live_hub, stream=stream, seconds=seconds, first=first)
 
 
 def _cookie(header: str, name: str) -> str:

@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "savegame.middleware.RequestLogMiddleware",
     # Headers on every answer and no debug page for a remote caller, /hooks/ included (savegame/hardening.py).
     "savegame.hardening.SecurityHeadersMiddleware",
+    "savegame.hardening.ContentSecurityPolicyMiddleware",  # django-csp: CONTENT_SECURITY_POLICY, request.csp_nonce
     "savegame.hardening.NoRemoteDebugPageMiddleware",
     # Request metrics wrap everything inside the log; /livez, /readyz and /metrics are answered next,
     # before tenant routing (docs/OPERATIONS.md).
@@ -573,3 +574,23 @@ if not DEBUG and SITE_SCHEME == "https":
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (django-csp, inside SecurityHeadersMiddleware so /hooks/ is covered): every
+# fetch from our own origin only (default-src); scripts and styles from static/ (whitenoise) or an
+# element carrying this response's nonce (the brand colours' <style> in the shells); no inline
+# handlers, no style="" attributes. Django admin and the API docs run under the same policy. Images
+# may also be data: URLs (Swagger UI's icons); the live tier's origin joins connect-src when it is
+# another port (savegame.hardening.ContentSecurityPolicyMiddleware).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}

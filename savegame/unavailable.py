@@ -12,7 +12,8 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import TemplateDoesNotExist, loader
 from django.views.defaults import server_error as django_server_error
 
 logger = logging.getLogger(__name__)
@@ -37,5 +38,15 @@ def database_down_response(request, exception: BaseException | None) -> JsonResp
 
 
 def server_error(request, *args, **kwargs):
-    """handler500 of both URLconfs: the database-down answer, else Django's own 500 page."""
-    return database_down_response(request, sys.exc_info()[1]) or django_server_error(request, *args, **kwargs)
+    """handler500 of both URLconfs: the database-down answer, else the 500 page.
+
+    Rendered as Django's own server_error does (no context processors: they may be what failed), plus
+    the response's CSP nonce for the page's one <style> (docs/SECURITY.md)."""
+    down = database_down_response(request, sys.exc_info()[1])
+    if down is not None:
+        return down
+    try:
+        template = loader.get_template("500.html")
+    except TemplateDoesNotExist:
+        return django_server_error(request, *args, **kwargs)
+    return HttpResponseServerError(template.render({"csp_nonce": str(getattr(request, "csp_nonce", ""))}))

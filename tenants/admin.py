@@ -56,6 +56,10 @@ class OrganizationAdmin(admin.ModelAdmin):
     readonly_fields = ["schema_name", "created_at", "updated_at", "site_link", "dashboard_link", "members",
                        "last_activity", "rolled_up_through"]
     actions = ["suspend", "reactivate"]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     fieldsets = (
         (None, {"fields": ("name", "slug", "type", "site_link", "dashboard_link")}),
         ("Status", {"fields": ("members", "last_activity", "rolled_up_through")}),
@@ -96,6 +100,15 @@ class OrganizationAdmin(admin.ModelAdmin):
         if not obj or not obj.pk:
             return "-"
         return format_html('<a href="{}/manage/" target="_blank" rel="noopener">open</a>', organization_base_url(obj))
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        # The platform's own row (public schema) exists once and is not listed here: never offer its type.
+        if db_field.name == "type":
+            kwargs["choices"] = [c for c in db_field.choices if c[0] != Organization.Type.PLATFORM]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {"slug": ("name",)} if obj is None else {}  # the slug is read-only once created
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -144,9 +157,9 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="subscription_status")
     def status_badge(self, obj):
-        colour = {"active": "#15803d", "trial": "#1d4ed8", "past_due": "#b45309", "suspended": "#b91c1c"}.get(
-            obj.subscription_status, "#444")
-        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_subscription_status_display())
+        # A class, not style="": the admin runs under the same Content-Security-Policy (static/css/admin.css).
+        return format_html('<strong class="sg-status sg-status-{}">{}</strong>', obj.subscription_status,
+                           obj.get_subscription_status_display())
 
     @admin.display(description="Site")
     def site_link(self, obj):

@@ -97,7 +97,18 @@ def profile(request):
         "logout_url": reverse("logout"),
         "transactions_url": reverse("transaction-list"),
         "vapid_public_key": _vapid_public_key(),
+        **_invitation(request),
     })
+
+
+def _invitation(request) -> dict:
+    """The member's share link and what inviting earns; only where anyone with the link may join (open sign-up)."""
+    if not getattr(request.tenant, "open_signup", False):
+        return {}
+    from challenges.selectors import member_referrals
+
+    link = request.build_absolute_uri(f"{reverse('login')}?ref={request.user.account_code}")
+    return {"invite_url": link, "referrals": member_referrals(member=request.user)}
 
 
 def _vapid_public_key() -> str:

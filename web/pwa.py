@@ -12,7 +12,8 @@ import json
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
-from django.http import Http404, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -128,8 +129,10 @@ def service_worker_config() -> dict:
     offline_url = reverse("offline")
     pages = [u for u in (_reverse_or_none(n) for n in OFFLINE_PAGE_NAMES) if u]
     prefixes = [u for u in (_reverse_or_none(n) for n in OFFLINE_PREFIX_NAMES) if u and u != "/"]
-    version = hashlib.sha256(json.dumps([shell, pages, prefixes, offline_url]).encode()).hexdigest()[:12]
-    return {"shell": shell, "offline": offline_url, "pages": pages, "prefixes": prefixes, "version": version}
+    languages = [code for code, _name in settings.LANGUAGES]
+    version = hashlib.sha256(json.dumps([shell, pages, prefixes, offline_url, languages]).encode()).hexdigest()[:12]
+    return {"shell": shell, "offline": offline_url, "pages": pages, "prefixes": prefixes, "version": version,
+            "languages": languages}
 
 
 @require_GET
@@ -145,4 +148,14 @@ def service_worker(request):
 
 @require_GET
 def offline(request):
-    return render(request, "web/offline.html", {})
+    """The offline page; `?lang=` renders it in that language, so the service worker keeps one per language
+    and shows the one the member last used (issue 16 item 14). Any other value is a 400 naming `lang`."""
+    lang = request.GET.get("lang")
+    if lang is None:
+        return render(request, "web/offline.html", {})
+    if lang not in dict(settings.LANGUAGES):
+        return JsonResponse({"lang": [f"One of: {', '.join(code for code, _n in settings.LANGUAGES)}."]}, status=400)
+    with translation.override(lang):
+        response = render(request, "web/offline.html", {})
+    response["Content-Language"] = lang
+    return response

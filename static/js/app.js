@@ -50,7 +50,17 @@
   var swUrl = body.getAttribute("data-sw");
   if (swUrl && "serviceWorker" in navigator && window.isSecureContext) {
     navigator.serviceWorker.register(swUrl, { scope: "/" }).catch(function () { /* offline support is optional */ });
+    // The worker shows its offline page in the language this page is in (the member's latest choice).
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.active && doc.lang) reg.active.postMessage({ language: doc.lang });
+    }).catch(function () { /* ignore */ });
   }
+
+  // Destructive buttons ask first, naming what will happen: <button data-confirm="Remove Wanjiku…?">.
+  document.addEventListener("submit", function (ev) {
+    var asking = ev.submitter && ev.submitter.getAttribute("data-confirm");
+    if (asking && !window.confirm(asking)) ev.preventDefault();
+  });
 
   // Signing out: forget cached pages of this member.
   document.addEventListener("submit", function (ev) {
@@ -80,6 +90,20 @@
       try { localStorage.setItem("sg:install-dismissed", "1"); } catch (e) { /* ignore */ }
     });
   }
+
+  // Values a page states in data-* attributes, applied through the CSSOM: the Content-Security-Policy
+  // forbids style="" attributes (docs/SECURITY.md). data-percent -> --value (progress bars, rings);
+  // data-bg -> background colour (analytics heat map).
+  document.querySelectorAll("[data-percent]").forEach(function (el) { el.style.setProperty("--value", el.getAttribute("data-percent")); });
+  document.querySelectorAll("[data-bg]").forEach(function (el) { el.style.backgroundColor = el.getAttribute("data-bg"); });
+  // Buttons instead of inline handlers (onclick= is refused by the policy too).
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el && el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+  });
 
   // Copy buttons: <button data-copy="TEXT">.
   document.addEventListener("click", function (ev) {

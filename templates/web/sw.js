@@ -1,5 +1,6 @@
 /* SaveGame service worker for one organization's site (served at /sw.js, scope /).
-   - the shell (CSS, JS, icons) and the offline page are cached at install;
+   - the shell (CSS, JS, icons) and the offline page, once per language, are cached at install; pages
+     tell the worker their language (app.js posts <html lang>), and offline it shows the page in that one;
    - progress pages (home, challenges, ...) are network-first and kept for offline viewing;
    - a cached page served offline is marked <html data-offline> so it says "last synced";
    - web push messages are shown as notifications. */
@@ -9,7 +10,8 @@ const SHELL = "sg-shell-" + CONFIG.version;
 const PAGES = "sg-pages-v1";
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(CONFIG.shell.concat([CONFIG.offline]))).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(SHELL).then((cache) => cache.addAll(
+    CONFIG.shell.concat([CONFIG.offline], CONFIG.languages.map(offlineUrl)))).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -17,6 +19,24 @@ self.addEventListener("activate", (event) => {
     keys.filter((k) => k.startsWith("sg-shell-") && k !== SHELL).map((k) => caches.delete(k))
   )).then(() => self.clients.claim()));
 });
+
+const LANG_KEY = "/__sg-language";  // the member's last page language, kept in the shell cache
+
+function offlineUrl(lang) { return CONFIG.offline + "?lang=" + encodeURIComponent(lang); }
+
+self.addEventListener("message", (event) => {
+  const lang = event.data && event.data.language;
+  if (lang && CONFIG.languages.includes(lang)) {
+    event.waitUntil(caches.open(SHELL).then((cache) => cache.put(LANG_KEY, new Response(lang))));
+  }
+});
+
+async function offlineResponse() {
+  const remembered = await caches.match(LANG_KEY, { cacheName: SHELL });
+  const lang = remembered ? await remembered.text() : null;
+  return (lang && await caches.match(offlineUrl(lang), { cacheName: SHELL }))
+    || (await caches.match(CONFIG.offline, { cacheName: SHELL })) || Response.error();
+}
 
 function isOfflinePage(url) {
   return CONFIG.pages.includes(url.pathname) || CONFIG.prefixes.some((p) => url.pathname.startsWith(p));
@@ -46,7 +66,7 @@ async function navigate(request) {
   } catch (err) {
     const cached = isOfflinePage(url) ? await caches.match(url.pathname, { cacheName: PAGES }) : null;
     if (cached) return markOffline(cached);
-    return (await caches.match(CONFIG.offline, { cacheName: SHELL })) || Response.error();
+    return offlineResponse();
   }
 }
 

@@ -199,7 +199,9 @@ def test_monthly_statement_for_a_member(data, admin_web, client_for, org, make_d
     html = response.content.decode()
     assert "KES 200.00" in html  # opening balance: February's deposit
     assert "300.00" in html and "999" not in html and "KES 500.00" in html  # closing balance
-    assert "@media print" in html
+    from django.contrib.staticfiles import finders  # the print layout is a static stylesheet (CSP)
+
+    assert "/static/css/statement.css" in html and "@media print" in open(finders.find("css/statement.css")).read()
     own = client_for(org)
     own.force_login(b)
     mine = own.get("/statement/?month=2026-03").content.decode()

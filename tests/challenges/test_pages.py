@@ -39,7 +39,10 @@ def test_member_pages_join_and_progress(member_web, live_challenge, member):
     detail = member_web.get(f"/challenges/{live_challenge.pk}/").content.decode()
     assert "My progress" in detail and "0 of " in detail and "periods met" in detail
     board = member_web.get(f"/challenges/{live_challenge.pk}/leaderboard/").content.decode()
-    assert member.name in board and "EventSource" in board
+    from django.contrib.staticfiles import finders  # the live script is a static file (CSP)
+
+    assert member.name in board and "/static/js/leaderboard.js" in board and 'id="leaderboard-live"' in board
+    assert "EventSource" in open(finders.find("js/leaderboard.js")).read()
     badges = member_web.get("/badges/").content.decode()
     assert "First deposit" in badges and "How to earn" in badges
 

@@ -11,6 +11,7 @@ Fixtures (see docs/E2E.md for a worked example):
 - `new_page(viewport="mobile"|"desktop", org=None, user=None)` a page in a fresh browser context
                        (signed in as `user` on `org`'s host when given), with `page.console_errors`.
 - `sign_in(context, org, user)` put a real session cookie for `user` into a context.
+- `owner_page(viewport="desktop")` (page, base): signed in as a platform superuser on the platform host.
 - `shot(page, name)`   screenshot (phone: the screen; desktop: the whole page) to
                        test-artifacts/screenshots/<name>-<viewport>.png.
 - `sms_to(phone)`      messages the file SMS backend wrote to `phone` (for OTP login flows).
@@ -275,6 +276,33 @@ def new_page(browser, live_site, sign_in):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def owner_page(new_page, live_site, with_db):
+    """`owner_page(viewport="desktop")` -> (page, base): a page signed in as a platform superuser on the
+    platform host (Django admin), and that host's base URL."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.models import User
+
+    def make(viewport: str = "desktop", phone: str = "+254799000088"):
+        with with_db():
+            owner = User.objects.filter(phone_number=phone).first() or User.objects.create_superuser(
+                phone, password="a-long-platform-password")
+            session = SessionStore()
+            session[SESSION_KEY] = str(owner.pk)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
+            session.create()
+        base = f"http://localhost:{live_site.port}"
+        page = new_page(viewport)
+        page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base,
+                                   "httpOnly": True, "sameSite": "Lax"}])
+        return page, base
+
+    return make
 
 
 @pytest.fixture

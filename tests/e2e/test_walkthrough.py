@@ -165,3 +165,240 @@ def test_every_text_keeps_wcag_aa_contrast_under_any_brand(e2e_org_factory, make
                 shot(page, f"home-brand-{brand}")
             page.close()
     assert failures == {}, "\n".join(f"{key}: {rows}" for key, rows in failures.items())
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_save_form_fields_have_room_and_the_statement_is_in_the_members_menu(e2e_org, make_user, new_page, live_site,
+                                                                             with_db, shot, viewport, language):
+    """Item 16: on a 360 px phone the Save form's amount, challenge and button do not touch; the monthly
+    statement is one tap from History in the bottom menu, which stays marked while the statement is open."""
+    from challenges.services import participant_join
+
+    member = make_user(e2e_org, language=language)
+    challenge = _challenge(with_db, e2e_org)
+    with with_db(e2e_org):
+        participant_join(challenge=challenge, user=member)
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/save/")).status == 200
+    boxes = [page.locator(sel).bounding_box() for sel in ("#amount", "label[for=challenge]", "#challenge",
+                                                          "form.card button[type=submit]")]
+    gaps = [round(lower["y"] - (upper["y"] + upper["height"])) for upper, lower in zip(boxes, boxes[1:])]
+    assert gaps[0] >= 12 and gaps[2] >= 12, gaps  # field to next label, last field to the button
+    assert gaps[1] >= 0, gaps  # a label sits above its own field
+    assert _fits(page)
+    shot(page, f"save-now-form-{language}")
+    page.locator(".bottom-nav a[href='/transactions/']").click()
+    page.locator(".page-head a[href='/statement/']").click()
+    page.wait_for_url("**/statement/")
+    assert page.locator(".bottom-nav a[aria-current=page]").get_attribute("href") == "/transactions/"
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.console_errors == []
+
+
+def test_offline_page_follows_the_language_the_member_switched_to(e2e_org, make_user, new_page, live_site, shot):
+    """Item 14: the service worker installed while the site was in English; the member switches to Kiswahili;
+    offline, a page never kept shows the offline page in Kiswahili (it stayed English before)."""
+    member = make_user(e2e_org)
+    page = new_page("mobile", org=e2e_org, user=member)
+    page.goto(live_site.url(e2e_org, "/"))
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.locator(".lang-form button[value=sw]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'sw'")
+    # the page told the worker its language (kept in the worker's cache)
+    page.wait_for_function("""async () => { const r = await caches.match('/__sg-language');
+        return r && (await r.text()) === 'sw'; }""")
+    page.context.set_offline(True)
+    page.goto(live_site.url(e2e_org, "/profile/"))
+    assert page.locator("html").get_attribute("lang") == "sw"
+    assert page.get_by_text("Huna mtandao").first.is_visible()
+    shot(page, "offline-sw")
+    # and back: English again once the member switches back (online)
+    page.context.set_offline(False)
+    page.goto(live_site.url(e2e_org, "/"))
+    page.locator(".lang-form button[value=en]").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    page.wait_for_function("""async () => { const r = await caches.match('/__sg-language');
+        return r && (await r.text()) === 'en'; }""")
+    page.context.set_offline(True)
+    page.goto(live_site.url(e2e_org, "/profile/"))
+    assert page.get_by_text("You are offline").first.is_visible()
+    page.context.set_offline(False)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_badge_icons_are_svg_not_emoji(e2e_org, make_user, new_page, live_site, with_db, shot, viewport, language):
+    """Item 15: badge icons are drawn as SVG, which render without a colour-emoji font (many cheap phones
+    showed an empty box): every icon on /badges/ is an <svg> with a visible shape and no emoji text."""
+    member = make_user(e2e_org, language=language)
+    with with_db(e2e_org):
+        from challenges.services import badges_evaluate
+
+        badges_evaluate(user=member)
+    _deposit(with_db, e2e_org, member, "1200")
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/badges/")).status == 200
+    icons = page.evaluate("""() => [...document.querySelectorAll('.award-icon')].map(el => {
+        const svg = el.querySelector('svg path'); const box = svg ? svg.getBBox() : null;
+        return {text: el.textContent.trim(), w: box ? box.width : 0, h: box ? box.height : 0}; })""")
+    assert len(icons) >= 18, len(icons)  # the system catalogue, earned or not
+    assert [i for i in icons if i["text"] or i["w"] < 8 or i["h"] < 8] == []
+    assert _fits(page)
+    shot(page, f"badges-svg-{language}")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_removing_a_member_or_cancelling_a_challenge_asks_first(e2e_org, make_user, new_page, live_site, with_db, shot,
+                                                                 viewport, language):
+    """Item 12: "Remove" on a member row and "Cancel" on a challenge row ask, naming who or what; saying no
+    changes nothing, saying yes does it."""
+    from accounts.models import User
+    from challenges.models import Challenge
+
+    make_user(e2e_org, name="Otieno Kamau", phone="+254712000777")
+    challenge = _challenge(with_db, e2e_org, name="Akiba ya Desemba")
+    with with_db(e2e_org):
+        User.objects.filter(pk=e2e_org.admin.pk).update(language=language)
+    page = new_page(viewport, org=e2e_org, user=e2e_org.admin)
+    asked: list[str] = []
+    answer = {"accept": False}
+
+    def on_dialog(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if answer["accept"] else dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(live_site.url(e2e_org, "/manage/members/?q=Otieno"))
+    remove = page.locator("form[action*='/remove'] button").first
+    remove.click()
+    page.wait_for_timeout(300)
+    assert len(asked) == 1 and "Otieno Kamau" in asked[0]
+    assert ("Remove" if language == "en" else "Umwondoe") in asked[0]
+    with with_db(e2e_org):
+        assert User.objects.filter(phone_number="+254712000777", is_active=True).exists()
+    page.goto(live_site.url(e2e_org, "/manage/challenges/"))
+    page.locator("button[value=cancel]").first.click()
+    page.wait_for_timeout(300)
+    assert len(asked) == 2 and "Akiba ya Desemba" in asked[1]
+    with with_db(e2e_org):
+        assert Challenge.objects.get(pk=challenge.pk).status == "active"
+    answer["accept"] = True
+    with page.expect_navigation():
+        page.locator("button[value=cancel]").first.click()
+    with with_db(e2e_org):
+        assert Challenge.objects.get(pk=challenge.pk).status == "cancelled"
+    assert page.console_errors == []
+
+
+def test_platform_owner_admin_fills_the_slug_and_loads_without_errors(e2e_org, owner_page):
+    """Item 23 in a browser: typing the name fills the slug; the index has no dead sections and no admin page
+    logs an error (the /favicon.ico 404 did)."""
+    page, base = owner_page(phone="+254799000089")
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    page.goto(base + "/admin/")
+    assert not page.get_by_text("Not available for global schema").count()
+    page.goto(base + "/admin/tenants/organization/add/")
+    page.fill("#id_name", "Tatu Women Group")
+    page.locator("#id_name").blur()
+    assert page.input_value("#id_slug") == "tatu-women-group"
+    assert "platform" not in page.eval_on_selector_all("#id_type option", "els => els.map(e => e.value)")
+    page.wait_for_load_state("networkidle")
+    assert failed == [] and page.console_errors == []
+
+
+def _wide_elements(page) -> list[str]:
+    return page.evaluate("""() => { const w = window.innerWidth; return [...document.querySelectorAll('body *')]
+        .filter(el => { const r = el.getBoundingClientRect(); if (!r.width) return false;
+            for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+                const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return false; }
+            return r.right > w + 1; })
+        .slice(0, 5).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].join('.')
+            + ' ' + Math.round(el.getBoundingClientRect().right)); }""")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_no_page_scrolls_sideways(e2e_org, make_user, new_page, live_site, with_db, shot, viewport):
+    """Item 11: every member and leader page, a group challenge with teams and the statement included, fits a
+    360 px phone and a desktop without scrolling sideways (tables scroll inside their own box)."""
+    from datetime import date, timedelta
+
+    from challenges.models import Challenge
+    from challenges.services import participant_join, team_create
+
+    member = make_user(e2e_org)
+    weekly = _challenge(with_db, e2e_org)
+    with with_db(e2e_org):
+        group = Challenge.objects.create(name="Team goal 20k", type="group",
+                                         target={"team_amount": 20000, "min_members": 3}, duration_days=28,
+                                         start_date=date.today() - timedelta(days=2), status="active")
+        participant_join(challenge=weekly, user=member)
+        for name in ("Simba wa Akiba", "Twiga Savers", "Chui Group"):
+            team_create(challenge=group, user=e2e_org.admin if name != "Simba wa Akiba" else member, name=name,
+                        join=name == "Simba wa Akiba")
+    _deposit(with_db, e2e_org, member, "1250", challenge=weekly)
+    member_paths = ["/", "/challenges/", f"/challenges/{weekly.pk}/", f"/challenges/{group.pk}/",
+                    f"/challenges/{weekly.pk}/leaderboard/", f"/challenges/{group.pk}/leaderboard/", "/badges/",
+                    "/transactions/", "/save/", "/profile/", "/statement/", "/offline/"]
+    leader_paths = ["/manage/", "/manage/challenges/", "/manage/challenges/new/", f"/manage/challenges/{group.pk}/",
+                    "/manage/members/", "/manage/members/import/", "/manage/transactions/", "/manage/unmatched/",
+                    "/manage/mpesa/", "/manage/notifications/", "/manage/analytics/", "/manage/settings/",
+                    "/manage/audit/", f"/manage/members/{member.pk}/statement/"]
+    wide = {}
+    for user, paths in ((member, member_paths), (e2e_org.admin, leader_paths)):
+        page = new_page(viewport, org=e2e_org, user=user)
+        for path in paths:
+            assert page.goto(live_site.url(e2e_org, path)).status == 200, path
+            if not _fits(page):
+                wide[path] = (page.evaluate("() => document.documentElement.scrollWidth"), _wide_elements(page))
+    assert wide == {}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_a_member_refers_a_friend_with_a_share_link_and_sees_the_bonus(e2e_org, make_user, new_page, live_site, with_db,
+                                                                       sms_to, shot, viewport, language):
+    """Item 3: the profile offers a share link; a friend who signs up with it is recorded as referred, and once
+    the friend's first deposit is scored the member's profile and points history show the bonus."""
+    import re
+
+    from accounts.models import User
+    from challenges.services import deposit_score
+    from tenants.services import organization_update
+
+    organization_update(organization=e2e_org, data={"open_signup": True})
+    member = make_user(e2e_org, language=language)
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/profile/")).status == 200
+    link = page.locator("[data-invite-link]").inner_text()
+    assert link.endswith(f"/login/?ref={member.account_code}")
+    assert "500" in page.locator("#invite").inner_text()  # the organization's bonus, stated up front
+    assert _fits(page)
+    shot(page, f"profile-invite-{language}")
+
+    friend = new_page("mobile")
+    friend.goto(link)
+    friend.get_by_label("Phone number").fill("0712 999 333")
+    friend.get_by_role("button", name="Send me a code").click()
+    friend.wait_for_url(re.compile(r"step=code"))
+    code = re.search(r"\b(\d{6})\b", sms_to("+254712999333")[-1]["message"]).group(1)
+    friend.get_by_label("Code from the SMS").fill(code)
+    friend.get_by_role("button", name="Log in").click()
+    friend.wait_for_url(live_site.url(e2e_org, "/") + "**")
+    with with_db(e2e_org):
+        newcomer = User.objects.get(phone_number="+254712999333")
+        assert newcomer.referred_by_id == member.pk
+    deposit = _deposit(with_db, e2e_org, newcomer, "200")
+    with with_db(e2e_org):
+        deposit_score(transaction_id=deposit.pk)
+    page.goto(live_site.url(e2e_org, "/profile/"))
+    referrals = page.locator("[data-referrals]").inner_text()
+    assert "1" in referrals and "500" in referrals, referrals
+    page.goto(live_site.url(e2e_org, "/badges/"))
+    assert page.locator(".points-referral").count() == 1
+    assert page.console_errors == [] and friend.console_errors == []

@@ -10,3 +10,5 @@ def boom(request):
 
 
 urlpatterns = [path("boom/", boom), *tenant_urlpatterns]
+
+handler500 = "savegame.unavailable.server_error"  # as the real URLconfs

@@ -66,3 +66,28 @@ def test_org_list_and_change_pages_render(owner_client, org):
     assert b"Alpha Chama" in owner_client.get("/admin/tenants/organization/").content
     page = owner_client.get(f"/admin/tenants/organization/{org.pk}/change/")
     assert page.status_code == 200 and b"alpha.localhost" in page.content
+
+
+def test_admin_add_form_offers_no_platform_type_and_fills_the_slug_from_the_name(owner_client):
+    """Issue 16 item 23: the Organization type never offers "Platform (public schema)"; the slug follows the name."""
+    html = owner_client.get("/admin/tenants/organization/add/").content.decode()
+    assert 'value="chama"' in html and 'value="platform"' not in html and "Platform (public schema)" not in html
+    assert "prepopulated" in html and "id_slug" in html
+    org = Organization.objects.exclude(schema_name="public").first()
+    change = owner_client.get(f"/admin/tenants/organization/{org.pk}/change/").content.decode()
+    assert 'value="platform"' not in change
+    refused = owner_client.post("/admin/tenants/organization/add/", {
+        "name": "Nne", "slug": "nne", "type": "platform", "subscription_tier": "starter", "admin_phone": "0722 111 444"})
+    assert refused.status_code == 200 and not Organization.objects.filter(slug="nne").exists()
+
+
+def test_admin_index_lists_only_what_works_here_and_favicon_answers(owner_client):
+    """Item 23: no "Not available for global schema" sections (tenant-only models are not on this admin);
+    /favicon.ico is no longer a 404 on every admin page."""
+    html = owner_client.get("/admin/").content.decode()
+    assert "Not available for" not in html and "/admin/payments/" not in html and "token_blacklist" not in html
+    from django.contrib.staticfiles import finders
+
+    favicon = owner_client.get("/favicon.ico")
+    assert favicon.status_code == 302 and favicon["Location"].endswith("/img/platform-favicon.svg")
+    assert "<svg" in open(finders.find("img/platform-favicon.svg")).read()  # whitenoise serves it

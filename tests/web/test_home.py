@@ -52,7 +52,7 @@ def test_home_summary_comes_from_gamification_and_the_ledger(signed_in, member, 
     assert "Weekly 500" in html and "Four weeks" in html and "Not joined" not in html
     weekly = Participant.objects.get(user=member, challenge=active_challenge)
     percent = 100 * weekly.progress["periods_met"] // weekly.progress["periods_total"]
-    assert weekly.progress["periods_met"] == 1 and f'class="ring" style="--value:{percent}"' in html
+    assert weekly.progress["periods_met"] == 1 and f'class="ring" data-percent="{percent}"' in html
     assert "rank #2 of 2" in html  # behind Baraka in Weekly 500
     # The tile speaks of the group's main challenge (most savers), not "#1 of 1" in one just joined (issue 16.8).
     assert re.search(r"data-rank>#2<", html) and "of 2 in Weekly 500" in html

@@ -71,3 +71,18 @@ def test_pwa_files_do_not_exist_on_the_platform_host(db, org):
     from django.test import Client
 
     assert Client(HTTP_HOST="localhost").get("/manifest.webmanifest").status_code == 404
+
+
+def test_offline_page_is_rendered_per_language_for_the_service_worker(client_for, org, db):
+    """Issue 16 item 14: the worker keeps one offline page per language (?lang=); junk is a 400 naming it."""
+    client = client_for(org)
+    config = json.loads(client.get("/sw.js").content.decode().split("const CONFIG = ", 1)[1].split(";\n", 1)[0])
+    assert config["languages"] == ["en", "sw"]
+    swahili = client.get("/offline/?lang=sw")
+    assert swahili.status_code == 200 and swahili["Content-Language"] == "sw"
+    assert '<html lang="sw"' in swahili.content.decode() and "Huna mtandao" in swahili.content.decode()
+    english = client.get("/offline/?lang=en", HTTP_COOKIE="django_language=sw")
+    assert '<html lang="en"' in english.content.decode() and "You are offline" in english.content.decode()
+    for junk in ("xx", "", "sw;"):
+        response = client.get("/offline/", {"lang": junk})
+        assert response.status_code == 400 and "lang" in response.json(), junk
