@@ -236,7 +236,7 @@ class LiveApp:
             return await Refusal(200, "OK")(scope, receive, send, extra)
         if method not in ("GET", "HEAD"):
             return await Refusal(405, "Method Not Allowed")(scope, receive, send, extra)
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         response = await _serve(headers, query, challenge_id=int(match.group(1)) if match else None)
         await response(scope, receive, send, extra)
 
