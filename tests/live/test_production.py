@@ -114,3 +114,51 @@ def test_procfile_web_and_live_serve_every_page_with_debug_off(committed_org):
         web_log, live_log = _stop(web), _stop(live)
     assert problems == [], (problems, web_log)
     assert "Traceback" not in live_log, live_log
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_a_killed_web_worker_costs_one_worker_not_the_site(committed_org):
+    """gunicorn's master runs gunicorn.conf.py's hooks; an exception in `child_exit` stopped the master (and
+    so every worker) the moment one worker died. The Procfile's web line with the settings' default metrics
+    directory (no PROMETHEUS_MULTIPROC_DIR in the environment, as on a plain host): kill -9 one worker."""
+    web_port = free_port()
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"DEBUG": "0", "PORT": str(web_port), "WEB_CONCURRENCY": "2", "WEB_THREADS": "2",
+                "DJANGO_SETTINGS_MODULE": "savegame.settings", "REDIS_URL": settings.REDIS_URL,
+                "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+    host = f"{committed_org.slug}.{settings.BASE_DOMAIN}"
+    web = _start(procfile()["web"], env)
+    try:
+        _wait_up(f"http://127.0.0.1:{web_port}/healthz", host, web)
+        deadline = time.monotonic() + 30
+        while len(workers := [p for p in _descendants(web.pid)
+                              if "gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]) < 3:
+            assert time.monotonic() < deadline, "gunicorn's master and its 2 workers never showed"
+            time.sleep(0.2)
+        master = min(workers)  # the master is forked first: the lowest pid of the gunicorn processes
+        victim = max(workers)
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(3)
+        assert web.poll() is None and Path(f"/proc/{master}").exists(), _stop(web)
+        answers = [requests.get(f"http://127.0.0.1:{web_port}/healthz", headers={"Host": host}, timeout=5).status_code
+                   for _ in range(6)]
+        assert answers == [200] * 6
+    finally:
+        _stop(web)
