@@ -85,6 +85,7 @@ def _plan_per_window(amount: Decimal, start: date, end: date, frequency: str) ->
 def goal_create(*, user, name: str, target_amount, target_date=None, frequency: str = "weekly",
                 shared: bool = False) -> PersonalGoal:
     """Set a goal: a one-member challenge, active from today, the member already in it."""
+    from challenges.services.definitions import challenge_save_new
     from challenges.services import local_today, participant_join
 
     today = local_today()
@@ -102,16 +103,7 @@ def goal_create(*, user, name: str, target_amount, target_date=None, frequency: 
         challenge = Challenge(name=GOAL_CHALLENGE_NAME, type=Challenge.Type.GOAL, target=target,
                               duration_days=(end - today).days + 1, start_date=today,
                               status=Challenge.Status.ACTIVE, created_by=user)
-        for _attempt in range(5):
-            try:
-                with transaction.atomic():
-                    challenge.save()
-                break
-            except Exception:
-                if Challenge.objects.filter(code=challenge.code).exists():
-                    challenge.code = Challenge._meta.get_field("code").default()
-                    continue
-                raise
+        challenge_save_new(challenge)
         goal = PersonalGoal.objects.create(challenge=challenge, user=user, name=clean["name"],
                                            target_amount=clean["target_amount"], target_date=clean["target_date"],
                                            frequency=clean["frequency"], shared=clean["shared"])

@@ -125,6 +125,21 @@ def _challenge_validate(challenge: Challenge) -> None:
             raise ValidationError({"target": [f"consecutive_{unit}: The challenge is too short for {needed} {unit}."]})
 
 
+def challenge_save_new(challenge: Challenge) -> Challenge:
+    """Insert a new challenge, drawing another join code when the random one is taken (5 tries)."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                challenge.save()
+            return challenge
+        except Exception:
+            if Challenge.objects.filter(code=challenge.code).exists():
+                challenge.code = Challenge._meta.get_field("code").default()
+                continue
+            raise
+    raise RuntimeError("no free challenge code after 5 tries")
+
+
 @transaction.atomic
 def challenge_create(*, actor, name: str, type: str, target: dict, duration_days: int, start_date: date,
                      description: str = "", status: str = Challenge.Status.DRAFT) -> Challenge:
@@ -136,16 +151,7 @@ def challenge_create(*, actor, name: str, type: str, target: dict, duration_days
     challenge.end_date = challenge.start_date + timedelta(days=challenge.duration_days - 1)
     if status == Challenge.Status.ACTIVE and challenge.end_date < local_today():
         raise ValidationError({"start_date": "This challenge would already be over; pick a later start date."})
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                challenge.save()
-            break
-        except Exception:
-            if Challenge.objects.filter(code=challenge.code).exists():
-                challenge.code = Challenge._meta.get_field("code").default()
-                continue
-            raise
+    challenge_save_new(challenge)
     effects.audit(actor, "challenge.created", challenge, after={"name": challenge.name, "type": type, "status": status})
     readcache.challenges_forget()
     return challenge
