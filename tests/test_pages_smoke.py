@@ -11,10 +11,10 @@ from web.demo import DEMO_APPS, DEMO_ORGS
 
 # URL names of pages (GET). The ones taking an id are filled from the demo data below.
 MEMBER_PAGES = ["home", "challenge-list", "challenge-detail", "challenge-leaderboard", "badges", "transaction-list",
-                "save-now", "save-status", "profile", "offline", "my-statement"]
+                "save-now", "save-status", "profile", "offline", "my-statement", "goal-list"]
 LEADER_PAGES = ["manage-overview", "manage-challenges", "manage-challenge-new", "manage-challenge-edit",
                 "manage-members", "manage-member-import", "manage-member-statement",
-                "manage-transactions", "manage-unmatched", "manage-mpesa", "manage-notifications",
+                "manage-transactions", "manage-manual-deposits", "manage-unmatched", "manage-mpesa", "manage-notifications",
                 "manage-analytics", "manage-analytics-export", "manage-settings", "manage-audit"]
 PUBLIC_PAGES = ["login", "offline", "manifest", "favicon"]
 
