@@ -265,6 +265,20 @@ def _decimal(value) -> str:
     return str(Decimal(value or 0).quantize(Decimal("0.01")))
 
 
+def _trend_series(periods: dict) -> list[dict]:
+    """One row per period, oldest first, as the savings-trends answer carries them."""
+    return [
+        {
+            "period": p.isoformat(),
+            "deposits_count": b["deposits_count"],
+            "amount": _decimal(b["amount"]),
+            "savers": b["savers"],
+            "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0),
+        }
+        for p, b in sorted(periods.items())
+    ]
+
+
 # --- the reports ------------------------------------------------------------------------------
 def _live_first(watermark: date | None) -> date:
     return EPOCH if watermark is None else watermark + timedelta(days=1)
@@ -634,16 +648,7 @@ def _weekly_trends(*, first: date, today: date, parts: _Overview) -> dict:
                 [start, watermark, list(bucket["live"])],
             )
             bucket["savers"] = cursor.fetchone()[0]
-    series = [
-        {
-            "period": p.isoformat(),
-            "deposits_count": b["deposits_count"],
-            "amount": _decimal(b["amount"]),
-            "savers": b["savers"],
-            "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0),
-        }
-        for p, b in sorted(periods.items())
-    ]
+    series = _trend_series(periods)
     total = sum((b["amount"] for b in periods.values()), ZERO)
     return {
         "from": first.isoformat(),
@@ -692,16 +697,7 @@ def analytics_savings_trends(
             for period, savers in cursor.fetchall():
                 if period in periods:
                     periods[period]["savers"] = savers
-    series = [
-        {
-            "period": p.isoformat(),
-            "deposits_count": b["deposits_count"],
-            "amount": _decimal(b["amount"]),
-            "savers": b["savers"],
-            "average_deposit": _decimal(b["amount"] / b["deposits_count"] if b["deposits_count"] else 0),
-        }
-        for p, b in sorted(periods.items())
-    ]
+    series = _trend_series(periods)
     total_amount = sum((b["amount"] for b in periods.values()), ZERO)
     total_count = sum(b["deposits_count"] for b in periods.values())
     return {
