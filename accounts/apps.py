@@ -6,6 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import admin_login, schema  # noqa: F401  (schema registers the OpenAPI auth extension)
+        from accounts import admin_login, schema, signals  # noqa: F401  (schema: the OpenAPI auth extension)
 
         admin_login.connect()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from accounts.backends import SESSION_BACKEND
 from accounts.decorators import org_admin_required
 from accounts.forms import (
     AuditFilterParams,
@@ -118,7 +119,7 @@ def _login_view(request):
             else:
                 request.session.pop(SESSION_PHONE, None)
                 request.session.pop(SESSION_REFERRAL, None)
-                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                auth_login(request, user, backend=SESSION_BACKEND)
                 return HttpResponseRedirect(_after_login_url(request, user))
         else:
             status = 400

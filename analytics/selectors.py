@@ -494,6 +494,7 @@ def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overvi
                 "day", "user_id", "challenge_id", "amount"
             )
         )
+    if live_first <= today and model is None:  # joins only feed the ledger-derived participation below
         known = list(by_id) if challenge_id is not None else all_ids
         joins = {
             (u, int(c))
@@ -507,8 +508,10 @@ def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overvi
     if users and watermark is not None:
         # Only the rows the delta can touch: each live user's all-deposits row and each live
         # (user, challenge) pair, read through the (user, challenge) unique index.
-        pairs_wanted = {(u, c) for _day, u, c, _a in rows if u and c is not None}
-        pairs_wanted |= {(u, c) for u, c in joins}
+        if model is None:  # the ledger-derived outcomes need every live (user, challenge) pair
+            pairs_wanted = {(u, c) for _day, u, c, _a in rows if u and c is not None} | joins
+        else:  # the active-saver counts need only the rows of the scope they count in
+            pairs_wanted = {(u, challenge_id) for u in users} if challenge_id is not None else set()
         table = SaverSummary._meta.db_table
         select = f"SELECT s.user_id, s.challenge_id, s.last_day, s.saved, s.in_challenge FROM {table} s "
         fetched = []

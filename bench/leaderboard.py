@@ -138,9 +138,11 @@ def measure_http(org, challenge, user, seconds: float, concurrency: int = 8):
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
+    from accounts.backends import SESSION_BACKEND
+
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = SESSION_BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     cookie = f"sessionid={session.session_key}"

@@ -160,6 +160,7 @@ def web_start():
     from django.contrib.sessions.backends.db import SessionStore
     from django_tenants.utils import schema_context
 
+    from accounts.backends import SESSION_BACKEND
     from accounts.models import User
     from bench.callbacks import BENCH_ENV, setup_org, start_gunicorn
 
@@ -168,7 +169,7 @@ def web_start():
         user = User.objects.filter(role="member").order_by("pk").first()
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = SESSION_BACKEND
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
     connection.set_schema_to_public()

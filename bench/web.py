@@ -60,11 +60,10 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.web_env import BENCH_ENV  # noqa: E402
+
 SLUG = "bench-web"
 ROTATE = 100
-BENCH_ENV = {"LOG_LEVEL": "WARNING", "DEBUG": "0", "API_RATE_PER_IP": "100000000/min",
-             "API_RATE_PER_ORG": "100000000/min", "HOOK_RATE_PER_IP": "100000000/min",
-             "HOOK_RATE_PER_ORG": "100000000/min"}
 
 
 def load_average() -> str:
@@ -164,9 +163,11 @@ def session_for(user) -> str:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
+    from accounts.backends import SESSION_BACKEND
+
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = SESSION_BACKEND
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return store.session_key

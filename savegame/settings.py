@@ -201,9 +201,22 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-    }
+    },
+    # Sessions' copy of the tenant's django_session rows. Redis down: every read misses and falls back
+    # to the database, every write goes to the database only (IGNORE_EXCEPTIONS), so logins and pages
+    # keep working without it.
+    "sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2, "IGNORE_EXCEPTIONS": True},
+    },
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are read from the cache (Redis, tenant-keyed) and written through to the tenant's table:
+# a logged-in page costs no session query, and a Redis flush logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -548,7 +561,10 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 # Django admin's password login: django-axes locks an account, and separately an address, after
 # AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES (429); counters live in Redis (the cache), so
 # no tables are needed in tenant schemas. Attempts are audited (accounts/admin_login.py).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Logins name CachedModelBackend (the user row from accounts' cache); ModelBackend stays for the
+# sessions made before it, so a deploy logs nobody out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.CachedModelBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

@@ -15,7 +15,8 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # Tests flush Redis before each test, so they never use the database the dev server uses (0).
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or REDIS_URL.rsplit("/", 1)[0] + "/15"  # noqa: F405
-CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+for _cache in CACHES.values():  # noqa: F405
+    _cache["LOCATION"] = REDIS_URL
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL  # tests read task results; production keeps none
 # Kick the drain inline, in the request: with eager Celery the kick runs the drain, which must see the

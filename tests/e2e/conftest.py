@@ -230,10 +230,12 @@ def sign_in(with_db, live_site):
         from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
         from django.contrib.sessions.backends.db import SessionStore
 
+        from accounts.backends import SESSION_BACKEND
+
         with with_db(organization):
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # as the OTP login names it
+            session[BACKEND_SESSION_KEY] = SESSION_BACKEND  # as the OTP login names it
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
         context.add_cookies([{
@@ -285,6 +287,8 @@ def owner_page(new_page, live_site, with_db):
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
+    from accounts.backends import SESSION_BACKEND
+
     from accounts.models import User
 
     def make(viewport: str = "desktop", phone: str = "+254799000088"):
@@ -293,7 +297,7 @@ def owner_page(new_page, live_site, with_db):
                 phone, password="a-long-platform-password")
             session = SessionStore()
             session[SESSION_KEY] = str(owner.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = SESSION_BACKEND
             session[HASH_SESSION_KEY] = owner.get_session_auth_hash()
             session.create()
         base = f"http://localhost:{live_site.port}"

@@ -60,10 +60,12 @@ def session_for(organization, user) -> str:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
+    from accounts.backends import SESSION_BACKEND
+
     with schema_context(organization.schema_name):
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # as the OTP login names it
+        session[BACKEND_SESSION_KEY] = SESSION_BACKEND  # as the OTP login names it
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
     return session.session_key

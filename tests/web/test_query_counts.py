@@ -27,10 +27,12 @@ QUERIES = {
     "/api/v1/members/{member}/progress": 1,  # participations (user and points: caches)
     "/api/v1/members/{member}/achievements": 3,  # badges earned, catalogue, history
     "/api/v1/transactions": 2,  # count, page
-    "/": 6,  # session, user, the member's ledger rows, active challenges, the weekly streak's metrics row, personal goals (Paybill, points: caches)
-    # session, user + analytics.selectors.manage_overview: rollup state, members, challenges, live
-    # ledger rows, today's joins, the live members' summaries (2), participants, this week's savers
-    "/manage/": 11,
+    # the member's ledger rows, active challenges, the weekly streak's metrics row, personal goals
+    # (session, user, Paybill, points: caches)
+    "/": 4,
+    # analytics.selectors.manage_overview: rollup state, members, challenges, live ledger rows, the
+    # live savers' summaries, participants, this week's savers (session and user: caches)
+    "/manage/": 7,
 }
 
 
