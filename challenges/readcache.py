@@ -28,6 +28,10 @@ def points_key(user_id: int) -> str:
     return f"game:points:{int(user_id)}"
 
 
+def achievements_key(user_id: int, language: str) -> str:
+    return f"game:achievements:{int(user_id)}:{language}"
+
+
 def joined_key(user_id: int) -> str:
     return f"game:joined:{int(user_id)}"
 
@@ -82,8 +86,13 @@ def _forget(keys: list[str]) -> None:
 
 
 def points_forget(*, user_ids: Iterable[int]) -> None:
-    """Points were awarded or taken back for these members."""
-    _forget(sorted({points_key(u) for u in user_ids if u}))
+    """Points or badges were awarded or taken back for these members (their achievements too, in
+    every language the site speaks)."""
+    from django.conf import settings
+
+    users = {u for u in user_ids if u}
+    _forget(sorted({points_key(u) for u in users}
+                   | {achievements_key(u, code) for u in users for code, _name in settings.LANGUAGES}))
 
 
 def joined_forget(*, user_id: int) -> None:

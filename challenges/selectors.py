@@ -200,8 +200,10 @@ def member_achievements(*, member) -> dict:
     member's own language (also when an org admin reads them), else the active one."""
     from django.utils import translation
 
-    with translation.override(member.language or translation.get_language()):
-        return _achievements(member)
+    language = translation.get_supported_language_variant(member.language or translation.get_language())
+    with translation.override(language):  # cached per language: readcache.points_forget drops them all
+        return readcache.cached(readcache.achievements_key(member.pk, language), readcache.POINTS_TTL,
+                                lambda: _achievements(member))
 
 
 def _achievements(member) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 
-from challenges import effects
+from challenges import effects, readcache
 from challenges.badges import BadgeDef, catalogue, criteria_evaluate
 from challenges.metrics import MetricsLoader
 from challenges.models import BadgeAward, Challenge, Participant
@@ -53,6 +53,7 @@ def badges_evaluate_many(*, subjects: list[tuple], zone: ZoneInfo | None = None,
     # constraints and the message's idempotency key cover a member without participations.
     BadgeAward.objects.bulk_create([BadgeAward(user=user, badge_key=badge.key, challenge_id=challenge_id)
                                     for user, badge, challenge_id in new], ignore_conflicts=True)
+    readcache.points_forget(user_ids=[user.pk for user, _badge, _challenge_id in new])
     count_on_commit(BADGES_AWARDED, len(new), org=org_label())
     messages = [(user, "badge_earned", {
         "badge": badge.localized_name(user.language or None), "badge_slug": badge.slug, "icon": badge.icon,

@@ -90,6 +90,36 @@ def test_achievements_and_progress_show_points_scored_a_moment_ago(make_member, 
     assert points > 0 and api.get(f"/api/v1/members/{member.pk}/progress").json()["points"] == points
 
 
+def test_achievements_are_cached_and_a_new_badge_shows_at_once_in_both_languages(
+        make_member, make_challenge, record_deposit, frozen_today, member_api, django_capture_on_commit_callbacks):
+    from accounts.models import User
+    from challenges.services import participant_join
+
+    frozen_today(date(2026, 3, 4))
+    challenge = make_challenge()
+    member = make_member()
+    participant_join(challenge=challenge, user=member)
+    api = member_api(member)
+    url = f"/api/v1/members/{member.pk}/achievements"
+    english = api.get(url).json()
+    assert english["earned"] == [] and english["history"] == []
+    member.language = "sw"
+    member.save(update_fields=["language"])
+    swahili = api.get(url).json()
+    assert swahili["earned"] == [] and swahili["locked"][0]["name"] != english["locked"][0]["name"]
+    _behind_the_games_back(member, 7)
+    assert api.get(url).json()["history"] == []  # cached: the direct row is not seen
+    with django_capture_on_commit_callbacks(execute=True):
+        record_deposit(member, 500, date(2026, 3, 4), challenge=challenge)  # points and the first-deposit badge
+    for language in ("sw", "en"):
+        User.objects.filter(pk=member.pk).update(language=language)
+        from accounts.selectors import user_forget
+
+        user_forget(user_ids=[member.pk])
+        mine = api.get(url).json()
+        assert mine["earned"] and len(mine["history"]) >= 2, language  # the badge, the deposit and the direct row
+
+
 def _names(response):
     assert response.status_code == 200, response.content
     return {row["name"]: row for row in response.json()["results"]}

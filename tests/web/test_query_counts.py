@@ -25,7 +25,7 @@ QUERIES = {
     "/api/v1/challenges": 0,  # user, list and the member's joined ids: caches; the search_path is kept
     "/api/v1/challenges/{challenge}/leaderboard": 0,  # user cached, status in-process, the board in Redis
     "/api/v1/members/{member}/progress": 1,  # participations (user and points: caches)
-    "/api/v1/members/{member}/achievements": 3,  # badges earned, catalogue, history
+    "/api/v1/members/{member}/achievements": 0,  # the game's cache (badges earned, catalogue, history: 3 cold)
     "/api/v1/transactions": 2,  # count, page
     # the member's ledger rows, active challenges, the weekly streak's metrics row, personal goals
     # (session, user, Paybill, points: caches)
