@@ -19,6 +19,21 @@ class TransactionSerializer(serializers.ModelSerializer):
                   "source", "transacted_at", "user", "result_code", "message"]
         read_only_fields = fields
 
+    def to_representation(self, obj):
+        """What DRF's field loop returns, built directly: the ledger list is a hot path (issue 13) and
+        the loop cost more than the queries. The declared fields still format the amount and the
+        times, and drive the OpenAPI schema; tests/payments/test_transaction_serializer.py holds the
+        two equal."""
+        fields = self.fields
+        moment = fields["created_at"].to_representation
+        return {
+            "id": obj.pk, "amount": fields["amount"].to_representation(obj.amount),
+            "mpesa_receipt": obj.mpesa_receipt, "transaction_id": obj.transaction_id, "status": obj.status,
+            "challenge": obj.challenge_id, "created_at": moment(obj.created_at), "source": obj.source,
+            "transacted_at": moment(obj.transacted_at) if obj.transacted_at is not None else None,
+            "user": self.get_user(obj), "result_code": obj.result_code, "message": self.get_message(obj),
+        }
+
     def get_user(self, obj) -> dict | None:
         return {"id": obj.user_id, "name": obj.user.display_name} if obj.user_id else None
 
