@@ -277,6 +277,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deeply nested JSON is a 400, not a RecursionError 500 (savegame/jsonbody.py, docs/SECURITY.md).
+    "DEFAULT_PARSER_CLASSES": [
+        "savegame.jsonbody.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -552,12 +558,6 @@ AFRICASTALKING_ALLOWED_IPS = env.list("AFRICASTALKING_ALLOWED_IPS", default=[])
 # these URL prefixes are exempt (a local stand-in in tests and benchmarks). Empty in production.
 OUTBOUND_TRUSTED_PREFIXES = env.list("OUTBOUND_TRUSTED_PREFIXES", default=[])
 WEBPUSH_TIMEOUT_SECONDS = env.float("WEBPUSH_TIMEOUT_SECONDS", default=5.0)
-# Deeply nested JSON is a 400, not a RecursionError 500 (savegame/jsonbody.py).
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "savegame.jsonbody.JSONParser",
-    "rest_framework.parsers.FormParser",
-    "rest_framework.parsers.MultiPartParser",
-]
 # Django admin's password login: django-axes locks an account, and separately an address, after
 # AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES (429); counters live in Redis (the cache), so
 # no tables are needed in tenant schemas. Attempts are audited (accounts/admin_login.py).
