@@ -220,6 +220,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # A worker started without -Q consumes every queue declared here. Payment tasks get their own queue
 # so a backlog of other work never delays a credit; notification sends get theirs so a broadcast
 # never delays payment processing.
+# Task names are `<app label>.<noun>_<verb>` (savegame/tasknames.py), so a queue is chosen by app label:
+# the suspicious-pattern checks (`payments_watch.*`) stay on the default queue, never delaying a credit.
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications"), Queue("payments")]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}, "payments.*": {"queue": "payments"}}
 
@@ -403,9 +405,6 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- analytics ---
-# The gamification participant model ("app_label.Model" with user, challenge and status
-# active/completed/failed). Where it is not installed, analytics derives outcomes from the ledger.
-ANALYTICS_PARTICIPANT_MODEL = env("ANALYTICS_PARTICIPANT_MODEL", default="challenges.Participant")
 # The nightly rollup also re-rolls this many earlier days, for ledger rows that arrive late.
 ANALYTICS_REROLL_DAYS = env.int("ANALYTICS_REROLL_DAYS", default=2)
 
@@ -516,7 +515,6 @@ SUSPICIOUS_DEFAULTS = {
     "assignments_days": 7,           # ... within this many days
     "outside_allowlist_count": 1,    # refusals from addresses outside MPESA_ALLOWED_IPS in a day
 }
-CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "watch.*": {"queue": "celery"}}
 
 # --- tracing (savegame/tracing.py; off by default) ---
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
