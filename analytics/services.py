@@ -45,7 +45,8 @@ def saver_summary_refresh() -> None:
     watermark = selectors.rollup_watermark()
     summary, saver_day = SaverSummary._meta.db_table, SaverDay._meta.db_table
     columns = "(user_id, challenge_id, first_day, last_day, deposits_count)"
-    first_last = "min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), sum(deposits_count)"
+    first_last = ("min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), "
+                  "sum(deposits_count)")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {summary}")
         if watermark is None:

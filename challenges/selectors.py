@@ -344,8 +344,8 @@ def forgiveness_in_words(*, challenge: Challenge, rules: scoring.Rules | None = 
     lines.append(_("Earn it back: once in this challenge, a missed window with no freeze left is repaired by one "
                    "deposit of at least KES %(amount)s within 48 hours after it closed.") % {
         "amount": amount(streaks.window_minimum(spec) * streaks.EARN_BACK_FACTOR)})
-    lines.append(_("A freeze keeps your streak; the points multiplier and the N-in-a-row target count only "
-                   "windows you saved in."))
+    lines.append(_("A frozen or earned-back window keeps your streak going wherever it counts (the N-in-a-row "
+                   "target, the points multiplier) but adds nothing to it."))
     return lines
 
 

@@ -43,8 +43,8 @@ def test_a_personal_goal_is_goal_uptake_not_a_challenge_participation(tenant, fr
     assert selectors.challenge_completion()["participants"] == 0
 
 
-def test_the_games_own_path_join_score_settle_is_what_analytics_reports(tenant, make_member, make_deposit,
-                                                                       make_challenge, django_capture_on_commit_callbacks):
+def test_the_games_own_path_join_score_settle_is_what_analytics_reports(
+        tenant, make_member, make_deposit, make_challenge, django_capture_on_commit_callbacks):
     """Join, deposits scored by the scoring batch, the challenge settled at its end: the statuses the
     game wrote are the figures, live and after the nightly rollup alike."""
     from challenges.services import challenge_settle, deposit_score, participant_join
