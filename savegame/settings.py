@@ -314,6 +314,12 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(DATA_DIR / "sms.jsonl"))
 MPESA_ENV = env("MPESA_ENV", default="simulator")
 MPESA_ALLOWED_IPS = env.list("MPESA_ALLOWED_IPS", default=[])
 
+# --- tracing (savegame/tracing.py; off by default) ---
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
+
 # --- logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
@@ -323,7 +329,8 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(schema)s %(request_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(schema)s %(request_id)s"
+            + (" %(trace_id)s %(span_id)s" if OTEL_ENABLED else ""),  # tracing on: each line names its trace
         }
     },
     "handlers": {
@@ -516,13 +523,6 @@ SUSPICIOUS_DEFAULTS = {
     "outside_allowlist_count": 1,    # refusals from addresses outside MPESA_ALLOWED_IPS in a day
 }
 
-# --- tracing (savegame/tracing.py; off by default) ---
-OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
-OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
-OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
-OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
-if OTEL_ENABLED:
-    LOGGING["formatters"]["json"]["fmt"] += " %(trace_id)s %(span_id)s"
 # --- ussd (feature phones: USSD menu and SMS commands, Africa's Talking) -------------------------
 # Its own tenant tables (sessions with their networkCode, incoming SMS); the callbacks arrive on the
 # platform host and name their organization by tenants.Organization.ussd_service_code / sms_shortcode.
