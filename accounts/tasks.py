@@ -1,9 +1,9 @@
 """Identity tasks."""
 
-from celery import shared_task
+from savegame.tasknames import task
 
 
-@shared_task(name="accounts.identity_prune", acks_late=True, time_limit=300, soft_time_limit=240)
+@task("accounts.identity_prune", acks_late=True, time_limit=300, soft_time_limit=240)
 def identity_prune() -> dict:
     """Nightly, in every tenant: drop expired JWT records and never-verified sign-up devices."""
     from django.db import connection

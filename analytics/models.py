@@ -116,8 +116,9 @@ class SaverDay(models.Model):
 
 class SaverSummary(models.Model):
     """Per member and scope (a challenge, or NULL = all their deposits) through the rollup
-    watermark: when they first and last saved and how much. Rebuilt after every rollup run; it
-    keeps active-saver, participation and completion figures to a few index reads."""
+    watermark: when they first and last saved. Rebuilt after every rollup run; it keeps the
+    active-saver figures to a few index reads (outcomes and participation are the game's
+    participations, challenges.selectors.participation_outcomes)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     challenge = models.ForeignKey(
@@ -126,8 +127,6 @@ class SaverSummary(models.Model):
     first_day = models.DateField(null=True, blank=True)
     last_day = models.DateField(null=True, blank=True)
     deposits_count = models.PositiveIntegerField(default=0)
-    saved = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
-    in_challenge = models.BooleanField(default=False, help_text=_("(All-deposits row) takes part in a challenge."))
 
     class Meta:
         constraints = [

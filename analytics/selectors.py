@@ -7,13 +7,10 @@ whether or not the nightly job has run, and stay fast as the ledger grows.
 
 from __future__ import annotations
 
-import hashlib
-import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -288,121 +285,13 @@ def _summary_scope(challenge_id: int | None):
     return SaverSummary.objects.filter(challenge_id=challenge_id)  # None: the all-deposits rows
 
 
-def _rolled_outcomes(*, by_id: dict, ended: set, goals: dict) -> dict:
-    """Participants by outcome from SaverSummary (days up to the watermark)."""
-    outcomes = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
-    if not by_id:
-        return outcomes
-    done = (
-        Count("id", filter=reduce(operator.or_, [Q(challenge_id=cid, saved__gte=g) for cid, g in goals.items()]))
-        if goals
-        else Count("id", filter=Q(pk__in=[]))
-    )
-    for row in (
-        SaverSummary.objects.filter(challenge_id__in=by_id)
-        .values("challenge_id")
-        .annotate(n=Count("id"), done=done)
-        .order_by()
-    ):
-        outcomes["participants"] += row["n"]
-        if row["challenge_id"] not in ended:
-            outcomes["active"] += row["n"]
-        elif row["challenge_id"] in goals:
-            outcomes["completed"] += row["done"]
-            outcomes["failed"] += row["n"] - row["done"]
-    return outcomes
+def challenge_outcomes(*, challenge_id: int | None) -> dict:
+    """Participations by outcome (participants, active, completed, failed): the game's statuses, the
+    same live or rolled up (a participation's status is not a day's figure)."""
+    return sources.participation(challenge_id=challenge_id)[1]
 
 
-def _apply_live_pairs(outcomes: dict, *, pairs: dict, saved_before: dict, ended: set, goals: dict) -> dict:
-    """Add today's (user, challenge) savings to rolled outcomes: new pairs are new participants;
-    a known pair may cross its goal."""
-    outcomes = dict(outcomes)
-    for (u, c), extra in pairs.items():
-        goal = goals.get(c)
-        if (u, c) in saved_before:
-            before = saved_before[(u, c)]
-            if goal is not None and (before >= goal) != (before + extra >= goal):
-                step = 1 if before + extra >= goal else -1
-                outcomes["completed"] += step
-                outcomes["failed"] -= step
-            continue
-        outcomes["participants"] += 1
-        if c not in ended:
-            outcomes["active"] += 1
-        elif goal is not None:
-            outcomes["completed" if extra >= goal else "failed"] += 1
-    return outcomes
-
-
-def _live_pairs(*, rows, joins, by_id: dict) -> dict[tuple[int, int], Decimal]:
-    """(user, challenge) -> KES saved in the live rows, for challenges in scope (joins count as 0)."""
-    pairs: dict[tuple[int, int], Decimal] = {}
-    for _day, u, c, a in rows:
-        if u and c in by_id:
-            pairs[(u, c)] = pairs.get((u, c), ZERO) + a
-    for u, c in joins:
-        if c in by_id:
-            pairs.setdefault((u, c), ZERO)
-    return pairs
-
-
-def challenge_outcomes(*, challenge_id: int | None, today: date, tz: ZoneInfo, watermark: date | None) -> dict:
-    """Participants by outcome: participants, active, completed, failed.
-
-    With the gamification participant model its status is the truth. Until then, participants
-    are members who saved into or joined a (non-draft, non-cancelled) challenge, and the outcome
-    of an ended fixed_amount challenge is derived from the ledger (saved >= amount x periods);
-    other types count as participants without an outcome.
-    """
-    model = sources.participant_model()
-    if model is not None:
-        return sources.participant_status_counts(model=model, challenge_id=challenge_id)
-    by_id, ended, goals, _all = _challenge_rules(challenge_id=challenge_id, today=today)
-    outcomes = _rolled_outcomes(by_id=by_id, ended=ended, goals=goals)
-    live_first = _live_first(watermark)
-    if live_first > today or not by_id:
-        return outcomes
-    rows = (
-        sources.ledger_verified(first=live_first, last=today, tz=tz)
-        .filter(challenge_id__in=by_id, user__isnull=False)
-        .values_list("day", "user_id", "challenge_id", "amount")
-    )
-    joins = {
-        (u, int(c))
-        for u, c in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=list(by_id))
-        .values_list("user_id", "properties__challenge_id")
-        .distinct()
-    }
-    pairs = _live_pairs(rows=rows, joins=joins, by_id=by_id)
-    saved_before = (
-        {
-            (r["user_id"], r["challenge_id"]): r["saved"]
-            for r in SaverSummary.objects.filter(
-                challenge_id__in={c for _, c in pairs}, user_id__in={u for u, _ in pairs}
-            ).values("user_id", "challenge_id", "saved")
-        }
-        if pairs
-        else {}
-    )
-    return _apply_live_pairs(outcomes, pairs=pairs, saved_before=saved_before, ended=ended, goals=goals)
-
-
-def _challenge_rules(*, challenge_id: int | None, today: date) -> tuple[dict, set, dict, list]:
-    """(challenges in scope by id, ids of ended ones, goals of ended fixed_amount ones, all ids)."""
-    every = list(sources.challenges().only("id", "type", "target", "duration_days", "status", "end_date"))
-    by_id = {
-        c.pk: c
-        for c in every
-        if c.status not in ("draft", "cancelled") and (challenge_id is None or c.pk == challenge_id)
-    }
-    ended = {cid for cid, c in by_id.items() if c.status == "completed" or c.end_date < today}
-    goals = {cid: goal for cid in ended if (goal := sources.fixed_amount_goal(by_id[cid])) is not None}
-    return by_id, ended, goals, [c.pk for c in every]
-
-
-def _rolled_overview(
-    *, challenge_id: int | None, today: date, watermark: date, by_id: dict, ended: set, goals: dict
-) -> dict:
+def _rolled_overview(*, challenge_id: int | None, today: date, watermark: date) -> dict:
     """The rolled-up part of the overview (days up to the watermark). It only changes when the
     rollup runs, so it is cached under the rollup version."""
     totals = DailyRollup.objects.filter(day__lte=watermark, challenge_id=challenge_id).aggregate(
@@ -417,19 +306,7 @@ def _rolled_overview(
         )
         for days in (7, 30)
     }
-    participants = (
-        scope.count()
-        if challenge_id is not None
-        else SaverSummary.objects.filter(challenge__isnull=True, in_challenge=True).count()
-    )
-    outcomes = _rolled_outcomes(by_id=by_id, ended=ended, goals=goals)
-    return {
-        "deposits_count": totals["n"] or 0,
-        "deposits_amount": totals["amount"] or ZERO,
-        "active": active,
-        "participants": participants,
-        "outcomes": outcomes,
-    }
+    return {"deposits_count": totals["n"] or 0, "deposits_amount": totals["amount"] or ZERO, "active": active}
 
 
 def analytics_overview(*, challenge_id: int | None = None) -> dict:
@@ -456,81 +333,46 @@ def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overvi
     state = DailyRollup.objects.filter(challenge__isnull=True).aggregate(last=Max("day"), version=Max("computed_at"))
     watermark = state["last"]
     members = sources.members().count()
-    model = sources.participant_model()
-    by_id, ended, goals, all_ids = _challenge_rules(challenge_id=challenge_id, today=today)
 
-    rolled = {
-        "deposits_count": 0,
-        "deposits_amount": ZERO,
-        "active": {7: 0, 30: 0},
-        "participants": 0,
-        "outcomes": {"participants": 0, "active": 0, "completed": 0, "failed": 0},
-    }
+    rolled = {"deposits_count": 0, "deposits_amount": ZERO, "active": {7: 0, 30: 0}}
     if watermark is not None:
-        rules = sorted((cid, c.status, c.end_date.isoformat(), str(goals.get(cid))) for cid, c in by_id.items())
-        rules_digest = hashlib.md5(str(rules).encode()).hexdigest()
-        key = f"analytics:overview:{state['version'].timestamp()}:{today}:{challenge_id}:{rules_digest}"
+        key = f"analytics:overview:{state['version'].timestamp()}:{today}:{challenge_id}"
         try:
             cached = cache.get(key)
         except Exception:  # Redis down: compute without the cache
             cached = None
         if cached is None:
-            cached = _rolled_overview(
-                challenge_id=challenge_id, today=today, watermark=watermark, by_id=by_id, ended=ended, goals=goals
-            )
+            cached = _rolled_overview(challenge_id=challenge_id, today=today, watermark=watermark)
             try:
                 cache.set(key, cached, 6 * 3600)
             except Exception:
                 pass
         rolled = cached
 
-    # --- the live delta: ledger rows and joins after the watermark --------------------------
+    # --- the live delta: ledger rows after the watermark --------------------------------------
     live_first = _live_first(watermark)
     rows = []
-    joins: set[tuple[int, int]] = set()
     if live_first <= today:
         rows = list(
             sources.ledger_verified(first=live_first, last=today, tz=tz).values_list(
                 "day", "user_id", "challenge_id", "amount"
             )
         )
-    if live_first <= today and model is None:  # joins only feed the ledger-derived participation below
-        known = list(by_id) if challenge_id is not None else all_ids
-        joins = {
-            (u, int(c))
-            for u, c in sources.challenge_joins(since=sources.day_start(live_first, tz), challenge_ids=known)
-            .values_list("user_id", "properties__challenge_id")
-            .distinct()
-        }
     scoped = [r for r in rows if challenge_id is None or r[2] == challenge_id]
-    users = {r[1] for r in rows if r[1]} | {u for u, _ in joins}
-    summary: dict[tuple[int, int | None], tuple] = {}
+    users = {r[1] for r in scoped if r[1] and r[3] > 0}
+    last_day: dict[int, date | None] = {}
     if users and watermark is not None:
-        # Only the rows the delta can touch: each live user's all-deposits row and each live
-        # (user, challenge) pair, read through the (user, challenge) unique index.
-        if model is None:  # the ledger-derived outcomes need every live (user, challenge) pair
-            pairs_wanted = {(u, c) for _day, u, c, _a in rows if u and c is not None} | joins
-        else:  # the active-saver counts need only the rows of the scope they count in
-            pairs_wanted = {(u, challenge_id) for u in users} if challenge_id is not None else set()
+        # Only the summary rows the delta can touch: each live saver's row of this scope, read
+        # through the (user, challenge) unique index.
         table = SaverSummary._meta.db_table
-        select = f"SELECT s.user_id, s.challenge_id, s.last_day, s.saved, s.in_challenge FROM {table} s "
-        fetched = []
-        # Two small index-nested-loop queries: as one UNION the planner goes parallel, ~20x slower.
+        scope = "s.challenge_id IS NULL" if challenge_id is None else "s.challenge_id = %s"
         with connection.cursor() as cursor:
             cursor.execute(
-                select + "JOIN unnest(%s::bigint[]) AS u(id) ON s.user_id = u.id AND s.challenge_id IS NULL",
-                [list(users)],
+                f"SELECT s.user_id, s.last_day FROM {table} s "
+                f"JOIN unnest(%s::bigint[]) AS u(id) ON s.user_id = u.id AND {scope}",
+                [list(users)] + ([] if challenge_id is None else [challenge_id]),
             )
-            fetched += cursor.fetchall()
-            if pairs_wanted:
-                cursor.execute(
-                    select + "JOIN unnest(%s::bigint[], %s::bigint[]) AS p(u, c) "
-                    "ON s.user_id = p.u AND s.challenge_id = p.c",
-                    [[u for u, _ in pairs_wanted], [c for _, c in pairs_wanted]],
-                )
-                fetched += cursor.fetchall()
-        for u, c, last_day, saved, in_challenge in fetched:
-            summary[(u, c)] = (last_day, saved, in_challenge)
+            last_day = dict(cursor.fetchall())
 
     count = rolled["deposits_count"] + sum(1 for r in scoped if r[3] > 0)
     amount = rolled["deposits_amount"] + sum((r[3] for r in scoped), ZERO)
@@ -538,27 +380,10 @@ def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overvi
     for days in (7, 30):
         start = today - timedelta(days=days - 1)
         fresh = {r[1] for r in scoped if r[1] and r[3] > 0 and r[0] >= start}
-        fresh = {u for u in fresh if not ((s := summary.get((u, challenge_id))) and s[0] and s[0] >= start)}
+        fresh = {u for u in fresh if not ((seen := last_day.get(u)) and seen >= start)}
         active[days] = rolled["active"][days] + len(fresh)
 
-    if model is not None:
-        participating, outcomes = sources.participant_figures(model=model, challenge_id=challenge_id)
-    else:
-        in_scope = (lambda c: c == challenge_id) if challenge_id is not None else (lambda c: c is not None)
-        new_users = {r[1] for r in rows if r[1] and in_scope(r[2])} | {u for u, c in joins if in_scope(c)}
-        if challenge_id is None:
-            already = {u for u in new_users if (s := summary.get((u, None))) and s[2]}
-        else:
-            already = {u for u in new_users if (u, challenge_id) in summary}
-        participating = rolled["participants"] + len(new_users - already)
-        outcomes = _apply_live_pairs(
-            rolled["outcomes"],
-            pairs=_live_pairs(rows=rows, joins=joins, by_id=by_id),
-            saved_before={key: value[1] for key, value in summary.items() if key[1] is not None},
-            ended=ended,
-            goals=goals,
-        )
-
+    participating, outcomes = sources.participation(challenge_id=challenge_id)
     figures = {
         "total_saved": _decimal(amount),
         "deposits_count": count,
@@ -800,11 +625,9 @@ def retention_cohorts(*, win: Window, challenge_id: int | None = None) -> list[d
     return out
 
 
-def challenge_completion(*, challenge_id: int | None = None, today: date | None = None) -> dict:
+def challenge_completion(*, challenge_id: int | None = None) -> dict:
     """Participants by outcome with completion and failure rates (shares of all participants)."""
-    tz = sources.org_timezone()
-    today = today or sources.local_today(tz)
-    outcomes = challenge_outcomes(challenge_id=challenge_id, today=today, tz=tz, watermark=rollup_watermark())
+    outcomes = challenge_outcomes(challenge_id=challenge_id)
     return {
         **outcomes,
         "completion_rate": _rate(outcomes["completed"], outcomes["participants"]),
@@ -830,7 +653,7 @@ def analytics_engagement(*, first: date | None, last: date | None, challenge_id:
         "from": first.isoformat(),
         "to": last.isoformat(),
         "challenge": challenge_id,
-        "completion": challenge_completion(challenge_id=challenge_id, today=today),
+        "completion": challenge_completion(challenge_id=challenge_id),
         "streaks": streak_distribution(win=win, challenge_id=challenge_id),
         "retention_cohorts": retention_cohorts(win=win, challenge_id=challenge_id),
         "notifications": {"opened": opened, "converted": converted, "conversion_rate": _rate(converted, opened)},

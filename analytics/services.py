@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from analytics import selectors, sources
-from analytics.models import DailyRollup, Event, SaverDay, SaverSummary
+from analytics.models import DailyRollup, SaverDay, SaverSummary
 
 
 def rollup_days(*, first: date, last: date, refresh_summary: bool = True) -> int:
@@ -41,46 +41,22 @@ def rollup_days(*, first: date, last: date, refresh_summary: bool = True) -> int
 
 
 def saver_summary_refresh() -> None:
-    """Rebuild SaverSummary from SaverDay and the challenge_joined events up to the watermark."""
-    from accounts.models import User
-    from challenges.models import Challenge
-
+    """Rebuild SaverSummary from SaverDay up to the watermark."""
     watermark = selectors.rollup_watermark()
-    summary, saver_day, event = SaverSummary._meta.db_table, SaverDay._meta.db_table, Event._meta.db_table
-    columns = "(user_id, challenge_id, first_day, last_day, deposits_count, saved, in_challenge)"
+    summary, saver_day = SaverSummary._meta.db_table, SaverDay._meta.db_table
+    columns = "(user_id, challenge_id, first_day, last_day, deposits_count)"
+    first_last = ("min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), "
+                  "sum(deposits_count)")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {summary}")
         if watermark is None:
             return
-        end = sources.day_start(watermark + timedelta(days=1), sources.org_timezone())
-        first_last = (
-            "min(day) FILTER (WHERE deposits_count > 0), max(day) FILTER (WHERE deposits_count > 0), "
-            "sum(deposits_count), sum(amount), false"
-        )
         cursor.execute(
             f"INSERT INTO {summary} {columns} SELECT user_id, challenge_id, {first_last} "
             f"FROM {saver_day} WHERE challenge_id IS NOT NULL GROUP BY user_id, challenge_id"
         )
         cursor.execute(
             f"INSERT INTO {summary} {columns} SELECT user_id, NULL, {first_last} FROM {saver_day} GROUP BY user_id"
-        )
-        # Members who joined a challenge (challenge_joined events) but have not saved into it yet.
-        cursor.execute(
-            f"""INSERT INTO {summary} {columns}
-            SELECT DISTINCT e.user_id, c.id, NULL::date, NULL::date, 0, 0, false
-            FROM {event} e
-            JOIN {Challenge._meta.db_table} c ON e.properties->>'challenge_id' ~ '^[0-9]{{1,18}}$'
-                 AND c.id = (e.properties->>'challenge_id')::bigint
-            JOIN {User._meta.db_table} u ON u.id = e.user_id
-            WHERE e.type = 'challenge_joined' AND e.created_at < %s
-            ON CONFLICT (user_id, challenge_id) DO NOTHING""",
-            [end],
-        )
-        cursor.execute(
-            f"""INSERT INTO {summary} {columns}
-            SELECT DISTINCT user_id, NULL::bigint, NULL::date, NULL::date, 0, 0, true FROM {summary}
-            WHERE challenge_id IS NOT NULL
-            ON CONFLICT (user_id, challenge_id) DO UPDATE SET in_challenge = true"""
         )
         # Fresh statistics: the table was just rewritten and the overview plans on it.
         cursor.execute(f"ANALYZE {summary}")

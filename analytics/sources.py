@@ -1,20 +1,14 @@
-"""What analytics reads from the other apps, in one place.
-
-Each function here is a small seam: when the gamification participant model lands (settings
-ANALYTICS_PARTICIPANT_MODEL) the outcome and participation reads switch to it without touching
-the metrics.
+"""What analytics reads from the other apps, in one place: the ledger (payments.selectors), the
+organization's calendar (tenants.calendar), members, and challenges and their participations (the
+game's own reads, challenges.selectors), so the metrics never reach into another app's rules.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.apps import apps
-from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from payments import selectors as payments_selectors
@@ -106,75 +100,20 @@ def member_first_day(*, tz: ZoneInfo) -> date | None:
     return first.astimezone(tz).date() if first else None
 
 
-# --- challenges and participants (gamification) -----------------------------------------------
+# --- challenges and participations (the game) --------------------------------------------------
 def challenges() -> QuerySet:
     from challenges.models import Challenge
 
     return Challenge.objects.exclude(type="goal")  # issue 18: members' own goals are counted in goal uptake
 
 
-def participant_model():
-    """The gamification participant model if it is installed with the fields we need, else None."""
-    try:
-        model = apps.get_model(settings.ANALYTICS_PARTICIPANT_MODEL)
-    except (LookupError, ValueError):
-        return None
-    names = {f.name for f in model._meta.get_fields()}
-    return model if {"user", "challenge", "status"} <= names else None
+def participation(*, challenge_id: int | None) -> tuple[int, dict[str, int]]:
+    """(distinct members taking part, participations by outcome: participants, active, completed,
+    failed), as the game records them (challenges.selectors.participation_outcomes)."""
+    from challenges.selectors import participation_outcomes
 
-
-def fixed_amount_goal(challenge) -> Decimal | None:
-    """Total a member must save to complete a fixed_amount challenge (amount x periods), or None
-    when the goal is not derivable from the ledger alone (the other types)."""
-    if challenge.type != "fixed_amount":
-        return None
-    target = challenge.target or {}
-    try:
-        amount = Decimal(str(target.get("amount")))
-    except Exception:
-        return None
-    days = challenge.duration_days
-    periods = {"daily": days, "weekly": math.ceil(days / 7), "monthly": math.ceil(days / 30)}.get(
-        target.get("frequency", "daily"), days
-    )
-    return amount * periods
-
-
-def participant_status_counts(*, model, challenge_id: int | None) -> dict[str, int]:
-    """Participants by status from the gamification participant model (the truth once it lands)."""
-    counts = {"participants": 0, "active": 0, "completed": 0, "failed": 0}
-    qs = model.objects.exclude(challenge__status="cancelled")
-    if challenge_id is not None:
-        qs = qs.filter(challenge_id=challenge_id)
-    for row in qs.values("status").annotate(n=Count("id")).order_by():
-        counts["participants"] += row["n"]
-        if row["status"] in counts:
-            counts[row["status"]] += row["n"]
-    return counts
-
-
-def participant_figures(*, model, challenge_id: int | None) -> tuple[int, dict[str, int]]:
-    """(distinct members in a challenge, participant_status_counts) in one query."""
-    qs = model.objects.exclude(challenge__status="cancelled")
-    if challenge_id is not None:
-        qs = qs.filter(challenge_id=challenge_id)
-    row = qs.order_by().aggregate(
-        users=Count("user_id", distinct=True), participants=Count("id"),
-        **{status: Count("id", filter=Q(status=status)) for status in ("active", "completed", "failed")},
-    )
-    return row.pop("users"), row
-
-
-def challenge_joins(*, since: datetime, challenge_ids) -> QuerySet:
-    """challenge_joined events from `since`, for these challenges (ids in properties.challenge_id)."""
-    from analytics.models import Event
-
-    return Event.objects.filter(
-        type="challenge_joined",
-        user__isnull=False,
-        created_at__gte=since,
-        properties__challenge_id__in=list(challenge_ids),
-    ).order_by()
+    row = participation_outcomes(challenge_id=challenge_id)
+    return row.pop("members"), row
 
 
 def positive() -> Q:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError, connection
 from django_tenants.utils import schema_context
 
+from savegame.tasknames import task
+
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="analytics.rollup_dispatch", acks_late=True, time_limit=300)
+@task("analytics.rollup_dispatch", acks_late=True, time_limit=300)
 def rollup_dispatch() -> int:
-    """Send `analytics.rollup_tenant` into every organization's schema (tenant-schemas-celery
+    """Send `analytics.rollup_run` into every organization's schema (tenant-schemas-celery
     stamps the schema from the context it is sent in)."""
     from tenants.selectors import organization_list
 
@@ -26,8 +27,8 @@ def rollup_dispatch() -> int:
     return len(schemas)
 
 
-@shared_task(
-    name="analytics.rollup_tenant",
+@task(
+    "analytics.rollup_run", formerly=["analytics.rollup_tenant"],
     acks_late=True,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
@@ -41,7 +42,7 @@ def rollup_tenant() -> dict:
     from analytics.services import rollup_nightly
 
     if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
-        raise RuntimeError("analytics.rollup_tenant must run in a tenant schema")
+        raise RuntimeError("analytics.rollup_run must run in a tenant schema")
     days = rollup_nightly()
     logger.info("analytics rollup done", extra={"days": days})
     return {"schema": connection.schema_name, "days": days}

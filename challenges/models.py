@@ -208,6 +208,8 @@ class PointAward(models.Model):
     class Reason(models.TextChoices):
         DEPOSIT = "deposit", _("Deposit")
         STREAK_TOPUP = "streak_topup", _("Streak multiplier (late deposit)")
+        # issue 18: a late deposit can change which missed windows a freeze or the earn-back keeps
+        STREAK_FIX = "streak_fix", _("Streak corrected (late deposit)")
         EARLY_BIRD = "early_bird", _("Early bird bonus")
         COMPLETION = "completion", _("Completion bonus")
         REFERRAL = "referral", _("Referral bonus")
@@ -222,8 +224,9 @@ class PointAward(models.Model):
         "payments.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reason = models.CharField(max_length=16, choices=Reason.choices)
-    # Negative only on `reversal` rows (the points a reversed deposit took back), so that the rows
-    # of a participation always add up to its points.
+    # Negative only on `reversal` rows (the points a reversed deposit took back) and `streak_fix` rows
+    # (what a late deposit that moved the earn-back took back), so that the rows of a participation
+    # always add up to its points.
     points = models.BigIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
@@ -248,12 +251,13 @@ class PointAward(models.Model):
                 name="award_reversal_once",
             ),
             models.CheckConstraint(
-                condition=models.Q(reason__in=["deposit", "streak_topup", "early_bird", "completion", "referral",
-                                               "reversal"]),
+                condition=models.Q(reason__in=["deposit", "streak_topup", "streak_fix", "early_bird", "completion",
+                                               "referral", "reversal"]),
                 name="award_reason_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(points__gte=0) | models.Q(reason="reversal"), name="award_negative_only_reversal",
+                condition=models.Q(points__gte=0) | models.Q(reason__in=["reversal", "streak_fix"]),
+                name="award_negative_only_takeback",
             ),
         ]
 

@@ -1,10 +1,13 @@
 """The scoring engine: pure functions over a participation's deposits (no database, no Redis).
 
 Everything a score depends on is computed from the *set* of deposits counted toward a
-participation (local date + amount), never from the order they arrived in. Adding a deposit can
-only lengthen streaks, meet periods or raise ratios (every quantity is monotone), so the
-incremental path in services.py only ever tops awards up, and a recompute from scratch gives the
-same totals. Rules: DESIGN.md "Gamification rules" and docs/GAMIFICATION.md.
+participation (local date + amount), never from the order they arrived in, so a recompute from
+scratch gives the same totals as the incremental path (challenges/services/scoring_batch.py).
+Adding a deposit can only lengthen streaks, meet periods or raise ratios, with one exception: in a
+forgiving streak (challenges/streaks.py) a late deposit can change which missed windows the freezes
+and the one earn-back keep (a freeze earned sooner is spent sooner; an earlier window earned back
+uses the earn-back up), so a later window kept before breaks; the incremental path then takes the
+difference back (`streak_fix` awards). Rules: DESIGN.md "Gamification rules" and docs/GAMIFICATION.md.
 """
 
 from __future__ import annotations
@@ -164,16 +167,19 @@ def qualifying_windows(spec: ChallengeSpec, deposits: Iterable[Deposit]) -> set[
     return {w for w, amounts in _by_window(deposits, unit).items() if spec.window_qualifies(amounts)}
 
 
-def streak_carried_into(spec: ChallengeSpec, qualifying: set[date], day: date) -> int:
-    """Consecutive qualifying windows just before the window of `day` (within the challenge)."""
+def streak_carried_into(spec: ChallengeSpec, qualifying: set[date], day: date,
+                        bridged: frozenset[date] | set[date] = frozenset()) -> int:
+    """Qualifying windows in the run just before the window of `day` (within the challenge). A
+    `bridged` window (kept by a streak freeze or earned back, challenges/streaks.py) keeps the run
+    and adds nothing to it, as in the current streak the member sees."""
     unit = spec.streak_unit
     first = window_start(spec.start_date, unit)
     count, current = 0, window_start(day, unit)
     while True:
         current = window_start(current - timedelta(days=1), unit)
-        if current < first or current not in qualifying:
+        if current < first or (current not in qualifying and current not in bridged):
             return count
-        count += 1
+        count += current in qualifying
 
 
 def floor_points(amount: Decimal, points_per_kes: Decimal, multiplier: Decimal) -> int:
@@ -181,9 +187,15 @@ def floor_points(amount: Decimal, points_per_kes: Decimal, multiplier: Decimal) 
     return max(int(value), 0)
 
 
-def streaks_carried(spec: ChallengeSpec, qualifying: set[date], days: Iterable[date]) -> dict[date, int]:
+def run_step(run: int, window: date, qualifying: set[date], bridged: frozenset[date] | set[date]) -> int:
+    """The streak after `window`: +1 when it qualifies, kept when it is bridged, else reset."""
+    return run + 1 if window in qualifying else (run if window in bridged else 0)
+
+
+def streaks_carried(spec: ChallengeSpec, qualifying: set[date], days: Iterable[date],
+                    bridged: frozenset[date] | set[date] = frozenset()) -> dict[date, int]:
     """`streak_carried_into` for the windows of many days in one pass over the challenge's windows:
-    {window start: consecutive qualifying windows just before it}."""
+    {window start: qualifying windows in the run just before it}."""
     unit = spec.streak_unit
     wanted = {window_start(day, unit) for day in days}
     if not wanted:
@@ -192,17 +204,22 @@ def streaks_carried(spec: ChallengeSpec, qualifying: set[date], days: Iterable[d
     current, last = window_start(spec.start_date, unit), max(wanted)
     while current <= last:
         runs[current] = run
-        run = run + 1 if current in qualifying else 0
+        run = run_step(run, current, qualifying, bridged)
         current = window_next(current, unit)
     return {w: runs.get(w, 0) for w in wanted}
 
 
 def deposit_points(spec: ChallengeSpec, rules: Rules, deposits: list[Deposit]) -> list[tuple[int, Decimal]]:
-    """For each deposit (same order): (points it deserves, multiplier), given all deposits known."""
+    """For each deposit (same order): (points it deserves, multiplier), given all deposits known. The
+    streak going into a deposit's window counts frozen and earned-back windows as the member's
+    current streak does (they keep it, add nothing)."""
     threshold = rules.threshold(spec.streak_unit)
     carried = {}
     if threshold:
-        carried = streaks_carried(spec, qualifying_windows(spec, deposits), (day for day, _ in deposits))
+        from challenges import streaks
+
+        carried = streaks_carried(spec, qualifying_windows(spec, deposits), (day for day, _ in deposits),
+                                  streaks.bridged_windows(spec, deposits))
     unit, one = spec.streak_unit, Decimal("1")
     out = []
     for day, amount in deposits:
@@ -275,27 +292,48 @@ def progress_percentage(spec: ChallengeSpec, deposits: list[Deposit], today: dat
     )
 
 
-def progress_streak(spec: ChallengeSpec, deposits: list[Deposit], today: date) -> Outcome:
+def current_run(spec: ChallengeSpec, qualifying: set[date], bridged: frozenset[date] | set[date], today: date) -> int:
+    """The current streak: qualifying windows in the run that reaches today's window (alive while
+    today's window is still open; bridged windows keep it and add nothing)."""
+    unit = spec.streak_unit
+    windows = windows_between(spec.start_date, spec.end_date, unit)
+    if not windows:
+        return 0
+    w = window_start(min(max(today, spec.start_date), spec.end_date), unit)
+    if w not in qualifying:
+        w = window_start(w - timedelta(days=1), unit)
+    count = 0
+    while w >= windows[0] and (w in qualifying or w in bridged):
+        count += w in qualifying
+        w = window_start(w - timedelta(days=1), unit)
+    return count
+
+
+def best_run(spec: ChallengeSpec, qualifying: set[date], bridged: frozenset[date] | set[date]) -> int:
+    best = run = 0
+    for w in windows_between(spec.start_date, spec.end_date, spec.streak_unit):
+        run = run_step(run, w, qualifying, bridged)
+        best = max(best, run)
+    return best
+
+
+def progress_streak(spec: ChallengeSpec, deposits: list[Deposit], today: date,
+                    bridged: frozenset[date] | set[date] = frozenset(), repairable: date | None = None) -> Outcome:
+    """N windows in a row. A window kept by a streak freeze or earned back (`bridged`, as of today:
+    challenges/streaks.py) keeps the run and adds nothing, exactly as in the current streak the member
+    sees; `repairable` is a missed window that can still be earned back (it may yet keep the run)."""
     unit = spec.streak_unit
     needed = int(spec.target.get("consecutive_weeks") or spec.target.get("consecutive_days"))
     qualifying = qualifying_windows(spec, deposits)
     windows = windows_between(spec.start_date, spec.end_date, unit)
-    best = run = 0
-    for w in windows:
-        run = run + 1 if w in qualifying else 0
-        best = max(best, run)
-    # The current streak is alive while today's window is still open.
+    best = best_run(spec, qualifying, bridged)
+    current = current_run(spec, qualifying, bridged, today)
     now_window = window_start(min(max(today, spec.start_date), spec.end_date), unit)
-    current, w = 0, now_window
-    if w not in qualifying:
-        w = window_start(w - timedelta(days=1), unit)
-    while w >= windows[0] and w in qualifying:
-        current += 1
-        w = window_start(w - timedelta(days=1), unit)
     if today > spec.end_date:
         potential = best
     else:
-        carried = streak_carried_into(spec, qualifying, now_window)
+        kept = set(bridged) | ({repairable} if repairable else set())
+        carried = streak_carried_into(spec, qualifying, now_window, kept)
         potential = max(best, carried + len([x for x in windows if x >= now_window]))
     completed = best >= needed
     return Outcome(
@@ -321,17 +359,14 @@ def progress_group(spec: ChallengeSpec, deposits: list[Deposit], today: date, te
     )
 
 
-def progress_goal(spec: ChallengeSpec, deposits: list[Deposit], today: date) -> Outcome:
+def progress_goal(spec: ChallengeSpec, deposits: list[Deposit], today: date,
+                  bridged: frozenset[date] | set[date] = frozenset()) -> Outcome:
     """A personal goal: save `amount` in total by the end date (challenges/goals.py)."""
     saved = sum((a for _, a in deposits), ZERO)
     goal = Decimal(str(spec.target["amount"]))
     ratio = _ratio(saved, goal)
     completed = Decimal(ratio) >= 1
-    qualifying = qualifying_windows(spec, deposits)
-    best = run = 0
-    for w in windows_between(spec.start_date, spec.end_date, spec.streak_unit):
-        run = run + 1 if w in qualifying else 0
-        best = max(best, run)
+    best = best_run(spec, qualifying_windows(spec, deposits), bridged)
     return Outcome(
         progress={"type": "goal", "unit": spec.streak_unit, "goal": f"{goal:.2f}", "saved": str(saved),
                   "ratio": ratio, "best_streak": best},
@@ -341,25 +376,19 @@ def progress_goal(spec: ChallengeSpec, deposits: list[Deposit], today: date) -> 
 
 def progress_compute(spec: ChallengeSpec, deposits: list[Deposit], *, today: date, baseline: Decimal = ZERO,
                      team_total: Decimal | None = None, team_members: int = 0) -> Outcome:
-    outcome = _progress_compute(spec, deposits, today=today, baseline=baseline, team_total=team_total,
-                                team_members=team_members)
     if spec.type in ("streak", "goal"):  # streaks that forgive (challenges/streaks.py)
         from challenges import streaks
 
-        outcome.progress.update(streaks.progress_fields(spec, deposits, today))
-    return outcome
-
-
-def _progress_compute(spec: ChallengeSpec, deposits: list[Deposit], *, today: date, baseline: Decimal = ZERO,
-                      team_total: Decimal | None = None, team_members: int = 0) -> Outcome:
-    if spec.type == "goal":
-        return progress_goal(spec, deposits, today)
+        book = streaks.ledger(spec, deposits, until=today)
+        repairable = book.repairable[0] if book.repairable else None
+        outcome = (progress_goal(spec, deposits, today, book.bridged) if spec.type == "goal"
+                   else progress_streak(spec, deposits, today, book.bridged, repairable))
+        outcome.progress.update(streaks.progress_fields(spec, deposits, today, book=book))
+        return outcome
     if spec.type == "fixed_amount":
         return progress_fixed_amount(spec, deposits, today)
     if spec.type == "percentage":
         return progress_percentage(spec, deposits, today, baseline)
-    if spec.type == "streak":
-        return progress_streak(spec, deposits, today)
     return progress_group(spec, deposits, today, team_total, team_members)
 
 

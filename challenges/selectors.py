@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from challenges import leaderboard, ledger, readcache, scoring
 from challenges.badges import catalogue, criteria_explain
@@ -98,6 +98,21 @@ def challenge_participant_user_ids(*, challenge_id: int) -> list[int]:
     broadcast to a challenge's participants. Inactive accounts are left out."""
     return list(Participant.objects.filter(challenge_id=challenge_id, user__is_active=True)
                 .order_by("user_id").values_list("user_id", flat=True).distinct())
+
+
+def participation_outcomes(*, challenge_id: int | None = None) -> dict[str, int]:
+    """Participations by status, and the distinct members they belong to, for analytics' completion
+    and participation figures (the game's statuses are the one truth about outcomes). Cancelled
+    challenges and personal goals (issue 18: counted as goal uptake, challenges.goals.goal_uptake)
+    are left out. One query: {"members", "participants", "active", "completed", "failed"}."""
+    qs = Participant.objects.exclude(challenge__status=Challenge.Status.CANCELLED).exclude(
+        challenge__type=Challenge.Type.GOAL)
+    if challenge_id is not None:
+        qs = qs.filter(challenge_id=challenge_id)
+    return qs.order_by().aggregate(
+        members=Count("user_id", distinct=True), participants=Count("id"),
+        **{status: Count("id", filter=Q(status=status)) for status in Participant.Status.values},
+    )
 
 
 def broadcast_challenges() -> list[dict]:
@@ -331,8 +346,8 @@ def forgiveness_in_words(*, challenge: Challenge, rules: scoring.Rules | None = 
     lines.append(_("Earn it back: once in this challenge, a missed window with no freeze left is repaired by one "
                    "deposit of at least KES %(amount)s within 48 hours after it closed.") % {
         "amount": amount(streaks.window_minimum(spec) * streaks.EARN_BACK_FACTOR)})
-    lines.append(_("A freeze keeps your streak; the points multiplier and the N-in-a-row target count only "
-                   "windows you saved in."))
+    lines.append(_("A frozen or earned-back window keeps your streak going wherever it counts (the N-in-a-row "
+                   "target, the points multiplier) but adds nothing to it."))
     return lines
 
 

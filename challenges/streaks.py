@@ -16,10 +16,13 @@ Everything is a function of the set of deposits and of `until` (which windows ha
 the order deposits arrived in, so a recompute always equals what was recorded incrementally
 (challenges/freezes.py writes the difference as StreakFreeze rows).
 
-Freezes keep the *current streak* (what the member sees, the streak-at-risk reminder and the
-streak_broken event). The points multiplier and a streak challenge's N-in-a-row target count only
-windows actually saved in: those rules must stay monotone (a new deposit can only add points), and
-"once per challenge" earn-back is not (an earlier repair uses it up before a later one).
+A bridged window counts everywhere a streak does, the same way (it keeps the run, adds nothing to it
+and no saved amount): the current streak the member sees, the streak-at-risk reminder, the
+streak_broken event, a streak challenge's N-in-a-row target and the points multiplier
+(scoring.run_step). That makes one thing non-monotone: a late deposit can change which missed windows
+the freezes and the one earn-back keep (a freeze earned sooner is spent sooner, an earlier window
+earned back uses the earn-back up), so a later window kept before breaks; the scoring batch then takes
+back what keeping it had earned (docs/GAMIFICATION.md "Late deposits").
 """
 
 from __future__ import annotations
@@ -110,27 +113,23 @@ def ledger(spec: scoring.ChallengeSpec, deposits: Iterable[scoring.Deposit], *, 
     return out
 
 
-def current_streak(spec: scoring.ChallengeSpec, qualifying: set[date], bridged: set[date], today: date) -> int:
-    """Qualifying windows in the run that reaches today's window (bridged windows keep it, add nothing)."""
-    unit = spec.streak_unit
-    windows = scoring.windows_between(spec.start_date, spec.end_date, unit)
-    if not windows:
-        return 0
-    w = scoring.window_start(min(max(today, spec.start_date), spec.end_date), unit)
-    if w not in qualifying:
-        w = scoring.window_start(w - timedelta(days=1), unit)
-    count = 0
-    while w >= windows[0] and (w in qualifying or w in bridged):
-        count += w in qualifying
-        w = scoring.window_start(w - timedelta(days=1), unit)
-    return count
+def bridged_windows(spec: scoring.ChallengeSpec, deposits: Iterable[scoring.Deposit]) -> frozenset[date]:
+    """The windows the rules keep (frozen or earned back) before the latest deposit's window closes:
+    what the points multiplier counts. A function of the set of deposits alone: every window before a
+    deposit's own has closed by the time it is made, so the day it is scored on changes nothing."""
+    deposits = list(deposits)
+    if spec.type not in FORGIVING_TYPES or not deposits:
+        return frozenset()
+    last = max(day for day, _ in deposits)
+    return frozenset(ledger(spec, deposits, until=last + timedelta(days=1)).bridged)
 
 
-def progress_fields(spec: scoring.ChallengeSpec, deposits: list[scoring.Deposit], today: date) -> dict:
+def progress_fields(spec: scoring.ChallengeSpec, deposits: list[scoring.Deposit], today: date,
+                    book: Ledger | None = None) -> dict:
     """The forgiveness part of a participation's progress (merged into it by scoring.progress_compute)."""
-    book = ledger(spec, deposits, until=today)
+    book = book or ledger(spec, deposits, until=today)
     qualifying = scoring.qualifying_windows(spec, deposits)
-    fields = {"current_streak": current_streak(spec, qualifying, book.bridged, today),
+    fields = {"current_streak": scoring.current_run(spec, qualifying, book.bridged, today),
               "freezes_held": book.held, "freezes_used": book.count("used"),
               "earn_back_used": book.earn_back_used, "freeze_every": spec.freeze_every}
     if book.repairable:

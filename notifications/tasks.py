@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from notifications.africastalking import TransientProviderError
+from savegame.tasknames import task
 
 
-@shared_task(
-    name="notifications.send", acks_late=True,
+@task(
+    "notifications.batch_send", formerly=["notifications.send"], acks_late=True,
     autoretry_for=(TransientProviderError,), retry_backoff=5, retry_backoff_max=600, retry_jitter=True,
     max_retries=5, soft_time_limit=120, time_limit=150,
 )
@@ -21,7 +20,8 @@ def send_notifications(notification_ids: list[int]) -> dict:
     return {"sent": report.sent, "failed": report.failed, "released": report.released}
 
 
-@shared_task(name="notifications.sweep", acks_late=True, soft_time_limit=60, time_limit=90)
+@task("notifications.outbox_sweep", formerly=["notifications.sweep"], acks_late=True, soft_time_limit=60,
+      time_limit=90)
 def sweep_notifications() -> dict:
     """Re-queue pending rows the broker lost or quiet hours deferred."""
     from notifications.services import notification_sweep
@@ -29,8 +29,9 @@ def sweep_notifications() -> dict:
     return notification_sweep()
 
 
-@shared_task(
-    name="notifications.fanout", acks_late=True, soft_time_limit=120, time_limit=150,
+@task(
+    "notifications.audience_fanout", formerly=["notifications.fanout"], acks_late=True, soft_time_limit=120,
+    time_limit=150,
     autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3,
 )
 def fanout_batch(*, template: str, audience: str, context: dict, key_prefix: str,
@@ -47,7 +48,8 @@ def fanout_batch(*, template: str, audience: str, context: dict, key_prefix: str
     return cursor
 
 
-@shared_task(name="notifications.reminders", acks_late=True, soft_time_limit=60, time_limit=90)
+@task("notifications.reminders_fanout", formerly=["notifications.reminders"], acks_late=True, soft_time_limit=60,
+      time_limit=90)
 def send_reminders(template: str) -> None:
     """Beat: start this tenant's streak-at-risk reminders or weekly summaries."""
     from notifications.services import reminders_fanout

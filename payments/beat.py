@@ -12,6 +12,6 @@ SCHEDULE = {
     "payments-c2b-gaps": {"task": "payments.c2b_gaps_check", "schedule": 600.0},
     # Yesterday's totals, unmatched payments and anomalies (Africa/Nairobi, CELERY_TIMEZONE).
     # Every suspicious-pattern rule over the last day (payments/watch; each deposit is also checked when credited).
-    "payments-watch-nightly": {"task": "watch.nightly", "schedule": crontab(hour=1, minute=10)},
-    "payments-daily-report": {"task": "payments.reconciliation_report", "schedule": crontab(hour=0, minute=30)},
+    "payments-watch-nightly": {"task": "payments_watch.nightly_check", "schedule": crontab(hour=1, minute=10)},
+    "payments-daily-report": {"task": "payments.reconciliation_report_build", "schedule": crontab(hour=0, minute=30)},
 }

@@ -233,6 +233,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # A worker started without -Q consumes every queue declared here. Payment tasks get their own queue
 # so a backlog of other work never delays a credit; notification sends get theirs so a broadcast
 # never delays payment processing.
+# Task names are `<app label>.<noun>_<verb>` (savegame/tasknames.py), so a queue is chosen by app label:
+# the suspicious-pattern checks (`payments_watch.*`) stay on the default queue, never delaying a credit.
 CELERY_TASK_QUEUES = [Queue("celery"), Queue("notifications"), Queue("payments")]
 CELERY_TASK_ROUTES = {"notifications.*": {"queue": "notifications"}, "payments.*": {"queue": "payments"}}
 
@@ -331,6 +333,12 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(DATA_DIR / "sms.jsonl"))
 MPESA_ENV = env("MPESA_ENV", default="simulator")
 MPESA_ALLOWED_IPS = env.list("MPESA_ALLOWED_IPS", default=[])
 
+# --- tracing (savegame/tracing.py; off by default) ---
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
+
 # --- logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
@@ -340,7 +348,8 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(schema)s %(request_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(schema)s %(request_id)s"
+            + (" %(trace_id)s %(span_id)s" if OTEL_ENABLED else ""),  # tracing on: each line names its trace
         }
     },
     "handlers": {
@@ -422,9 +431,6 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- analytics ---
-# The gamification participant model ("app_label.Model" with user, challenge and status
-# active/completed/failed). Where it is not installed, analytics derives outcomes from the ledger.
-ANALYTICS_PARTICIPANT_MODEL = env("ANALYTICS_PARTICIPANT_MODEL", default="challenges.Participant")
 # The nightly rollup also re-rolls this many earlier days, for ledger rows that arrive late.
 ANALYTICS_REROLL_DAYS = env.int("ANALYTICS_REROLL_DAYS", default=2)
 
@@ -535,15 +541,7 @@ SUSPICIOUS_DEFAULTS = {
     "assignments_days": 7,           # ... within this many days
     "outside_allowlist_count": 1,    # refusals from addresses outside MPESA_ALLOWED_IPS in a day
 }
-CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "watch.*": {"queue": "celery"}}
 
-# --- tracing (savegame/tracing.py; off by default) ---
-OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
-OTEL_SERVICE_NAME = env("OTEL_SERVICE_NAME", default="savegame")
-OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
-OTEL_CONSOLE = env.bool("OTEL_CONSOLE", default=False)
-if OTEL_ENABLED:
-    LOGGING["formatters"]["json"]["fmt"] += " %(trace_id)s %(span_id)s"
 # --- ussd (feature phones: USSD menu and SMS commands, Africa's Talking) -------------------------
 # Its own tenant tables (sessions with their networkCode, incoming SMS); the callbacks arrive on the
 # platform host and name their organization by tenants.Organization.ussd_service_code / sms_shortcode.

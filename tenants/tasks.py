@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from celery import shared_task
 from django.db import OperationalError
 
+from savegame.tasknames import task
 
-@shared_task(name="tenants.schema_pool_fill", acks_late=True, autoretry_for=(OperationalError,),
-             retry_backoff=True, max_retries=3, soft_time_limit=240, time_limit=300)
+
+@task("tenants.schema_pool_fill", acks_late=True, autoretry_for=(OperationalError,),
+      retry_backoff=True, max_retries=3, soft_time_limit=240, time_limit=300)
 def schema_pool_fill_task() -> int:
     """Top up the pool of ready-made tenant schemas (tenants.provisioning)."""
     from tenants.provisioning import schema_pool_fill

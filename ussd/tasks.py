@@ -5,15 +5,15 @@ per request key in Redis)."""
 
 from __future__ import annotations
 
-from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from payments.daraja import DarajaTransientError
+from savegame.tasknames import task
 
 
-@shared_task(name="ussd.save_now_push", acks_late=True,
-             autoretry_for=(DarajaTransientError, OperationalError, InterfaceError), retry_backoff=2,
-             retry_backoff_max=30, retry_jitter=True, max_retries=3, soft_time_limit=40, time_limit=60)
+@task("ussd.save_now_push", acks_late=True,
+      autoretry_for=(DarajaTransientError, OperationalError, InterfaceError), retry_backoff=2,
+      retry_backoff_max=30, retry_jitter=True, max_retries=3, soft_time_limit=40, time_limit=60)
 def save_now_push_task(*, user_id: int, amount: int, challenge_id: int | None, request_key: str) -> int | None:
     from ussd.services import save_now_push
 

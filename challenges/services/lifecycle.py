@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from challenges import effects, leaderboard, readcache, scoring
+from challenges import effects, leaderboard, readcache, scoring, streaks
 from challenges.models import Challenge, LeaderboardEntry, Participant
 from challenges.services.awards import badges_evaluate_many
 from challenges.services.expected import can_no_longer_complete, participant_expected
@@ -186,7 +186,9 @@ def streaks_at_risk(*, now: datetime | None = None, hours_before: int = 6) -> in
         qualifying = scoring.qualifying_windows(spec, deposits)
         if window in qualifying:
             continue
-        carried = scoring.streak_carried_into(spec, qualifying, today)
+        # the streak the member sees: a frozen or earned-back window keeps it (challenges/streaks.py)
+        bridged = streaks.ledger(spec, deposits, until=today).bridged
+        carried = scoring.streak_carried_into(spec, qualifying, today, bridged)
         if carried == 0:
             continue
         with transaction.atomic():

@@ -179,7 +179,7 @@ class _ScoringBatch:
         _referrer_reward(tx, tx.user, self.rules)  # the referrer's points, not this member's
         # The one confirmation of this deposit (payments sends none): urgent, and keyed by the
         # ledger row so a replay of scoring can never queue a second message.
-        self.messages.append((tx.user, _deposit_message(tx, tx.user, primary, targets, earned), before,
+        self.messages.append((tx.user, _deposit_message(tx, tx.user, primary, targets, max(earned, 0)), before,
                               _rank_query(primary) if primary is not None else None))
         # The one deposit_verified event (payments records none): written with the score, once.
         self.events.append(("deposit_verified", tx.user, {
@@ -199,15 +199,20 @@ class _ScoringBatch:
         awards = []
         for c, (deserved, multiplier) in zip(contributions, scoring.deposit_points(spec, rules, deposits), strict=True):
             is_new = c is contribution
-            if is_new or deserved > c.points_awarded:
-                awards.append(_award(
-                    participant, PointAward.Reason.DEPOSIT if is_new else PointAward.Reason.STREAK_TOPUP,
-                    max(deserved - c.points_awarded, 0), transaction_id=c.transaction_id, amount=c.amount,
-                    multiplier=multiplier,
-                    detail=(f"{c.amount} KES x {rules.points_per_kes} x {multiplier}" if is_new
-                            else f"streak multiplier applied after an earlier deposit arrived late ({c.local_date})"),
-                ))
-                c.points_awarded = max(deserved, c.points_awarded)
+            if is_new or deserved != c.points_awarded:
+                if is_new:
+                    reason = PointAward.Reason.DEPOSIT
+                    detail = f"{c.amount} KES x {rules.points_per_kes} x {multiplier}"
+                elif deserved > c.points_awarded:
+                    reason = PointAward.Reason.STREAK_TOPUP
+                    detail = f"streak multiplier applied after an earlier deposit arrived late ({c.local_date})"
+                else:  # the one non-monotone rule: which missed windows stay kept (challenges/streaks.py)
+                    reason = PointAward.Reason.STREAK_FIX
+                    detail = (f"streak multiplier taken back: a late deposit ({contribution.local_date}) changed "
+                              f"which missed windows a freeze or the earn-back keeps before {c.local_date}")
+                awards.append(_award(participant, reason, deserved - c.points_awarded, transaction_id=c.transaction_id,
+                                     amount=c.amount, multiplier=multiplier, detail=detail))
+                c.points_awarded = deserved
                 if not is_new and c.pk:
                     self.touched[c.pk] = c
         # The early-bird bonus was paid when the first early deposit was scored (the rule is monotone).
@@ -237,6 +242,8 @@ class _ScoringBatch:
         participant.version += 1
         if outcome.completed:
             earned += self._complete(participant, challenge)
+        elif participant.status == Participant.Status.COMPLETED and spec.type == Challenge.Type.STREAK:
+            earned += self._uncomplete(participant, challenge, outcome, contribution)
         elif participant.status != Participant.Status.COMPLETED:
             participant.status = Participant.Status.FAILED if outcome.failed else Participant.Status.ACTIVE
         self.changed[participant.pk] = participant
@@ -261,6 +268,23 @@ class _ScoringBatch:
         self.awards.append(_award(participant, PointAward.Reason.COMPLETION, bonus, detail=f"Completed {challenge.name}"))
         participant.points += bonus
         return bonus
+
+    def _uncomplete(self, participant: Participant, challenge: Challenge, outcome: scoring.Outcome,
+                    contribution: _Counted) -> int:
+        """A running streak challenge completed only through a missed window that a late deposit left unkept (a
+        freeze or the earn-back now keeps another window): no longer completed, and the completion bonus comes
+        back off, as a reversal would take it (the challenge runs, so it can be completed again). Returns the
+        points change."""
+        participant.status = Participant.Status.FAILED if outcome.failed else Participant.Status.ACTIVE
+        participant.completed_at = None
+        bonus = scoring.rules_for_spec(self._spec(challenge), self.rules).consistency_bonus
+        if not bonus:
+            return 0
+        self.awards.append(_award(participant, PointAward.Reason.STREAK_FIX, -bonus, detail=(
+            f"completion bonus taken back: a late deposit ({contribution.local_date}) changed which missed windows "
+            f"are kept, so the best streak is now {outcome.progress.get('best_streak')}")))
+        participant.points -= bonus
+        return -bonus
 
     # -- writing ---------------------------------------------------------------------------------------------
     def _write(self) -> None:

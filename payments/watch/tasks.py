@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from savegame.tasknames import task
 
 
-@shared_task(name="watch.deposits_check", acks_late=True, time_limit=300, ignore_result=True)
+@task("payments_watch.deposits_check", formerly=["watch.deposits_check"], acks_late=True, time_limit=300,
+      ignore_result=True)
 def deposits_check_task(transaction_ids: list[int]) -> int:
     from payments.watch.services import deposits_check
 
     return len(deposits_check(transaction_ids=transaction_ids))
 
 
-@shared_task(name="watch.nightly", acks_late=True, time_limit=1800, ignore_result=True)
+@task("payments_watch.nightly_check", formerly=["watch.nightly"], acks_late=True, time_limit=1800, ignore_result=True)
 def nightly_task() -> int:
     from payments.watch.services import nightly_check
 

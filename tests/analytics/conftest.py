@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import itertools
 from unittest import mock
 from datetime import date, datetime, time
@@ -22,13 +21,6 @@ _receipts = itertools.count(1)
 def at(day: str, clock: str = "12:00") -> datetime:
     """A moment in Africa/Nairobi."""
     return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=NAIROBI)
-
-
-@pytest.fixture(autouse=True)
-def ledger_derived_outcomes(settings):
-    """These tests build outcomes from the ledger and events; the participant-model path has its
-    own test (tests/analytics/test_participants.py)."""
-    settings.ANALYTICS_PARTICIPANT_MODEL = "analytics.NoParticipantModel"
 
 
 @pytest.fixture
@@ -87,6 +79,35 @@ def make_challenge():
             start_date=date.fromisoformat(start),
             status=status,
         )
+
+    return make
+
+
+@pytest.fixture
+def make_participant():
+    """A participation (challenges.Participant) with the status the game's rules give the member's
+    deposits into that challenge so far (challenges.scoring.progress_compute, as scoring and the
+    lifecycle sweep apply it): analytics reads outcomes and participation from these rows only.
+    Call it after the member's deposits. tests/analytics/test_participants.py plays the whole game
+    path (join, score, settle) once."""
+    from challenges import scoring
+    from challenges.models import Participant
+    from challenges.services import spec_of
+    from payments.models import Transaction
+
+    def make(user, challenge):
+        spec = spec_of(challenge)
+        deposits = [
+            (when.astimezone(NAIROBI).date(), amount)
+            for when, amount in Transaction.objects.filter(user=user, challenge=challenge, status="verified")
+            .values_list("transacted_at", "amount")
+            if spec.in_window(when.astimezone(NAIROBI).date())
+        ]
+        outcome = scoring.progress_compute(spec, deposits, today=NOW.date())
+        status = "completed" if outcome.completed else "failed" if outcome.failed else "active"
+        return Participant.objects.create(user=user, challenge=challenge, status=status,
+                                          total_contributed=sum((a for _d, a in deposits), Decimal("0")),
+                                          progress=outcome.progress)
 
     return make
 

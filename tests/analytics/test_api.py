@@ -11,10 +11,11 @@ from tests.analytics.conftest import at
 
 
 @pytest.fixture
-def data(tenant, frozen_now, make_member, make_deposit, make_challenge):
-    weekly = make_challenge(name="Weekly", start="2026-02-02", days=14, status="completed")
+def data(tenant, frozen_now, make_member, make_deposit, make_challenge, make_participant):
+    weekly = make_challenge(name="Weekly", start="2026-02-02", days=7, status="completed")  # one week of 100
     a, b = make_member("2026-02-02"), make_member("2026-03-02")
     make_deposit(a, 200, at("2026-02-05"), challenge=weekly)
+    assert make_participant(a, weekly).status == "completed"
     make_deposit(b, "49.50", at("2026-03-17"))
     return {"challenge": weekly, "members": (a, b)}
 

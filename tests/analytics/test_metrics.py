@@ -100,17 +100,24 @@ def test_retention_cohort(tenant, frozen_now, make_member, make_deposit):
     assert m3.pk  # in the cohort, never saved
 
 
-def test_completion_and_failure_rates(tenant, frozen_now, make_member, make_deposit, make_challenge, make_event):
-    # Ended fixed_amount challenge: 100 KES weekly for 14 days = 2 periods, goal 200.
+def test_completion_and_failure_rates(tenant, frozen_now, make_member, make_deposit, make_challenge, make_event,
+                                     make_participant):
+    # Ended fixed_amount challenge: 100 KES in each of its 2 weeks (W1 2-8 Feb, W2 9-15 Feb).
     ended = make_challenge(name="Feb sprint", start="2026-02-02", days=14, status="completed")
     running = make_challenge(name="March", start="2026-03-02", days=28)
     u1, u2, u3, u4, u5 = (make_member() for _ in range(5))
-    make_deposit(u1, 250, at("2026-02-05"), challenge=ended)
-    make_deposit(u2, 100, at("2026-02-05"), challenge=ended)
+    make_member()  # takes part in nothing
+    make_deposit(u1, 150, at("2026-02-05"), challenge=ended)
+    make_deposit(u1, 100, at("2026-02-12"), challenge=ended)
+    make_deposit(u2, 250, at("2026-02-05"), challenge=ended)  # all in W1: W2 unmet
     make_deposit(u4, 120, at("2026-02-05"), challenge=ended)
-    make_deposit(u4, 80, at("2026-02-12"), challenge=ended)
+    make_deposit(u4, 100, at("2026-02-15", "23:30"), challenge=ended)  # still Sunday of W2 in Nairobi
     make_event("challenge_joined", u3, at("2026-02-02"), challenge_id=ended.pk)  # joined, never saved
-    make_deposit(u5, 50, at("2026-03-03"), challenge=running)
+    make_deposit(u5, 100, at("2026-03-03"), challenge=running)
+    make_deposit(u5, 100, at("2026-03-10"), challenge=running)  # on track in week 3
+    for user, challenge, status in ((u1, ended, "completed"), (u2, ended, "failed"), (u3, ended, "failed"),
+                                    (u4, ended, "completed"), (u5, running, "active")):
+        assert make_participant(user, challenge).status == status
 
     got = selectors.analytics_engagement(first=date(2026, 2, 1), last=date(2026, 3, 18))["completion"]
     assert got == {
@@ -124,8 +131,8 @@ def test_completion_and_failure_rates(tenant, frozen_now, make_member, make_depo
     only = selectors.analytics_engagement(first=None, last=None, challenge_id=ended.pk)["completion"]
     assert (only["participants"], only["completion_rate"], only["failure_rate"]) == (4, 0.5, 0.5)
     overview = selectors.analytics_overview()
-    assert overview["completion_rate"] == 0.4
-    assert overview["participation_rate"] == 1.0  # all five members take part
+    assert overview["completion_rate"] == 0.4 and overview["challenge_participants"] == 5
+    assert overview["participation_rate"] == 0.8333  # five of six members take part
 
 
 def test_streak_distribution(tenant, frozen_now, make_member, make_deposit):

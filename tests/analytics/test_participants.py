@@ -1,30 +1,19 @@
-"""With the gamification participant model installed, completion and participation come from it."""
+"""Completion and participation are the game's participations (challenges.selectors.participation_outcomes):
+analytics keeps no second rule for who completed a challenge (issue 15 item 3)."""
 
 from __future__ import annotations
 
-import importlib
-import os
 from datetime import date
 
-import pytest
-from django.apps import apps
+import time_machine
 
-from analytics import selectors
-
-
-@pytest.fixture
-def participant_model(settings):
-    # Gamification is merged: the project's setting names its model (the autouse fixture of this
-    # package switches it off for the ledger-derived tests), and this test never skips.
-    configured = importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"]).ANALYTICS_PARTICIPANT_MODEL
-    assert configured == "challenges.Participant"
-    settings.ANALYTICS_PARTICIPANT_MODEL = configured
-    return apps.get_model(configured)
+from analytics import selectors, services
+from tests.analytics.conftest import at
 
 
-def test_outcomes_and_participation_come_from_the_participant_model(
-    tenant, frozen_now, participant_model, make_member, make_challenge
-):
+def test_outcomes_and_participation_come_from_the_participations(tenant, frozen_now, make_member, make_challenge):
+    from challenges.models import Participant
+
     ended = make_challenge(name="Ended", start="2026-02-02", days=14, status="completed")
     running = make_challenge(name="Running", start="2026-03-02", days=28)
     cancelled = make_challenge(name="Cancelled", start="2026-03-02", days=28, status="cancelled")
@@ -33,7 +22,7 @@ def test_outcomes_and_participation_come_from_the_participant_model(
         (a, ended, "completed"), (b, ended, "failed"), (c, ended, "completed"),
         (a, running, "active"), (b, cancelled, "active"),
     ):
-        participant_model.objects.create(user=user, challenge=challenge, status=status)
+        Participant.objects.create(user=user, challenge=challenge, status=status)
 
     overview = selectors.analytics_overview()
     assert overview["challenge_participants"] == 4  # the cancelled challenge does not count
@@ -42,3 +31,45 @@ def test_outcomes_and_participation_come_from_the_participant_model(
     only = selectors.analytics_engagement(first=date(2026, 2, 1), last=None, challenge_id=ended.pk)["completion"]
     assert only == {"participants": 3, "active": 0, "completed": 2, "failed": 1,
                     "completion_rate": 0.6667, "failure_rate": 0.3333}
+
+
+def test_a_personal_goal_is_goal_uptake_not_a_challenge_participation(tenant, frozen_now, make_member):
+    from challenges.goals import goal_create
+
+    member = make_member()
+    goal_create(user=member, name="School fees", target_amount="5000")
+    overview = selectors.analytics_overview()
+    assert (overview["challenge_participants"], overview["participation_rate"]) == (0, 0.0)
+    assert selectors.challenge_completion()["participants"] == 0
+
+
+def test_the_games_own_path_join_score_settle_is_what_analytics_reports(
+        tenant, make_member, make_deposit, make_challenge, django_capture_on_commit_callbacks):
+    """Join, deposits scored by the scoring batch, the challenge settled at its end: the statuses the
+    game wrote are the figures, live and after the nightly rollup alike."""
+    from challenges.services import challenge_settle, deposit_score, participant_join
+
+    def save(user, amount, when):
+        with django_capture_on_commit_callbacks(execute=True):
+            deposit_score(transaction_id=make_deposit(user, amount, when, challenge=challenge).pk)
+
+    with time_machine.travel(at("2026-03-04", "09:00"), tick=False):
+        challenge = make_challenge(name="Two weeks", start="2026-03-02", days=14)  # 100 a week, W10 and W11
+        saver, short, _idle = make_member(), make_member(), make_member()
+        for user in (saver, short):
+            participant_join(challenge=challenge, user=user)
+        save(saver, 100, at("2026-03-04", "08:00"))
+        save(short, 40, at("2026-03-04", "08:30"))
+        running = selectors.challenge_completion()
+        assert (running["participants"], running["active"], running["completed"]) == (2, 2, 0)
+        assert selectors.analytics_overview()["participation_rate"] == 0.6667
+    with time_machine.travel(at("2026-03-11", "09:00"), tick=False):
+        save(saver, 150, at("2026-03-11", "08:00"))
+        save(short, 100, at("2026-03-11", "08:30"))  # W10 stays short of 100
+    with time_machine.travel(at("2026-03-16", "09:00"), tick=False):
+        challenge_settle(challenge=challenge)
+        settled = selectors.challenge_completion(challenge_id=challenge.pk)
+        assert settled == {"participants": 2, "active": 0, "completed": 1, "failed": 1,
+                           "completion_rate": 0.5, "failure_rate": 0.5}
+        services.rollup_backfill()
+        assert selectors.challenge_completion(challenge_id=challenge.pk) == settled

@@ -19,8 +19,8 @@ from tests.analytics.conftest import at
 
 
 @pytest.fixture
-def month_of_data(tenant, frozen_now, make_member, make_deposit, make_challenge, make_event):
-    weekly = make_challenge(name="Weekly", start="2026-02-02", days=14, status="completed")
+def month_of_data(tenant, frozen_now, make_member, make_deposit, make_challenge, make_event, make_participant):
+    weekly = make_challenge(name="Weekly", start="2026-02-02", days=7, status="completed")  # one week of 100
     march = make_challenge(name="March", start="2026-03-02", days=28)
     members = [make_member(joined) for joined in ("2026-01-05", "2026-02-02", "2026-02-04", "2026-02-16", "2026-03-17")]
     a, b, c, d, e = members
@@ -34,11 +34,15 @@ def month_of_data(tenant, frozen_now, make_member, make_deposit, make_challenge,
     make_deposit(d, "12.50", at("2026-03-03"), challenge=march)
     make_deposit(a, 75, at("2026-03-16"), challenge=march)
     make_deposit(e, 10, at("2026-03-18", "09:00"))  # today: always live
-    make_deposit(b, 100, at("2026-03-18", "09:30"), challenge=weekly)  # today, late: b now reaches the goal
+    make_deposit(b, 100, at("2026-03-18", "09:30"), challenge=weekly)  # today, after it ended: counts nowhere
     make_deposit(d, 5, at("2026-03-18", "10:00"), challenge=march)  # today, an existing participant
     make_event("challenge_joined", e, at("2026-03-18", "08:00"), challenge_id=march.pk)  # a new one today
     make_deposit(c, 999, at("2026-03-10"), status="failed")
     make_event("challenge_joined", d, at("2026-03-02"), challenge_id=march.pk)
+    # The participations as the game has them now: a and b met Weekly's one week (b with exactly 100);
+    # in March, d (12.50 in week 1) and a (from week 3) have missed a week, e joined today.
+    for user, challenge in ((a, weekly), (b, weekly), (d, march), (a, march), (e, march)):
+        make_participant(user, challenge)
     make_event("notification_opened", a, at("2026-03-16", "07:00"))
     make_event("deposit_verified", a, at("2026-03-16", "12:00"))
     make_event("login", b, at("2026-03-01"))
@@ -89,8 +93,9 @@ def test_backfill_equals_live_computation(month_of_data):
     for cid, expected in live.items():
         assert _reports(cid) == expected, cid
     assert live[None]["overview"]["total_saved"] == "592.50"
-    assert live[weekly.pk]["overview"]["completion_rate"] == 1.0  # b's late deposit completes
+    assert live[weekly.pk]["overview"]["completion_rate"] == 1.0  # a and b
     assert live[march.pk]["overview"]["challenge_participants"] == 3  # d, a and e (joined today)
+    assert live[march.pk]["engagement"]["completion"]["failed"] == 3  # each has a week behind them unmet
 
 
 def tenant_of():

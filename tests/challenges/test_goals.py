@@ -180,3 +180,71 @@ def test_the_analytics_page_shows_goal_uptake_without_names(tenant, client_for, 
     section = section[:section.index("</section>")]
     assert "2 of" in section and "New shop" in section and "Wanjiru" in section
     assert "Secret plan" not in html
+
+
+def _points_by_reason(p) -> dict:
+    rows = PointAward.objects.filter(participant=p).values_list("reason").annotate(total=Sum("points"))
+    return dict(rows.values_list("reason", "total"))
+
+
+def test_a_frozen_week_counts_toward_the_streak_challenge_as_on_home(tenant, make_challenge, member, record_deposit,
+                                                                    frozen_today):
+    """Issue 18's mismatch, through scoring: the member is shown "6 weeks" after a freeze kept week 5, so the
+    6-in-a-row challenge is complete, and week 6's deposit gets the multiplier the shown streak promises."""
+    frozen_today(MON)
+    challenge = make_challenge(type="streak", target={"consecutive_weeks": 6, "min_amount": "100"}, start=MON, days=84)
+    p, _ = participant_join(challenge=challenge, user=member)
+    txs = {}
+    for n in (0, 1, 2, 3, 5, 6):  # week 4 (index) missed: the freeze earned by weeks 0-3 is spent
+        frozen_today(MON + timedelta(weeks=n, days=2))
+        freezes_sync_all()
+        txs[n] = record_deposit(member, "100", MON + timedelta(weeks=n, days=2))
+    p.refresh_from_db()
+    assert p.progress["freezes_used"] == 1 and p.progress["current_streak"] == 6
+    assert (p.progress["best_streak"], p.progress["ratio"], p.status) == (6, "1.0000", "completed")
+    after_the_freeze = PointAward.objects.get(participant=p, reason="deposit", transaction=txs[5])
+    assert (after_the_freeze.multiplier, after_the_freeze.points) == (Decimal("1.5"), 150)
+    assert scores_recompute() == []
+
+
+def _play_moved_earn_back(make_challenge, make_member, record_deposit, frozen_today, org, *, late_first: bool):
+    """Weekly, 4 in a row, freezes off: week 1 missed, week 4 missed and earned back on Monday of week 5, so
+    weeks 2, 3, (4), 5, 6 complete the challenge. A 250 paid on Monday of week 2 (within 48 hours of week 1)
+    earns week 1 back instead, and week 4 then breaks the streak. Scored in date order with the late
+    deposit last (its callback arrived in week 6), or in date order with it in its place."""
+    with scoring_rules(org, freeze_every=0):
+        frozen_today(MON)
+        challenge = make_challenge(type="streak", target={"consecutive_weeks": 4, "min_amount": "100"}, start=MON,
+                                   days=56)
+        user = make_member()
+        p, _ = participant_join(challenge=challenge, user=user)
+        late = (MON + timedelta(weeks=2), "250")
+        plan = [(MON + timedelta(days=2), "100"), (MON + timedelta(weeks=2, days=2), "100"),
+                (MON + timedelta(weeks=3, days=2), "100"), (MON + timedelta(weeks=5), "250"),
+                (MON + timedelta(weeks=6, days=2), "100")]
+        end = MON + timedelta(weeks=6, days=3)
+        plan = [(day, amount, day) for day, amount in sorted([*plan, late])] if late_first else [
+            *((day, amount, day) for day, amount in plan), (*late, end)]
+        for day, amount, scored_on in plan:
+            frozen_today(scored_on)
+            record_deposit(user, amount, day)
+        frozen_today(end)
+        p.refresh_from_db()
+        return p
+
+
+def test_a_late_deposit_that_moves_the_earn_back_takes_back_what_the_later_repair_earned(
+        tenant, make_challenge, make_member, record_deposit, frozen_today, org):
+    arrived_late = _play_moved_earn_back(make_challenge, make_member, record_deposit, frozen_today, org,
+                                         late_first=False)
+    reasons = _points_by_reason(arrived_late)
+    assert reasons["streak_fix"] < 0  # week 5's multiplier and the completion bonus came back off
+    # W0, (W1), W2, W3 and then W5, W6: 3 at best, and W7 alone cannot make 4 any more
+    assert arrived_late.status == "failed" and arrived_late.progress["best_streak"] == 3
+    assert sum(reasons.values()) == arrived_late.points
+    in_order = _play_moved_earn_back(make_challenge, make_member, record_deposit, frozen_today, org, late_first=True)
+    assert "streak_fix" not in _points_by_reason(in_order)
+    assert (in_order.points, in_order.status, in_order.progress) == (
+        arrived_late.points, arrived_late.status, arrived_late.progress)
+    with scoring_rules(org, freeze_every=0):
+        assert scores_recompute() == []

@@ -309,11 +309,12 @@ def test_a_deposit_that_counted_nowhere_still_tells_the_member(member, record_de
     assert (context["amount"], context["points"], context["challenge"]) == ("80.00", "", "")
 
 
-def test_only_reversal_rows_may_be_negative(member, tenant):
+def test_only_take_back_rows_may_be_negative(member, tenant):
     for reason in ("deposit", "streak_topup", "early_bird", "completion", "referral"):
         with pytest.raises(IntegrityError), transaction.atomic():
             PointAward.objects.create(user=member, reason=reason, points=-1)
     PointAward.objects.create(user=member, reason="reversal", points=-1)
+    PointAward.objects.create(user=member, reason="streak_fix", points=-1)  # issue 18: a late deposit moved the earn-back
 
 
 def test_a_lost_claw_back_is_reported_by_the_drift_check_and_fixed(make_challenge, member, record_deposit,

@@ -39,7 +39,7 @@ def test_streak_at_risk_is_the_games_rule_not_a_notifications_beat_entry():
     from notifications.selectors import audience_users
 
     assert all(entry.get("args") != ("streak_at_risk",) for entry in NOTIFICATIONS.values())
-    assert any(entry["task"] == "challenges.streaks_at_risk" for entry in GAME.values())
+    assert any(entry["task"] == "challenges.streaks_at_risk_warn" for entry in GAME.values())
     with pytest.raises(ValueError):
         audience_users(audience="streak_at_risk")
 
