@@ -409,4 +409,6 @@ def member_referrals(*, member) -> dict:
     awards = PointAward.objects.filter(user=member, reason=PointAward.Reason.REFERRAL)
     earned = awards.aggregate(points=Sum("points"))["points"] or 0
     return {"bonus": rules_for().referral_bonus, "joined": member.referrals.count(), "rewarded": awards.count(),
-            "points": earned}
+            "points": earned,
+            # where sign-up is closed: friends who asked to join with the link, not yet added by a leader
+            "waiting": member.join_requests.filter(joined=None).count()}

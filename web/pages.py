@@ -103,13 +103,15 @@ def profile(request):
 
 
 def _invitation(request) -> dict:
-    """The member's share link and what inviting earns; only where anyone with the link may join (open sign-up)."""
-    if not getattr(request.tenant, "open_signup", False):
-        return {}
+    """The member's share link and what inviting earns. With open sign-up the link signs the friend up; without,
+    it leads to the page where the friend asks the leaders to add them (issue 16 item 3), who credit the member
+    when they do."""
     from challenges.selectors import member_referrals
 
-    link = request.build_absolute_uri(f"{reverse('login')}?ref={request.user.account_code}")
-    return {"invite_url": link, "referrals": member_referrals(member=request.user)}
+    open_signup = bool(getattr(request.tenant, "open_signup", False))
+    path = reverse("login") if open_signup else reverse("join")
+    link = request.build_absolute_uri(f"{path}?ref={request.user.account_code}")
+    return {"invite_url": link, "invite_open": open_signup, "referrals": member_referrals(member=request.user)}
 
 
 def _vapid_public_key() -> str:
