@@ -154,3 +154,36 @@ def test_admin_form_stores_the_same_json(db, org):
         from tenants.services import organization_cache_clear
 
         organization_cache_clear(organization=before)
+
+
+def test_admin_form_checks_the_logo_like_the_leaders_upload(db, org):
+    """Item 23: the logo is checked (at most 1 MB, a real image) and stored under its sniffed type."""
+    import io
+    import os
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from tenants.models import Organization
+
+    def png(size):
+        out = io.BytesIO()
+        Image.frombytes("RGB", (size, size), os.urandom(size * size * 3)).save(out, format="PNG")
+        return out.getvalue()
+
+    big = _admin_form(org)
+    big.files = {"logo": SimpleUploadedFile("big.png", png(800), content_type="image/png")}
+    assert not big.is_valid() and "1 MB" in big.errors["logo"][0]
+    small = _admin_form(org)
+    small.files = {"logo": SimpleUploadedFile("logo.jpg", png(32), content_type="image/jpeg")}  # a PNG named .jpg
+    assert small.is_valid(), small.errors
+    before = Organization.objects.get(pk=org.pk)
+    try:
+        small.settings_save(organization=before, actor_label="platform:test")
+        assert Organization.objects.get(pk=org.pk).logo.name.endswith(".png")
+    finally:
+        Organization.objects.filter(pk=org.pk).update(logo=before.logo.name, branding=before.branding,
+                                                      scoring=before.scoring)
+        from tenants.services import organization_cache_clear
+
+        organization_cache_clear(organization=before)
