@@ -31,6 +31,13 @@ class PhoneStepForm(forms.Form):
     phone_number = PhoneField()
 
 
+class JoinRequestForm(forms.Form):
+    """A friend's request to join where open sign-up is off (accounts.views.join_view)."""
+
+    name = forms.CharField(label=_("Your name"), max_length=120)
+    phone_number = PhoneField()
+
+
 class CodeStepForm(forms.Form):
     code = forms.RegexField(
         regex=r"^\s*\d{6}\s*$", label=_("Code from the SMS"), max_length=12,

@@ -211,3 +211,21 @@ class SmsDevice(ThrottlingMixin, CooldownMixin, SideChannelDevice):
 
     def get_cooldown_duration(self) -> int:
         return settings.OTP_RESEND_COOLDOWN_SECONDS
+
+
+class JoinRequest(models.Model):
+    """Someone a member's share link brought where open sign-up is off (issue 16 item 3): their name and number,
+    waiting for a leader to add them. When a leader adds that number (by hand or by CSV) the new member is
+    `referred_by` the member who shared the link, so the referral bonus follows their first deposit."""
+
+    phone_number = models.CharField(max_length=16, unique=True)  # one request per number: the first link wins
+    name = models.CharField(max_length=120)
+    referred_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="join_requests")
+    created_at = models.DateTimeField(default=timezone.now)
+    joined = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="join_request")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone_number})"

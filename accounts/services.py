@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import AuditEvent, SmsDevice, User, new_account_code
+from accounts.models import AuditEvent, JoinRequest, SmsDevice, User, new_account_code
 from accounts.phone import normalize_phone
 from accounts.selectors import user_forget
 from savegame.logging import request_id_var
@@ -91,10 +91,69 @@ def user_create(
             actor=actor, action="user.created", target=user,
             after={"phone_number": phone, "name": user.name, "role": role}, ip_address=ip_address,
         )
+        if referred_by is None and role == User.Role.MEMBER:
+            _join_request_credit(user=user)
         if welcome:
             member_welcome(user=user)
         return user
     raise RuntimeError("could not allocate a unique account code")
+
+
+# --- referral where open sign-up is off (issue 16 item 3) --------------------------------------------------------
+
+class JoinRateLimited(Exception):
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message, self.retry_after = message, retry_after
+
+
+def referrer_by_code(*, code: str) -> User | None:
+    """The active member whose share link carries `code` (their account code), else None."""
+    return User.objects.filter(account_code=(code or "").strip().upper(), is_active=True).first() if code else None
+
+
+def join_request_create(*, phone_number: str, name: str, referrer: User, ip_address: str | None) -> JoinRequest | None:
+    """A friend of `referrer` asks to join where sign-up is closed: their number is kept for the leaders, who
+    each get a `join_request` message naming the friend and who invited them. When a leader adds that number
+    (user_create), the new member is credited to `referrer`. A number that is already a member, or already
+    asked, changes nothing (the page answers the same, so nobody learns who is a member). Limited per
+    address like login codes (JoinRateLimited). Raises ValidationError naming `phone_number` or `name`."""
+    from notifications.services import notify_many
+
+    verdict = buckets_hit([Bucket(tenant_key("join", "ip", ip_address or "unknown"), Rate.parse(settings.OTP_SEND_RATE_PER_IP))])
+    if not verdict.allowed:
+        raise JoinRateLimited(_("Too many requests from this network. Try again later."), verdict.retry_after)
+    phone, name = normalize_phone(phone_number), (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Tell the leaders your name.")})
+    if len(name) > 120:
+        raise ValidationError({"name": _("At most 120 characters.")})
+    if User.objects.filter(phone_number=phone).exists():
+        return None
+    with transaction.atomic():
+        row, created = JoinRequest.objects.get_or_create(phone_number=phone,
+                                                         defaults={"name": name, "referred_by": referrer})
+        if not created:
+            return None
+        audit_record(actor=None, actor_label="join link", action="join_request.created", target=row,
+                     after={"phone_number": phone, "name": name, "referred_by": referrer.pk}, ip_address=ip_address)
+        leaders = User.objects.filter(role=User.Role.ORG_ADMIN, is_active=True)
+        notify_many(users=leaders, template="join_request", key_prefix=f"join:{row.pk}",
+                    context={"friend": name, "phone": phone, "referrer": referrer.display_name})
+    return row
+
+
+def _join_request_credit(*, user: User) -> None:
+    """A leader added a number a member's link brought (a JoinRequest): the new member is that member's referral."""
+    with transaction.atomic():
+        request = (JoinRequest.objects.select_for_update().select_related("referred_by")
+                   .filter(phone_number=user.phone_number, joined=None).first())
+        if request is None or not request.referred_by.is_active:
+            return
+        user.referred_by = request.referred_by
+        user.save(update_fields=["referred_by", "updated_at"])
+        request.joined = user
+        request.save(update_fields=["joined"])
 
 
 # The organization's Paybill number for the welcome SMS. payments owns it and hands it in when Django

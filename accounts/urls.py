@@ -7,6 +7,7 @@ from accounts import views
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("join/", views.join_view, name="join"),
     path("manage/members/", views.manage_members, name="manage-members"),
     path("manage/members/add/", views.manage_member_add, name="manage-member-add"),
     path("manage/members/import/", views.manage_member_import, name="manage-member-import"),

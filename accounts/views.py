@@ -23,6 +23,7 @@ from accounts.decorators import org_admin_required
 from accounts.forms import (
     AuditFilterParams,
     CodeStepForm,
+    JoinRequestForm,
     MemberAddForm,
     MemberImportForm,
     MemberRoleForm,
@@ -142,10 +143,47 @@ def _login_view(request):
         else:
             status = 400
 
+    referral = request.session.get(SESSION_REFERRAL, "")
     return render(request, "accounts/login.html", {
         "step": step, "phone_form": phone_form, "code_form": code_form, "phone": phone,
         "next": request.POST.get("next") or request.GET.get("next") or "",
+        # a share link opened while sign-up is closed: a number that is no member gets no code, so say where to ask
+        "join_url": f"{reverse('join')}?ref={referral}" if referral and not request.tenant.open_signup else "",
     }, status=status)
+
+
+def join_view(request):
+    """Where a member's share link leads when open sign-up is off (issue 16 item 3): the friend leaves a name and
+    number; the leaders are told and, once one adds that number, the member who shared the link is credited.
+    With open sign-up the link is the login page's own (/login/?ref=)."""
+    ref = request.GET.get("ref", "").strip().upper()
+    if not REFERRAL_CODE.match(ref):
+        return HttpResponseBadRequest(_("ref: not a member's invitation code."), content_type="text/plain; charset=utf-8")
+    if request.tenant.open_signup:
+        return HttpResponseRedirect(f"{reverse('login')}?ref={ref}")
+    referrer = services.referrer_by_code(code=ref)
+    if referrer is None:
+        return HttpResponseBadRequest(_("ref: not a member's invitation code."), content_type="text/plain; charset=utf-8")
+    form, status, sent = JoinRequestForm(), 200, False
+    if request.method == "POST":
+        form = JoinRequestForm(request.POST)
+        if form.is_valid():
+            try:
+                services.join_request_create(phone_number=form.cleaned_data["phone_number"],
+                                             name=form.cleaned_data["name"], referrer=referrer,
+                                             ip_address=client_ip(request))
+            except services.JoinRateLimited as exc:
+                form.add_error(None, exc.message)
+                status = 429
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                status = 400
+            else:
+                sent = True
+        else:
+            status = 400
+    return render(request, "accounts/join.html", {"form": form, "sent": sent}, status=status)
 
 
 def logout_view(request):

@@ -181,33 +181,30 @@ def leaderboard_read(*, challenge_id: int, user=None, limit: int = 10, team_id: 
 
 
 def team_list(*, challenge: Challenge) -> list[dict]:
-    from redis.exceptions import RedisError
-
-    try:
-        standings = {team_id: index + 1 for index, (team_id, _) in enumerate(leaderboard.team_standings(challenge.pk))}
-    except RedisError:  # ranks come back with Redis; the list itself is from PostgreSQL
-        standings = {}
+    """The challenge's teams, highest team total first (then the first created): each with its rank on that
+    order, teams with the same total sharing one, so the ranks always read down the list; a team that has saved
+    nothing yet has no rank (None), like a member with no points on a board (issue 16 item 7)."""
     goal = Decimal(str(challenge.target.get("team_amount", "0")))
     min_members = int(challenge.target.get("min_members", 0) or 0)
-    rows = []
-    for team in Team.objects.filter(challenge=challenge).order_by("-total_saved", "created_at", "pk"):
+    rows, rank, previous = [], 0, None
+    for index, team in enumerate(Team.objects.filter(challenge=challenge).order_by("-total_saved", "created_at", "pk")):
+        if team.total_saved != previous:
+            rank, previous = index + 1, team.total_saved
         rows.append({
             "id": team.pk, "name": team.name, "members_count": team.members_count,
             "total_saved": f"{team.total_saved:.2f}", "team_amount": f"{goal:.2f}", "min_members": min_members,
             "ratio": scoring._ratio(team.total_saved, goal), "goal_reached": team.goal_reached_at is not None,
             "completed": team.total_saved >= goal and team.members_count >= min_members,
-            "rank": standings.get(team.pk),
+            "rank": rank if team.total_saved > 0 else None,
         })
     return rows
 
 
-def team_members(*, team: Team) -> list[dict]:
-    return [
-        {"user": {"id": p.user_id, "name": p.user.display_name}, "points": p.points,
-         "total_saved": f"{p.total_contributed:.2f}"}
-        for p in Participant.objects.filter(team=team).select_related("user").order_by(
-            "-points", "-total_contributed", "pk")
-    ]
+def team_board(*, challenge: Challenge, my_team_id: int | None) -> dict:
+    """The group challenge's team board for the challenge page: team_list's rows, mine marked, and whether
+    any team has saved yet (before the first deposit every team is at 0 and nobody leads: no ranks)."""
+    rows = [{**row, "mine": row["id"] == my_team_id} for row in team_list(challenge=challenge)]
+    return {"rows": rows, "started": any(row["rank"] for row in rows)}
 
 
 def member_achievements(*, member) -> dict:
@@ -429,4 +426,6 @@ def member_referrals(*, member) -> dict:
     awards = PointAward.objects.filter(user=member, reason=PointAward.Reason.REFERRAL)
     earned = awards.aggregate(points=Sum("points"))["points"] or 0
     return {"bonus": rules_for().referral_bonus, "joined": member.referrals.count(), "rewarded": awards.count(),
-            "points": earned}
+            "points": earned,
+            # where sign-up is closed: friends who asked to join with the link, not yet added by a leader
+            "waiting": member.join_requests.filter(joined=None).count()}

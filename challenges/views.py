@@ -11,11 +11,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from challenges import selectors, services
 from challenges.forms import ChallengeForm
 from challenges.models import Challenge, Participant, Team
+
+BOARD_LIMIT = 20  # rows a page's board shows (and asks the API for when it polls)
+
+
+def _board_urls(challenge: Challenge, team_id: int | None = None) -> dict:
+    """Where a page's live board polls (the leaderboard API) and streams from (the live process), with ?team=
+    for a team's own board."""
+    team = f"&team={team_id}" if team_id else ""
+    stream = reverse("challenge-leaderboard-stream", args=[challenge.pk]) + (f"?team={team_id}" if team_id else "")
+    return {"board_api": f"/api/v1/challenges/{challenge.pk}/leaderboard?limit={BOARD_LIMIT}{team}",
+            "board_stream": stream}
+
 
 def _challenge_or_404(request, pk) -> Challenge:
     challenge = selectors.access_challenge(user=request.user, challenge_id=pk)
@@ -71,11 +84,16 @@ def challenge_detail(request, pk):
     today = services.local_today()
     standing = (selectors.participant_standing(participant=participant, challenge=challenge, today=today)
                 if participant else ("upcoming" if challenge.start_date > today else ""))
-    teams = selectors.team_list(challenge=challenge) if challenge.type == Challenge.Type.GROUP else []
-    my_team_members = selectors.team_members(team=participant.team) if participant and participant.team_id else []
+    my_team_id = participant.team_id if participant else None
+    teams = (selectors.team_board(challenge=challenge, my_team_id=my_team_id)
+             if challenge.type == Challenge.Type.GROUP else None)
+    # inside my team: its own live board (the leaderboard stream's ?team=)
+    team_board = (selectors.leaderboard_read(challenge_id=challenge.pk, user=request.user, limit=BOARD_LIMIT,
+                                             team_id=my_team_id) if teams and my_team_id else None)
     return render(request, "challenges/challenge_detail.html", {
         "challenge": challenge, "participant": participant, "rules": selectors.rules_in_words(
-            challenge=challenge, rules=services.rules_for()), "teams": teams, "team_members": my_team_members,
+            challenge=challenge, rules=services.rules_for()), "teams": teams, "team_board": team_board,
+        **(_board_urls(challenge, my_team_id) if team_board else {}),
         "progress": participant.progress if participant else {}, "standing": standing,
         "upcoming": challenge.status == Challenge.Status.ACTIVE and challenge.start_date > today,
     })
@@ -84,8 +102,9 @@ def challenge_detail(request, pk):
 @login_required
 def challenge_leaderboard(request, pk):
     challenge = _challenge_or_404(request, pk)
-    board = selectors.leaderboard_read(challenge_id=challenge.pk, user=request.user, limit=20)
-    return render(request, "challenges/leaderboard.html", {"challenge": challenge, "board": board})
+    board = selectors.leaderboard_read(challenge_id=challenge.pk, user=request.user, limit=BOARD_LIMIT)
+    return render(request, "challenges/leaderboard.html", {"challenge": challenge, "board": board,
+                                                           **_board_urls(challenge)})
 
 
 def leaderboard_stream(request, pk):

@@ -38,6 +38,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "sms_reply": ("org", "message"),
     "welcome": ("org", "name", "site", "account", "paybill"),
     "welcome_admin": ("org", "name", "site", "account"),
+    "join_request": ("org", "name", "friend", "phone", "referrer"),
 }
 TEMPLATE_KEYS = tuple(PLACEHOLDERS)
 TEMPLATE_LABELS = {
@@ -52,6 +53,7 @@ TEMPLATE_LABELS = {
     "weekly_summary": _("Weekly summary"), "broadcast": _("Announcement"),
     "sms_reply": _("Reply to a USSD or SMS request"),
     "welcome": _("Welcome (new member)"), "welcome_admin": _("Welcome (new organization's admin)"),
+    "join_request": _("Someone asks to join (to leaders)"),
 }
 
 # Never deferred by quiet hours nor stopped by the daily cap: the member is waiting for them.
@@ -120,6 +122,11 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "welcome_admin": {
         "en": ("Welcome", "{org}: Welcome, {name}! Your group's site is ready. Set it up at {site}/manage/. Your account code is {account}."),
         "sw": ("Karibu", "{org}: Karibu, {name}! Tovuti ya kikundi chako iko tayari. Iandae kwenye {site}/manage/. Nambari ya akaunti yako ni {account}."),
+    },
+    # To each leader, where open sign-up is off: a member's share link brought a friend (accounts.services).
+    "join_request": {
+        "en": ("Someone asks to join", "{org}: {friend} ({phone}) asks to join, invited by {referrer}. Add them on the Members page and {referrer} gets the referral bonus."),
+        "sw": ("Mtu anaomba kujiunga", "{org}: {friend} ({phone}) anaomba kujiunga, amealikwa na {referrer}. Mwongeze kwenye ukurasa wa Wanachama na {referrer} atapata bonasi ya mwaliko."),
     },
     "deposit_confirmed": {
         "en": ("Deposit received", "{org}: KES {amount} received for {challenge}. Progress {progress}%, +{points} points, rank #{rank} ({rank_change}). Keep it up!"),
@@ -194,6 +201,7 @@ SAMPLE_CONTEXT = {
     "team": "Simba", "code": "123456", "minutes": "5", "saved_week": "2,000", "total_saved": "12,500",
     "message": "Our meeting is on Saturday at 2pm.",
     "site": "https://umoja.savegame.co.ke", "account": "AB12CD", "paybill": "600123",
+    "friend": "Njeri", "phone": "+254712999333", "referrer": "Otieno",
 }
 
 MAX_SEGMENTS = 3  # longest SMS an admin may configure (rendered with sample values)

@@ -36,6 +36,16 @@ class OrganizationCreateForm(forms.ModelForm):
             raise forms.ValidationError(exc.messages[0]) from None
 
 
+# The change page's form: web installs its typed branding and scoring fields at start-up (web.forms,
+# OrganizationAdminForm; tenants sits below web and cannot import it). Without it the JSON is edited raw.
+_change_form: type[forms.ModelForm] | None = None
+
+
+def organization_change_form_install(form: type[forms.ModelForm]) -> None:
+    global _change_form
+    _change_form = form
+
+
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
@@ -114,13 +124,20 @@ class OrganizationAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = OrganizationCreateForm
             kwargs["fields"] = None
+        elif _change_form is not None:
+            kwargs["form"] = _change_form  # its fields: the fieldsets below, typed names for the JSON
         return super().get_form(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ((None, {"fields": ("name", "slug", "type", "subscription_tier", "admin_phone", "admin_name",
                                        "extra_domains", "shortcode")}),)
-        return super().get_fieldsets(request, obj)
+        if _change_form is None:
+            return super().get_fieldsets(request, obj)
+        typed = {"branding": _change_form.BRANDING_FIELDS, "scoring": _change_form.SCORING_FIELDS}
+        return tuple((title, {**options, "fields": tuple(name for field in options["fields"]
+                                                          for name in typed.get(field, (field,)))})
+                     for title, options in self.fieldsets)
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else [*self.readonly_fields, "slug"]
@@ -131,10 +148,13 @@ class OrganizationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.ORGANIZATION_EDITABLE_FIELDS}
-            if "logo" in form.changed_data:
+            settings_save = getattr(form, "settings_save", None)  # the typed branding, scoring and logo
+            if "logo" in form.changed_data and settings_save is None:
                 obj.save(update_fields=["logo", "updated_at"])
             fresh = Organization.objects.get(pk=obj.pk)
-            services.organization_update(organization=fresh, data=data, actor_label=_actor(request))
+            fresh = services.organization_update(organization=fresh, data=data, actor_label=_actor(request))
+            if settings_save is not None:
+                settings_save(organization=fresh, actor_label=_actor(request))
             return
         domains = [d.strip() for d in form.cleaned_data.get("extra_domains", "").split(",") if d.strip()]
         created = services.organization_create(

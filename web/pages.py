@@ -21,6 +21,7 @@ from accounts.decorators import org_admin_required
 from accounts.services import user_profile_update
 from savegame.clientip import client_ip
 from savegame.imagetype import image_mime
+from web.forms import BrandingFields, ScoringFields
 from web.selectors import member_home_summary
 from web.services import (
     SCORING_RULES,
@@ -102,13 +103,15 @@ def profile(request):
 
 
 def _invitation(request) -> dict:
-    """The member's share link and what inviting earns; only where anyone with the link may join (open sign-up)."""
-    if not getattr(request.tenant, "open_signup", False):
-        return {}
+    """The member's share link and what inviting earns. With open sign-up the link signs the friend up; without,
+    it leads to the page where the friend asks the leaders to add them (issue 16 item 3), who credit the member
+    when they do."""
     from challenges.selectors import member_referrals
 
-    link = request.build_absolute_uri(f"{reverse('login')}?ref={request.user.account_code}")
-    return {"invite_url": link, "referrals": member_referrals(member=request.user)}
+    open_signup = bool(getattr(request.tenant, "open_signup", False))
+    path = reverse("login") if open_signup else reverse("join")
+    link = request.build_absolute_uri(f"{path}?ref={request.user.account_code}")
+    return {"invite_url": link, "invite_open": open_signup, "referrals": member_referrals(member=request.user)}
 
 
 def _vapid_public_key() -> str:
@@ -151,48 +154,17 @@ def logo(request):
     return response
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(BrandingFields, ScoringFields):
+    """The leader's settings page: the shared branding and scoring fields (web.forms), the logo, the region."""
+
     name = forms.CharField(label=_("Organization name"), max_length=120)
-    tagline = forms.CharField(label=_("Tagline"), max_length=120, required=False,
-                              help_text=_("A short motto shown under your name, e.g. “Pamoja tunaweza”."))
     logo = forms.ImageField(label=_("Logo"), required=False,
                             help_text=_("PNG, JPEG or WebP, at most 1 MB. Square works best."))
     remove_logo = forms.BooleanField(label=_("Remove the current logo"), required=False)
-    primary_color = forms.RegexField(label=_("Main colour"), regex=r"^#[0-9a-fA-F]{6}$",
-                                     widget=forms.TextInput(attrs={"type": "color"}),
-                                     help_text=_("Header, buttons and progress bars. Text colour is picked "
-                                                 "for you so it stays readable."))
-    accent_color = forms.RegexField(label=_("Accent colour"), regex=r"^#[0-9a-fA-F]{6}$",
-                                    widget=forms.TextInput(attrs={"type": "color"}),
-                                    help_text=_("Highlights and your logo's background."))
-    language = forms.ChoiceField(label=_("Default language"), choices=[("en", "English"), ("sw", "Kiswahili")],
-                                 help_text=_("Members can still choose their own."))
-    sms_sender_id = forms.CharField(label=_("SMS sender ID"), max_length=11, required=False,
-                                    help_text=_("Up to 11 letters or digits, as registered with Africa's Talking."))
     time_zone = forms.ChoiceField(label=_("Time zone"),
                                   help_text=_("Daily and weekly challenge periods follow this clock."))
     open_signup = forms.BooleanField(label=_("Open sign-up: anyone with the link can join with their phone"),
                                      required=False)
-    points_per_kes = forms.DecimalField(label=_("Points per shilling saved"), min_value=0, max_digits=8,
-                                        decimal_places=3)
-    streak_multiplier = forms.DecimalField(label=_("Streak multiplier"), min_value=1, max_value=10, max_digits=4,
-                                           decimal_places=2,
-                                           help_text=_("Points are multiplied by this while a member keeps a streak."))
-    streak_threshold_days = forms.IntegerField(label=_("Streak length for the multiplier (days)"), min_value=1,
-                                               max_value=365)
-    streak_threshold_weeks = forms.IntegerField(label=_("Streak length for the multiplier (weeks)"), min_value=1,
-                                                max_value=52)
-    early_bird_bonus = forms.IntegerField(label=_("Early-bird bonus (points)"), min_value=0,
-                                          help_text=_("Once, for a deposit in the first days of a challenge."))
-    early_bird_days = forms.IntegerField(label=_("Early-bird window (days)"), min_value=0, max_value=31)
-    consistency_bonus = forms.IntegerField(label=_("Completion bonus (points)"), min_value=0)
-    referral_bonus = forms.IntegerField(label=_("Referral bonus (points)"), min_value=0,
-                                        help_text=_("When someone a member invited makes their first deposit."))
-    # Issue 18: personal goals and streak freezes (docs/GAMIFICATION.md).
-    goals_count = forms.BooleanField(label=_("Personal goals earn points and badges"), required=False)
-    freeze_every = forms.IntegerField(label=_("Streak freeze every (windows in a row)"), min_value=0, max_value=53,
-                                      help_text=_("A member earns a freeze (at most 2) for this many days or weeks "
-                                                  "saved in a row; 0 turns freezes off."))
 
     def __init__(self, *args, **kwargs):
         current_zone = kwargs.pop("current_zone", "Africa/Nairobi")
@@ -204,25 +176,13 @@ class SettingsForm(forms.Form):
 
     def service_data(self) -> dict:
         d = self.cleaned_data
-        return {
-            "name": d["name"],
-            "branding": {"tagline": d["tagline"], "primary_color": d["primary_color"],
-                         "accent_color": d["accent_color"], "sms_sender_id": d["sms_sender_id"]},
-            "language": d["language"],
-            "time_zone": d["time_zone"],
-            "open_signup": d["open_signup"],
-            "scoring": {key: d[key] for key in SCORING_RULES},
-        }
+        return {"name": d["name"], "branding": self.branding_data(), "language": d["language"],
+                "time_zone": d["time_zone"], "open_signup": d["open_signup"], "scoring": self.scoring_data()}
 
 
 def _settings_initial(org) -> dict:
-    initial = {
-        "name": org.name, "tagline": org.brand("tagline"), "primary_color": org.brand("primary_color"),
-        "accent_color": org.brand("accent_color"), "language": org.language,
-        "sms_sender_id": org.brand("sms_sender_id"), "time_zone": org.time_zone, "open_signup": org.open_signup,
-    }
-    initial.update({key: org.scoring_rule(key) for key in SCORING_RULES})
-    return initial
+    return {"name": org.name, "time_zone": org.time_zone, "open_signup": org.open_signup,
+            **BrandingFields.branding_initial(org), **ScoringFields.scoring_initial(org)}
 
 
 def _actor_label(request) -> str:

@@ -96,6 +96,21 @@ def organization_settings_update(
     platform audit (public schema) is written by organization_update; with `actor` (an org admin,
     a user of the current schema) the change also lands in the organization's own audit log.
     """
+    update = organization_settings_clean(organization=organization, data=data)
+    before = {f: getattr(organization, f) for f in update}
+    organization = organization_update(organization=organization, data=update, actor_label=actor_label)
+    changed = {f: getattr(organization, f) for f in update if getattr(organization, f) != before[f]}
+    if actor is not None and changed:
+        from accounts.services import audit_record
+
+        audit_record(actor=actor, action="organization.settings_changed", target=None, ip_address=ip_address,
+                     before={f: before[f] for f in changed}, after=changed)
+    return organization
+
+
+def organization_settings_clean(*, organization: Organization, data: dict) -> dict:
+    """The model fields organization_settings_update would write (branding and scoring merged into the stored
+    JSON); ValidationError keyed by the field (`branding.primary_color`, `scoring.points_per_kes`, ...)."""
     errors: dict[str, list[str]] = {}
     update: dict = {}
     if "name" in data:
@@ -126,15 +141,7 @@ def organization_settings_update(
         update["open_signup"] = bool(data["open_signup"])
     if errors:
         raise ValidationError(errors)
-    before = {f: getattr(organization, f) for f in update}
-    organization = organization_update(organization=organization, data=update, actor_label=actor_label)
-    changed = {f: getattr(organization, f) for f in update if getattr(organization, f) != before[f]}
-    if actor is not None and changed:
-        from accounts.services import audit_record
-
-        audit_record(actor=actor, action="organization.settings_changed", target=None, ip_address=ip_address,
-                     before={f: before[f] for f in changed}, after=changed)
-    return organization
+    return update
 
 
 def logo_validate(upload) -> str:

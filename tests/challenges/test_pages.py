@@ -109,3 +109,91 @@ def test_leaderboard_marks_my_own_row(member_web, live_challenge, member):
     html = member_web.get(f"/challenges/{live_challenge.pk}/leaderboard/").content.decode()
     row = html.split('aria-current="true"')[1].split("</tr>")[0]
     assert member.name in row and '<span class="badge">you</span>' in row
+
+
+def _rows(html: str, marker: str) -> list[tuple[dict, list[str]]]:
+    """(tr attributes, cell texts) of the table rows after `marker` (up to its </tbody>)."""
+    import re
+    from html import unescape
+
+    body = html.split(marker, 1)[1].split("</tbody>", 1)[0]
+    rows = []
+    for attrs, inner in re.findall(r"<tr([^>]*)>(.*?)</tr>", body, re.S):
+        cells = [" ".join(unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in re.findall(r"<td[^>]*>(.*?)</td>", inner, re.S)]
+        if cells:  # not the head row
+            rows.append((dict(re.findall(r'([\w-]+)="([^"]*)"', attrs)), cells))
+    return rows
+
+
+def _group_with_teams(make_challenge, make_member, member):
+    """A running group challenge: Simba (the member and Baraka) and Twiga (Chebet), nobody saved yet."""
+    from challenges.services import team_create, team_join
+
+    challenge = make_challenge(type="group", target={"team_amount": "1000", "min_members": 2}, name="Team up",
+                               start=timezone.localdate() - timedelta(days=1))
+    baraka, chebet = make_member(name="Baraka Mwangi"), make_member(name="Chebet Koech")
+    simba = team_create(challenge=challenge, user=member, name="Simba", join=True)
+    team_join(team=simba, user=baraka)
+    twiga = team_create(challenge=challenge, user=chebet, name="Twiga", join=True)
+    return challenge, simba, twiga, baraka, chebet
+
+
+def test_group_page_shows_the_team_board_and_my_teams_own_board(member_web, make_challenge, make_member, member,
+                                                                 record_deposit, django_capture_on_commit_callbacks):
+    """Issue 16 item 7: teams ranked by their total with the goal and members, my team marked, and inside it
+    the board of my teammates, streamed live from the team's own stream (?team=)."""
+    challenge, simba, twiga, baraka, chebet = _group_with_teams(make_challenge, make_member, member)
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=True):  # the boards' write-through runs after commit
+        record_deposit(chebet, "1500", today, challenge=challenge)
+        record_deposit(baraka, "300", today, challenge=challenge)
+    html = member_web.get(f"/challenges/{challenge.pk}/").content.decode()
+    board = _rows(html, 'class="table stack team-board"')
+    assert [cells[:5] for _, cells in board] == [["1", "Twiga", "1,500.00", "1,000.00", "1 (at least 2)"],
+                                                 ["2", "Simba my team", "300.00", "1,000.00", "2 (at least 2)"]]
+    assert [attrs.get("aria-current") for attrs, _ in board] == [None, "true"]
+    mine = _rows(html, 'id="rows"')  # the board inside my team: teammates only, ranked by points
+    assert [cells[1] for _, cells in mine] == ["Baraka Mwangi", "Akinyi Otieno you"]
+    assert mine[1][0].get("aria-current") == "true" and mine[1][1][0] == "–"
+    assert f'/challenges/{challenge.pk}/leaderboard/stream?team={simba.pk}"' in html  # the team's own stream
+    assert f'data-api="/api/v1/challenges/{challenge.pk}/leaderboard?limit=20&amp;team={simba.pk}"' in html
+    me = html.split('<div id="me">')[1].split("</div>")[0]
+    assert "You have no points yet" in me  # I have not saved: how to start, not "number 2 with 0 points"
+
+
+def test_boards_at_zero_say_nobody_has_points_yet(member_web, make_challenge, make_member, member, live_challenge):
+    """Item 7: with everyone at 0 no page says "You are number 3 with 0 points. 0 points to move up"."""
+    from challenges.services import participant_join
+
+    challenge, *_ = _group_with_teams(make_challenge, make_member, member)
+    for user in (make_member(name="Otieno Ouma"), make_member(name="Wanjiru Kamau"), member):
+        participant_join(challenge=live_challenge, user=user)
+    for path in (f"/challenges/{live_challenge.pk}/leaderboard/", f"/challenges/{challenge.pk}/leaderboard/",
+                 f"/challenges/{challenge.pk}/"):
+        html = member_web.get(path).content.decode()
+        me = html.split('<div id="me">')[1].split("</div>")[0]
+        assert "You are number" not in me and "points to move up" not in me, path
+        assert "You have no points yet. Your first deposit puts you on the board." in me, path
+        assert "Nobody has points yet." in html.split('id="lb-empty"')[1].split("</p>")[0], path
+        assert 'id="lb-empty" class="empty" hidden' not in html, path
+    team_page = member_web.get(f"/challenges/{challenge.pk}/").content.decode()
+    assert "No team has saved yet." in team_page
+    ranks = [cell.split(">", 1)[1].split("<")[0] for cell in team_page.split('<td data-label="#"')[1:]]
+    assert ranks == ["–", "–"]  # nobody leads at 0
+
+
+def test_a_level_score_is_not_zero_points_to_move_up(member_web, live_challenge, make_member, member, record_deposit,
+                                                      django_capture_on_commit_callbacks):
+    from challenges.services import participant_join
+
+    other = make_member(name="Otieno Ouma")
+    for user in (other, member):
+        participant_join(challenge=live_challenge, user=user)
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=True):
+        record_deposit(other, "500", today, challenge=live_challenge)
+        record_deposit(member, "500", today, challenge=live_challenge)
+    html = member_web.get(f"/challenges/{live_challenge.pk}/leaderboard/").content.decode()
+    me = html.split('<div id="me">')[1].split("</div>")[0]
+    assert "0 points to move up" not in me
+    assert "You are number 2 with" in me and "Level on points with number 1: your savings decide who is ahead." in me, me

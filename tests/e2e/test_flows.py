@@ -116,7 +116,7 @@ def test_a_deposit_moves_the_open_leaderboard_live(e2e_org, make_user, new_page,
     assert page.locator("#rows tr").nth(1).get_attribute("aria-current") == "true"
     # the live line says the same sentence as the server-rendered one, with the new rank and gap
     page.locator("#me").filter(
-        has_text=re.compile(r"You are number 2 with \d+ points\. \d+ points to move up\.")).wait_for(timeout=5_000)
+        has_text=re.compile(r"You are number 2 with [\d,]+ points\. [\d,]+ points to move up\.")).wait_for(timeout=5_000)
     assert page.evaluate("() => window.__notReloaded === true")  # it moved without a reload
     shot(page, "leaderboard-live")
     with with_db(e2e_org):

@@ -135,7 +135,10 @@ CONTRAST_JS = """() => {
 
 BRANDS = {"default": {}, "amber": {"primary_color": "#f59e0b", "accent_color": "#7c3aed"},
           "purple": {"primary_color": "#7c3aed", "accent_color": "#f59e0b"},
-          "grey": {"primary_color": "#777777", "accent_color": "#38bdf8"}}
+          "grey": {"primary_color": "#777777", "accent_color": "#38bdf8"},
+          # item 23: the admin's colour picker lets the platform owner pick anything, the palest and darkest too
+          "pale": {"primary_color": "#fef9c3", "accent_color": "#ffffff"},
+          "black": {"primary_color": "#000000", "accent_color": "#111827"}}
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -402,3 +405,218 @@ def test_a_member_refers_a_friend_with_a_share_link_and_sees_the_bonus(e2e_org, 
     page.goto(live_site.url(e2e_org, "/badges/"))
     assert page.locator(".points-referral").count() == 1
     assert page.console_errors == [] and friend.console_errors == []
+
+
+TEAM_WORDS = {"en": {"empty": "Nobody has points yet.", "zero": "You have no points yet", "teams_empty": "No team has saved yet.",
+                     "mine": "my team", "join": "Join team"},
+              "sw": {"empty": "Bado hakuna mwenye pointi.", "zero": "Bado huna pointi", "teams_empty":
+                     "Bado hakuna timu iliyoweka akiba.", "mine": "timu yangu", "join": "Jiunge na timu"}}
+
+
+@pytest.mark.parametrize("viewport,language", [("mobile", "en"), ("desktop", "en"), ("mobile", "sw")])
+def test_a_group_challenge_ranks_teams_and_my_teams_board_moves_live(e2e_org, make_user, new_page, live_site, with_db,
+                                                                     shot, viewport, language):
+    """Item 7: the group challenge's page ranks teams (total, goal, members), marks mine, and inside it ranks my
+    teammates, live from the team's stream; at 0 it says nobody has points yet instead of "number 3 with 0
+    points"; every team's Goal and Join fit a 360 px phone."""
+    from datetime import timedelta
+
+    from challenges.models import Challenge
+    from challenges.services import team_create, team_join
+    from payments.inbox import deposits_hand_over
+    from tenants.calendar import local_today
+
+    words = TEAM_WORDS[language]
+    viewer = make_user(e2e_org, name="Akinyi Otieno", phone="+254712000101", language=language)
+    mate = make_user(e2e_org, name="Baraka Mwangi", phone="+254712000102")
+    rival = make_user(e2e_org, name="Chebet Koech", phone="+254712000103")
+    outsider = make_user(e2e_org, name="Daudi Kiprop", phone="+254712000104", language=language)
+    with with_db(e2e_org):
+        group = Challenge.objects.create(name="Team goal 20k", type="group",
+                                         target={"team_amount": 20000, "min_members": 2}, duration_days=28,
+                                         start_date=local_today() - timedelta(days=1), status="active")
+        simba = team_create(challenge=group, user=viewer, name="Simba wa Akiba", join=True)
+        team_join(team=simba, user=mate)
+        team_create(challenge=group, user=rival, name="Twiga Savers", join=True)
+        team_create(challenge=group, user=e2e_org.admin, name="Chui Group", join=False)
+
+    outside = new_page(viewport, org=e2e_org, user=outsider)  # not in a team yet: every team offers Join
+    assert outside.goto(live_site.url(e2e_org, f"/challenges/{group.pk}/")).status == 200
+    assert words["teams_empty"] in outside.locator("#teams-heading ~ [data-teams-empty]").inner_text()
+    width = outside.evaluate("() => window.innerWidth")
+    joins = outside.get_by_role("button", name=words["join"])
+    assert joins.count() == 3
+    for index in range(3):
+        for box in (joins.nth(index).bounding_box(),
+                    outside.locator("table.team-board tbody tr").nth(index).locator("td").nth(3).bounding_box()):
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert _fits(outside)
+    if viewport == "mobile":  # a phone's shot is the screen; the desktop's the whole page
+        outside.evaluate("() => document.getElementById('teams-heading').scrollIntoView()")
+    shot(outside, f"group-teams-join-{language}")
+
+    page = new_page(viewport, org=e2e_org, user=viewer)
+    assert page.goto(live_site.url(e2e_org, f"/challenges/{group.pk}/")).status == 200
+    mine = page.locator("table.team-board tr[aria-current=true]")
+    assert "Simba wa Akiba" in mine.inner_text() and words["mine"] in mine.inner_text()
+    assert page.locator("#lb-empty").is_visible() and words["empty"] in page.locator("#lb-empty").inner_text()
+    assert words["zero"] in page.locator("#me").inner_text()
+    assert "Chebet" not in page.locator("#rows").inner_text()  # my team's board: my teammates only
+    assert _fits(page)
+    page.evaluate("() => { window.__notReloaded = true; }")
+    page.locator("#live-status[data-live=on]").wait_for(timeout=10_000)
+
+    deposit = _deposit(with_db, e2e_org, mate, "1500", challenge=group)
+    with with_db(e2e_org):
+        assert deposits_hand_over(transaction_ids=[deposit.pk]) == [deposit.pk]
+    first = page.locator("#rows tr").first
+    first.filter(has_text="Baraka Mwangi").wait_for(timeout=10_000)
+    assert first.locator("td").first.inner_text() == "1"
+    page.locator("#lb-empty").wait_for(state="hidden", timeout=5_000)
+    top = page.locator("table.team-board tbody tr").first  # the team board follows: Simba leads now
+    top.filter(has_text="1,500.00").wait_for(timeout=5_000)
+    assert "Simba wa Akiba" in top.inner_text() and top.get_attribute("aria-current") == "true"
+    assert top.locator("td").first.inner_text() == "1"
+    assert page.locator("[data-teams-empty]").is_hidden()
+    assert [r.inner_text() for r in page.locator("table.team-board tbody tr td:first-child").all()] == ["1", "–", "–"]
+    assert "1,500.00" in page.locator("[data-my-team-progress]").inner_text()  # my progress says the same
+    assert page.evaluate("() => window.__notReloaded === true")
+    assert _fits(page)
+    if viewport == "mobile":
+        page.evaluate("() => document.getElementById('teams-heading').scrollIntoView()")
+    shot(page, f"group-team-board-{language}")
+    assert page.console_errors == [] and outside.console_errors == []
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_platform_owner_brands_an_organization_with_a_colour_picker_and_typed_rules(e2e_org, owner_page, with_db, shot,
+                                                                                    viewport):
+    """Item 23: the Organization page has no raw JSON: the colours are the browser's colour picker, each scoring
+    rule a number field; a rule out of bounds is an error on that field, and saving stores the same JSON."""
+    from tenants.models import Organization
+
+    page, base = owner_page(viewport, phone="+254799000087")
+    page.goto(base + f"/admin/tenants/organization/{e2e_org.pk}/change/")
+    assert page.locator("textarea[name=branding], textarea[name=scoring]").count() == 0
+    picker = page.locator("input[name=primary_color]")
+    assert picker.get_attribute("type") == "color" and picker.is_visible()
+    assert page.locator("input[name=points_per_kes]").get_attribute("type") == "number"
+    picker.fill("#7c3aed")
+    page.fill("input[name=tagline]", "Pamoja tunaweza")
+    page.fill("input[name=referral_bonus]", "200000")
+    page.locator("input[name=_continue]").click()
+    page.wait_for_load_state()
+    error = page.locator(".field-referral_bonus .errorlist")
+    assert error.is_visible() and "100000" in error.inner_text().replace(",", "").replace(" ", "")
+    with with_db():
+        assert Organization.objects.get(pk=e2e_org.pk).brand("primary_color") != "#7c3aed"  # nothing saved
+    page.fill("input[name=referral_bonus]", "750")
+    page.locator(".field-primary_color").scroll_into_view_if_needed()
+    shot(page, "admin-organization-branding", full_page=False)
+    page.locator("input[name=_continue]").click()
+    page.wait_for_load_state()
+    assert page.locator(".messagelist .success").count() == 1
+    with with_db():
+        saved = Organization.objects.get(pk=e2e_org.pk)
+        assert (saved.brand("primary_color"), saved.brand("tagline"), saved.scoring["referral_bonus"]) == (
+            "#7c3aed", "Pamoja tunaweza", 750)
+        assert set(saved.branding) >= {"primary_color", "accent_color", "sms_sender_id", "language", "tagline"}
+    assert page.input_value("input[name=primary_color]") == "#7c3aed"
+    assert page.console_errors == []
+
+
+JOIN_WORDS = {"en": {"name": "Your name", "phone": "Phone number", "ask": "Ask to join", "sent": "have your request"},
+              "sw": {"name": "Jina lako", "phone": "Nambari ya simu", "ask": "Omba kujiunga", "sent": "wamepokea ombi lako"}}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("language", ["en", "sw"])
+def test_where_signup_is_closed_a_share_link_asks_the_leaders_and_adding_the_friend_credits_the_member(
+        e2e_org, make_user, new_page, live_site, with_db, shot, viewport, language):
+    """Item 3 without open sign-up (most chamas): the profile still offers a link; the friend who opens it asks
+    to join with a name and number, the leaders are told, and when a leader adds that number the friend counts
+    as the member's referral (the profile says so)."""
+    from accounts.models import JoinRequest, User
+    from notifications.models import Notification
+
+    words = JOIN_WORDS[language]
+    member = make_user(e2e_org, name="Otieno Ouma", phone="+254712000201", language=language)
+    page = new_page(viewport, org=e2e_org, user=member)
+    assert page.goto(live_site.url(e2e_org, "/profile/")).status == 200
+    link = page.locator("[data-invite-link]").inner_text()
+    assert link.endswith(f"/join/?ref={member.account_code}")
+    assert "500" in page.locator("#invite").inner_text()
+    assert _fits(page)
+
+    friend = new_page(viewport)
+    friend.goto(link)
+    if language == "sw":
+        friend.locator(".lang-form button[value=sw]").click()
+        friend.wait_for_function("() => document.documentElement.lang === 'sw'")
+    friend.get_by_label(words["name"]).fill("Njeri Wambui")
+    friend.get_by_label(words["phone"]).fill("0712 999 444")
+    assert _fits(friend)
+    shot(friend, f"join-request-{language}")
+    friend.get_by_role("button", name=words["ask"]).click()
+    friend.locator("[data-join-sent]").wait_for()
+    assert words["sent"] in friend.locator("[data-join-sent]").inner_text()
+    with with_db(e2e_org):
+        assert JoinRequest.objects.get(phone_number="+254712999444").referred_by_id == member.pk
+        assert Notification.objects.filter(template="join_request", user=e2e_org.admin).count() == 1
+
+    with with_db(e2e_org):  # a leader adds the number (the Members page and the CSV import call this)
+        from accounts.services import user_create
+
+        user_create(phone_number="0712999444", name="Njeri Wambui", actor=e2e_org.admin, welcome=True)
+        assert User.objects.get(phone_number="+254712999444").referred_by_id == member.pk
+    page.reload()
+    assert "1" in page.locator("[data-referrals]").inner_text()
+    assert page.console_errors == [] and friend.console_errors == []
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_home_rank_tile_keeps_the_main_challenge_and_history_is_newest_first(e2e_org, make_user, new_page, live_site,
+                                                                             with_db, viewport):
+    """Items 8 and 9 in the browser (HTTP tests: tests/web/test_home.py, tests/payments/test_pages.py): joining a
+    new challenge alone does not make the home rank tile jump to "#1 of 1"; a 13 Nov deposit recorded last is
+    listed below the 2 Dec ones."""
+    from datetime import datetime, timedelta
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from challenges.models import Challenge
+    from challenges.services import participant_join
+    from payments.inbox import deposits_hand_over
+    from payments.models import Transaction
+    from tenants.calendar import local_today
+
+    member = make_user(e2e_org, name="Akinyi Otieno", phone="+254712000301")
+    others = [make_user(e2e_org, name=f"Saver {n}", phone=f"+25471200031{n}") for n in range(2)]
+    weekly = _challenge(with_db, e2e_org)
+    with with_db(e2e_org):
+        for user in (*others, member):
+            participant_join(challenge=weekly, user=user)
+    for n, user in enumerate(others):
+        deposit = _deposit(with_db, e2e_org, user, str(900 + n), challenge=weekly)
+        with with_db(e2e_org):
+            deposits_hand_over(transaction_ids=[deposit.pk])
+    with with_db(e2e_org):
+        nairobi = ZoneInfo("Africa/Nairobi")
+        for receipt, when in (("RKTDEC02A", datetime(2026, 12, 2, 9, tzinfo=nairobi)),
+                              ("RKTNOV13", datetime(2026, 11, 13, 9, tzinfo=nairobi))):
+            Transaction.objects.create(source="c2b", amount=Decimal("100"), user=member, status="verified",
+                                       transaction_id=receipt, mpesa_receipt=receipt, transacted_at=when, verified_at=when)
+        newest = Challenge.objects.create(name="Brand new", type="fixed_amount", duration_days=28,
+                                          target={"amount": 100, "frequency": "weekly"},
+                                          start_date=local_today() - timedelta(days=local_today().weekday()),
+                                          status="active")
+        participant_join(challenge=newest, user=member)
+    page = new_page(viewport, org=e2e_org, user=member)
+    page.goto(live_site.url(e2e_org, "/"))
+    assert page.locator("[data-rank]").inner_text().strip() == "#3"  # behind the two savers, not "#1 of 1"
+    assert page.locator("[data-rank-label]").inner_text().strip() == "of 3 in Weekly 500"
+    assert _fits(page)
+    page.goto(live_site.url(e2e_org, "/transactions/"))
+    text = page.inner_text("main")
+    assert "RKTDEC02A" in text and "RKTNOV13" in text and text.index("RKTDEC02A") < text.index("RKTNOV13")
+    assert _fits(page) and page.console_errors == []

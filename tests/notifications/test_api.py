@@ -93,9 +93,9 @@ def test_reminders_off_skips_reminders_but_not_confirmations(member, provider, d
 
 def test_template_editing_validates_placeholders_and_length_and_shows_segments(admin_client, member):
     listing = admin_client.get("/api/v1/notification-templates").json()
-    # 17 templates (12, sms_reply and streak_freeze_used from issue 18, welcome and welcome_admin from
-    # issue 16.2, the daily streak_at_risk_day from issue 15) in 2 languages
-    assert len(listing) == 34 and {"key": "otp", "language": "sw"}.items() <= next(
+    # 18 templates (12, sms_reply and streak_freeze_used from issue 18, welcome and welcome_admin from
+    # issue 16.2, the daily streak_at_risk_day from issue 15, join_request from issue 16.3) in 2 languages
+    assert len(listing) == 36 and {"key": "otp", "language": "sw"}.items() <= next(
         t for t in listing if t["key"] == "otp" and t["language"] == "sw").items()
 
     preview = admin_client.post("/api/v1/notification-templates/badge_earned/sw/preview",
