@@ -135,7 +135,9 @@ def _names(ids: set[int]) -> dict[int, str]:
 def _actor(event) -> str:
     if event.actor_id and event.actor is not None:
         return event.actor.display_name
-    return event.actor_label or _("The system")
+    if event.actor_label in ("", "system"):  # audit_record's label when no one acted (beat, provisioning)
+        return _("The system")
+    return event.actor_label
 
 
 def _values(event, names: dict[int, str]) -> _Values:

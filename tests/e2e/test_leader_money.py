@@ -16,7 +16,13 @@ pytestmark = pytest.mark.e2e
 
 
 def _fits(page) -> bool:
-    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    from tests.e2e.test_walkthrough import _wide_elements
+
+    fits = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits, (_wide_elements(page), page.evaluate("""() => [document.documentElement.scrollWidth, window.innerWidth,
+        ...[...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 8).map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))]"""))
+    return fits
 
 
 def _deposits(with_db, org, rows):
@@ -24,13 +30,16 @@ def _deposits(with_db, org, rows):
 
     from payments.models import Transaction
 
+    from challenges.services import deposits_score
+
     with with_db(org):
         now = timezone.now()
-        for n, (user, amount, days_ago) in enumerate(rows):
-            when = now - timedelta(days=days_ago)
-            Transaction.objects.create(user=user, amount=Decimal(amount), status="verified", source="c2b",
-                                       transaction_id=f"E2EM{org.pk}{n:04d}", mpesa_receipt=f"E2EM{org.pk}{n:04d}",
-                                       transacted_at=when, verified_at=when)
+        made = [Transaction.objects.create(user=user, amount=Decimal(amount), status="verified", source="c2b",
+                                           transaction_id=f"E2EM{org.pk}{n:04d}", mpesa_receipt=f"E2EM{org.pk}{n:04d}",
+                                           transacted_at=now - timedelta(days=days_ago),
+                                           verified_at=now - timedelta(days=days_ago))
+                for n, (user, amount, days_ago) in enumerate(rows)]
+        deposits_score(transaction_ids=[t.pk for t in made])  # the streaks come from the scored deposits
 
 
 @pytest.fixture
@@ -38,7 +47,7 @@ def saving_group(e2e_org, make_user, with_db):
     wanjiku = make_user(e2e_org, name="Wanjiku Kamau", phone="+254712700001")
     baraka = make_user(e2e_org, name="Baraka Mwangi", phone="+254712700002")
     make_user(e2e_org, name="Chebet Koech", phone="+254712700003")
-    _deposits(with_db, e2e_org, [(wanjiku, "1500", 0), (wanjiku, "250", 0), (baraka, "700", 45)])
+    _deposits(with_db, e2e_org, [(wanjiku, "1500", 0), (wanjiku, "250", 0), (wanjiku, "400", 7), (baraka, "700", 45)])
     return e2e_org
 
 
@@ -51,7 +60,8 @@ def test_members_page_sorts_and_filters_by_money(saving_group, new_page, live_si
     page.wait_for_url("**sort=-saved**")
     names = page.locator("table.members td.lead").all_inner_texts()
     assert names[:2] == ["Wanjiku Kamau", "Baraka Mwangi"]
-    assert page.locator("table.members tbody tr").first.locator("[data-saved]").inner_text() == "1,750.00"
+    first = page.locator("table.members tbody tr").first
+    assert first.locator("[data-saved]").inner_text() == "2,150.00" and first.locator("[data-streak]").inner_text() == "2"
     assert _fits(page) and page.console_errors == []
     shot(page, "manage-members-money")
     page.select_option("#member-show", "not_saved_this_month")
@@ -69,7 +79,7 @@ def test_the_group_statement_prints_for_the_meeting(saving_group, new_page, live
     page.click("text=Group statement for the meeting")
     page.wait_for_url("**/manage/members/statement/**")
     assert saving_group.name in page.locator("h1").inner_text()
-    assert "1,750.00" in page.locator("article.statement").inner_text()
+    assert "2,150.00" in page.locator("article.statement").inner_text()
     assert _fits(page) and page.console_errors == []
     shot(page, "group-statement")
     page.emulate_media(media="print")
