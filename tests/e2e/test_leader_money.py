@@ -150,3 +150,28 @@ def test_a_removed_member_is_restored_from_the_members_page(saving_group, new_pa
     assert "is back in the group" in page.locator(".messages").inner_text()
     with with_db(saving_group):
         assert User.objects.get(phone_number="+254712700003").is_active
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_cancelled_challenge_is_restored_from_its_row(e2e_org, new_page, live_site, with_db, shot, viewport):
+    from challenges.models import Challenge
+    from tenants.calendar import local_today
+
+    with with_db(e2e_org):
+        challenge = Challenge.objects.create(name="Akiba ya Januari", type="fixed_amount",
+                                             target={"amount": 500, "frequency": "weekly"}, duration_days=28,
+                                             start_date=local_today(), status="active")
+    page = new_page(viewport, org=e2e_org, user=e2e_org.admin)
+    page.goto(live_site.url(e2e_org, "/manage/challenges/"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.locator("button[value=cancel]").first.click()
+    restore = page.locator("button[value=restore]")
+    assert restore.count() == 1 and "Undo possible until" in page.locator("main").inner_text()
+    assert _fits(page) and page.console_errors == []
+    shot(page, "manage-challenge-restore")
+    with page.expect_navigation():
+        restore.click()
+    assert "is back" in page.locator(".messages").inner_text()
+    with with_db(e2e_org):
+        assert Challenge.objects.get(pk=challenge.pk).status == "active"
