@@ -13,6 +13,17 @@ def save_now(request):
     tenant = getattr(request, "tenant", None)
     if tenant is None or getattr(tenant, "is_public", True):
         return {"save_open": False}
-    from payments.selectors import mpesa_ready
 
-    return {"save_open": SimpleLazyObject(mpesa_ready)}
+    def ready() -> bool:
+        from django.db import connection
+        from django_tenants.utils import schema_context
+
+        from payments.selectors import mpesa_ready
+
+        if connection.schema_name == tenant.schema_name:
+            return mpesa_ready()
+        # an error page (a 404 under ASGI) is rendered on another thread's connection, still on public
+        with schema_context(tenant.schema_name):
+            return mpesa_ready()
+
+    return {"save_open": SimpleLazyObject(ready)}
