@@ -6,9 +6,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import KINDS
 from accounts.models import User
 from accounts.phone import normalize_phone
-from savegame.queryparams import choice_param, text_param
+from savegame.queryparams import choice_param, id_param, text_param
 
 
 class PhoneField(forms.CharField):
@@ -73,4 +74,17 @@ class MemberSearchParams(forms.Form):
 
 
 class AuditFilterParams(forms.Form):
+    """The audit log's filters (page and API): an action code, a person (who acted or was acted on),
+    a kind of action (accounts/audit.py KINDS) and a date range in the organization's days."""
+
     action = text_param(max_length=100)
+    person = id_param()
+    kind = choice_param([(key, label) for key, (label, _prefixes) in KINDS.items()])
+    date_from = forms.DateField(required=False)
+    date_to = forms.DateField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError({"date_to": _("Must be on or after date_from.")})
+        return data

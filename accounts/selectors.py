@@ -78,9 +78,14 @@ def member_by_phone(*, phone_number: str) -> User | None:
             .exclude(role=User.Role.SUPER_ADMIN).first())
 
 
-def member_list(*, search: str = "", role: str = "", include_inactive: bool = False) -> QuerySet[User]:
+def member_list(*, search: str = "", role: str = "", include_inactive: bool = False,
+                removed: bool = False) -> QuerySet[User]:
+    """The organization's people (never the platform owner): active ones, or with `removed` only those
+    a leader removed (restorable). The one list behind every member count (member_counts)."""
     qs = User.objects.exclude(role=User.Role.SUPER_ADMIN)
-    if not include_inactive:
+    if removed:
+        qs = qs.filter(is_active=False)
+    elif not include_inactive:
         qs = qs.filter(is_active=True)
     if role:
         qs = qs.filter(role=role)
@@ -95,8 +100,38 @@ def member_list(*, search: str = "", role: str = "", include_inactive: bool = Fa
     return qs.order_by("name", "phone_number")
 
 
-def audit_event_list(*, action: str = "") -> QuerySet[AuditEvent]:
+def member_counts() -> dict[str, int]:
+    """How many people the group has, one query: members, leaders (org admins) and removed ones. The
+    overview's "Members" and the members page's caption both read it (issue 16 item 21)."""
+    from django.db.models import Count
+
+    return User.objects.exclude(role=User.Role.SUPER_ADMIN).aggregate(
+        members=Count("pk", filter=Q(is_active=True, role=User.Role.MEMBER)),
+        leaders=Count("pk", filter=Q(is_active=True, role=User.Role.ORG_ADMIN)),
+        removed=Count("pk", filter=Q(is_active=False)))
+
+
+def audit_event_list(*, action: str = "", person: int | None = None, kind: str = "", date_from=None,
+                     date_to=None) -> QuerySet[AuditEvent]:
+    """The audit log, newest first: one action code, events by or about one person, one kind
+    (accounts/audit.py KINDS), between two of the organization's days (both included)."""
+    from accounts.audit import kind_filter
+
     qs = AuditEvent.objects.select_related("actor")
     if action:
         qs = qs.filter(action=action)
+    if person:
+        qs = qs.filter(Q(actor_id=person) | Q(target_type="accounts.user", target_id=str(person)))
+    if kind:
+        qs = qs.filter(kind_filter(kind))
+    if date_from or date_to:
+        from datetime import timedelta
+
+        from tenants.calendar import day_start, organization_zone
+
+        zone = organization_zone()
+        if date_from:
+            qs = qs.filter(created_at__gte=day_start(date_from, zone))
+        if date_to:
+            qs = qs.filter(created_at__lt=day_start(date_to + timedelta(days=1), zone))
     return qs.order_by("-created_at", "-id")

@@ -242,6 +242,21 @@ def member_remove(*, member: User, actor: User, ip_address: str | None = None) -
     return member
 
 
+def member_restore(*, member: User, actor: User, ip_address: str | None = None) -> User:
+    """Undo member_remove: the member may sign in and save again. Safe at any time: removal kept their
+    account code, phone number and ledger, and no one else can have taken the number meanwhile."""
+    with transaction.atomic():
+        member = User.objects.select_for_update().get(pk=member.pk)
+        if member.is_active:
+            return member
+        member.is_active = True
+        member.save(update_fields=["is_active", "updated_at"])
+        user_forget(user_ids=[member.pk])
+        audit_record(actor=actor, action="user.restored", target=member,
+                     before={"is_active": False}, after={"is_active": True, "role": member.role}, ip_address=ip_address)
+    return member
+
+
 @dataclass
 class ImportRow:
     row: int

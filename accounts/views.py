@@ -24,10 +24,8 @@ from accounts.forms import (
     AuditFilterParams,
     CodeStepForm,
     JoinRequestForm,
-    MemberAddForm,
     MemberImportForm,
     MemberRoleForm,
-    MemberSearchParams,
     PhoneStepForm,
 )
 from accounts.models import User
@@ -204,38 +202,6 @@ def _pager_query(**params) -> str:
     return urlencode(kept) + "&" if kept else ""
 
 
-@org_admin_required
-@query_params_checked
-def manage_members(request):
-    search = query_params_clean(params=request.GET, form_class=MemberSearchParams)["q"].strip()
-    page = Paginator(selectors.member_list(search=search), 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/manage_members.html", {
-        "page": page, "search": search, "add_form": MemberAddForm(), "import_form": MemberImportForm(),
-        "roles": User.Role, "pager_query": _pager_query(q=search),
-    })
-
-
-@org_admin_required
-@require_POST
-def manage_member_add(request):
-    form = MemberAddForm(request.POST)
-    if form.is_valid():
-        try:
-            member = services.user_create(**form.cleaned_data, actor=request.user, ip_address=client_ip(request),
-                                          welcome=True)
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(request, _("%(name)s was added. Their account code is %(code)s.")
-                             % {"name": member.display_name, "code": member.account_code})
-            return redirect("manage-members")
-    page = Paginator(selectors.member_list(), 50).get_page(1)
-    return render(request, "accounts/manage_members.html", {
-        "page": page, "search": "", "add_form": form, "import_form": MemberImportForm(), "roles": User.Role,
-    }, status=400)
-
-
 def _member_action(request, action, success_message: str):
     """Run one service on a member and come back to the list with what happened."""
     try:
@@ -263,15 +229,26 @@ def manage_member_role(request, member_id: int):
     )
 
 
+def _member_state(request, member_id: int, service, message: str):
+    """Remove or restore one member (the service), then back to the list saying so (`message` % name)."""
+    member = selectors.access_member(actor=request.user, member_id=member_id)
+    return _member_action(
+        request, lambda: service(member=member, actor=request.user, ip_address=client_ip(request)),
+        message % {"name": member.display_name})
+
+
 @org_admin_required
 @require_POST
 def manage_member_remove(request, member_id: int):
-    member = selectors.access_member(actor=request.user, member_id=member_id)
-    return _member_action(
-        request,
-        lambda: services.member_remove(member=member, actor=request.user, ip_address=client_ip(request)),
-        _("%(name)s was removed.") % {"name": member.display_name},
-    )
+    return _member_state(request, member_id, services.member_remove,
+                         _("%(name)s was removed. Changed your mind? Restore them under Removed members."))
+
+
+@org_admin_required
+@require_POST
+def manage_member_restore(request, member_id: int):
+    """Undo a removal: the member signs in and saves again, with their history as it was."""
+    return _member_state(request, member_id, services.member_restore, _("%(name)s is back in the group."))
 
 
 @org_admin_required
@@ -295,10 +272,24 @@ def manage_member_import(request):
     return render(request, "accounts/manage_member_import.html", {"form": form, "report": report}, status=status)
 
 
+AUDIT_FILTERS = ("action", "person", "kind", "date_from", "date_to")
+
+
 @org_admin_required
 @query_params_checked
 def manage_audit(request):
-    action = query_params_clean(params=request.GET, form_class=AuditFilterParams)["action"].strip()
-    page = Paginator(selectors.audit_event_list(action=action), 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/manage_audit.html", {"page": page, "action": action,
-                                                          "pager_query": _pager_query(action=action)})
+    """The audit log as sentences ("Wanjiku changed Otieno's role to admin"), filtered by person, kind
+    and date (junk in any of them is a 400 naming it)."""
+    from accounts.audit import KINDS, audit_sentences
+
+    params = query_params_clean(params=request.GET, form_class=AuditFilterParams)
+    filters = {k: params[k] for k in AUDIT_FILTERS}
+    filters["action"] = filters["action"].strip()
+    page = Paginator(selectors.audit_event_list(**filters), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/manage_audit.html", {
+        "page": page, "rows": audit_sentences(page.object_list), "filters": filters,
+        "kinds": [(key, label) for key, (label, _prefixes) in KINDS.items()],
+        "people": selectors.member_list(include_inactive=True).only("pk", "name", "phone_number")[:500],
+        "pager_query": _pager_query(**{k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                                       for k, v in filters.items()}),
+    })

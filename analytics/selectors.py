@@ -332,7 +332,7 @@ def _overview(*, challenge_id: int | None, tz: ZoneInfo, today: date) -> _Overvi
 
     state = DailyRollup.objects.filter(challenge__isnull=True).aggregate(last=Max("day"), version=Max("computed_at"))
     watermark = state["last"]
-    members = sources.members().count()
+    members = sources.member_count()
 
     rolled = {"deposits_count": 0, "deposits_amount": ZERO, "active": {7: 0, 30: 0}}
     if watermark is not None:
@@ -696,3 +696,46 @@ def member_statement(*, user, year: int, month: int) -> dict:
         ],
         "deposits_count": sum(1 for r in rows if r.amount > 0),
     }
+
+
+def group_statement(*, year: int, month: int) -> dict:
+    """The printable group statement for a meeting: every active member (leaders too) with their
+    deposits in a calendar month (org time zone), the month's total and their savings at its close.
+    Three queries whatever the group's size: the members, the month's ledger rows, the balances before it."""
+    from calendar import monthrange
+
+    tz = sources.org_timezone()
+    first = date(year, month, 1)
+    last = date(year, month, monthrange(year, month)[1])
+    people = list(sources.people())
+    by_member: dict[int, list] = {p.pk: [] for p in people}
+    month_rows = sources.ledger_verified(first=first, last=last, tz=tz).filter(user_id__in=list(by_member))
+    for r in month_rows.order_by("at", "id"):
+        by_member[r.user_id].append({"at": r.at.astimezone(tz), "amount": r.amount})
+    opening = dict(
+        sources.ledger_verified(first=EPOCH, last=first - timedelta(days=1), tz=tz)
+        .filter(user_id__in=list(by_member)).values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total")
+    )
+    rows = []
+    for p in people:
+        deposits = by_member[p.pk]
+        saved = sum((d["amount"] for d in deposits), ZERO)
+        rows.append({"member": p, "deposits": deposits, "saved": saved,
+                     "closing_balance": (opening.get(p.pk) or ZERO) + saved})
+    return {"first": first, "last": last, "rows": rows,
+            "saved": sum((r["saved"] for r in rows), ZERO),
+            "closing_balance": sum((r["closing_balance"] for r in rows), ZERO),
+            "savers": sum(1 for r in rows if r["saved"] > 0)}
+
+
+SETUP_STEPS = ("branding", "mpesa", "challenge", "members", "test_payment")
+
+
+def setup_checklist(*, organization, members: int | None = None) -> dict:
+    """The first admin's checklist on /manage/: each step ticked from the real state (sources.setup_state),
+    and whether all are done (then the site root stops sending her to /manage/). `members`: the
+    overview's member count, when the caller has it."""
+    state = sources.setup_state(organization=organization, members=members)
+    steps = [{"key": key, "done": state[key]} for key in SETUP_STEPS]
+    return {"steps": steps, "done": sum(s["done"] for s in steps), "total": len(steps),
+            "complete": all(s["done"] for s in steps)}

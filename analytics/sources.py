@@ -90,9 +90,25 @@ def ledger_for_member(*, user_id: int, first: date, last: date, tz: ZoneInfo) ->
 
 # --- members (accounts) -----------------------------------------------------------------------
 def members() -> QuerySet:
+    """Active members (leaders aside): accounts' one member list."""
     from accounts.models import User
+    from accounts.selectors import member_list
 
-    return User.objects.filter(role=User.Role.MEMBER, is_active=True)
+    return member_list(role=User.Role.MEMBER).order_by()
+
+
+def people() -> QuerySet:
+    """Everyone in the group, leaders too, by name (accounts' member list, as the members page lists them)."""
+    from accounts.selectors import member_list
+
+    return member_list()
+
+
+def member_count() -> int:
+    """The overview's "Members": the same count the leaders' members page shows (accounts.selectors.member_counts)."""
+    from accounts.selectors import member_counts
+
+    return member_counts()["members"]
 
 
 def member_first_day(*, tz: ZoneInfo) -> date | None:
@@ -118,3 +134,21 @@ def participation(*, challenge_id: int | None) -> tuple[int, dict[str, int]]:
 
 def positive() -> Q:
     return Q(amount__gt=0)
+
+
+# --- the first admin's set-up checklist (issue 16 item 21): each item's state from its owner ---------
+def setup_state(*, organization, members: int | None = None) -> dict[str, bool]:
+    """Branding (tenants: a logo or the brand colours changed), M-Pesa ready for Save now and a test
+    payment received (payments), a challenge published (the game), a member added (accounts)."""
+    from tenants.models import default_branding
+
+    defaults = default_branding()
+    branding = organization.branding or {}
+    return {
+        "branding": bool(organization.logo) or any(
+            (branding.get(key) or defaults[key]).lower() != defaults[key] for key in ("primary_color", "accent_color")),
+        "mpesa": payments_selectors.mpesa_ready(),
+        "challenge": challenges().exclude(status="draft").exists(),
+        "members": (member_count() if members is None else members) > 0,
+        "test_payment": payments_selectors.mpesa_payment_received(),
+    }

@@ -80,6 +80,7 @@ def manage_overview(request):
         request,
         "analytics/manage_overview.html",
         {
+            "setup": selectors.setup_checklist(organization=request.tenant, members=overview["members"]),
             "overview": overview,
             "trends": trends,
             "completion": completion,
@@ -224,28 +225,43 @@ class MonthForm(forms.Form):
         return value
 
 
+def _month_chosen(request, tz) -> tuple[int, int, date]:
+    """(year, month, today): ?month=YYYY-MM, else this month; a bad month is a QueryParamError naming it."""
+    today = sources.local_today(tz)
+    month = query_params_clean(params=request.GET, form_class=MonthForm)["month"]
+    if month:
+        return int(month[:4]), int(month[5:]), today
+    return today.year, today.month, today
+
+
 @query_params_checked
 def _statement(request, user):
     tz = sources.org_timezone()
-    today = sources.local_today(tz)
-    form = MonthForm(request.GET or None)
-    year, month = today.year, today.month
-    if request.GET:
-        query_params_clean(params=request.GET, form_class=MonthForm)  # a bad month is a 400 naming it
-    if form.is_valid() and form.cleaned_data.get("month"):
-        year, month = (int(x) for x in form.cleaned_data["month"].split("-"))
+    year, month, today = _month_chosen(request, tz)
     statement = selectors.member_statement(user=user, year=year, month=month)
     with timezone.override(tz):  # times on the statement are the organization's local times
         return render(
             request,
             "analytics/statement.html",
-            {"form": form, "statement": statement, "today": today, "month_value": f"{year:04d}-{month:02d}"},
+            {"statement": statement, "today": today, "month_value": f"{year:04d}-{month:02d}"},
         )
 
 
 @org_admin_required
 def manage_member_statement(request, user_id: int):
     return _statement(request, get_object_or_404(sources.members().model, pk=user_id))
+
+
+@org_admin_required
+@query_params_checked
+def manage_group_statement(request):
+    """The whole group's month for the meeting: every member's deposits and total, printable."""
+    tz = sources.org_timezone()
+    year, month, today = _month_chosen(request, tz)
+    with timezone.override(tz):
+        return render(request, "analytics/group_statement.html", {
+            "statement": selectors.group_statement(year=year, month=month), "today": today,
+            "month_value": f"{year:04d}-{month:02d}"})
 
 
 def my_statement(request):

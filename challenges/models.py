@@ -53,6 +53,9 @@ class Challenge(models.Model):
     )
     started_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     settled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A cancel can be undone for a while (challenge_restore): when it happened and what it was before.
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_from = models.CharField(max_length=10, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

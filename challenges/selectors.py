@@ -379,7 +379,7 @@ def member_active_challenges(*, member, limit: int = 10) -> list[dict]:
             streak = {"current": int(progress.get("current_streak", 0)), "best": int(progress.get("best_streak", 0)),
                       "needed": int(progress.get("needed", 0) or challenge.target.get("consecutive_weeks")
                                     or challenge.target.get("consecutive_days") or 0),
-                      "unit": progress.get("unit") or ("day" if challenge.target.get("consecutive_days") else "week")}
+                      "unit": _streak_unit(progress, challenge)}
         rows.append({
             "id": challenge.pk, "name": challenge.name, "type": challenge.type,
             "type_label": challenge.get_type_display(), "end_date": challenge.end_date, "status": p.status,
@@ -398,7 +398,6 @@ def member_weekly_streak(*, member, active: list[dict] | None = None) -> int:
     challenge's "3 of 4" say the same; with several, the longest). Otherwise it is the run of ISO weeks
     with a scored deposit still alive (ending this week or last), from the member metrics row the
     streak badges read. `active`: member_active_challenges' rows, when the caller has them."""
-    from challenges import metrics
     from challenges.models import MemberMetrics
     from tenants.calendar import local_today
 
@@ -408,7 +407,38 @@ def member_weekly_streak(*, member, active: list[dict] | None = None) -> int:
     if weekly:
         return max(weekly)
     row = MemberMetrics.objects.filter(user=member).first()
-    return metrics.runs_current(row.day_runs if row else [], scoring.WEEK, local_today())
+    return _weekly_streak(weekly, row.day_runs if row else [], local_today())
+
+
+def _weekly_streak(in_challenges: list[int], day_runs: list, today) -> int:
+    """The one weekly-streak rule: the longest weekly streak challenge's, else the metrics row's run of weeks."""
+    from challenges import metrics
+
+    return max(in_challenges) if in_challenges else metrics.runs_current(day_runs, scoring.WEEK, today)
+
+
+def _streak_unit(progress: dict, challenge: Challenge) -> str:
+    return progress.get("unit") or ("day" if challenge.target.get("consecutive_days") else "week")
+
+
+def members_weekly_streaks(*, user_ids) -> dict[int, int]:
+    """member_weekly_streak for many members in two queries, whatever their number (the leaders'
+    members page): their running weekly streak challenges, then their metrics rows."""
+    from challenges.models import MemberMetrics
+    from tenants.calendar import local_today
+
+    ids = list(user_ids)
+    in_challenges: dict[int, list[int]] = {}
+    for p in (Participant.objects.filter(user_id__in=ids, challenge__status=Challenge.Status.ACTIVE,
+                                         challenge__type=Challenge.Type.STREAK)
+              .exclude(status__in=(Participant.Status.COMPLETED, Participant.Status.FAILED))
+              .select_related("challenge")):
+        progress = dict(p.progress or {})
+        if _streak_unit(progress, p.challenge) == scoring.WEEK:
+            in_challenges.setdefault(p.user_id, []).append(int(progress.get("current_streak", 0)))
+    runs = dict(MemberMetrics.objects.filter(user_id__in=ids).values_list("user_id", "day_runs"))
+    today = local_today()
+    return {u: _weekly_streak(in_challenges.get(u, []), runs.get(u, []), today) for u in ids}
 
 
 def deposits_unscored(*, before, limit: int) -> list[int]:

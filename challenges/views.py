@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from challenges import selectors, services
@@ -133,9 +134,17 @@ def _org_admin(request):
 def manage_challenges(request):
     _org_admin(request)
     if request.method == "POST":
-        challenge = Challenge.objects.filter(pk=request.POST.get("challenge") or 0).first()
+        raw = request.POST.get("challenge") or ""
+        challenge = Challenge.objects.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
         status = {"publish": "active", "cancel": "cancelled"}.get(request.POST.get("action"))
-        if challenge and status:
+        if challenge and request.POST.get("action") == "restore":
+            try:
+                services.challenge_restore(challenge=challenge, actor=request.user)
+                messages.success(request, _("%(name)s is back: its members can save towards it again.")
+                                 % {"name": challenge.name})
+            except ValidationError as exc:
+                messages.error(request, _error_text(exc))
+        elif challenge and status:
             try:
                 services.challenge_update(challenge=challenge, actor=request.user, data={"status": status})
                 messages.success(request, _("%(name)s is now %(status)s.") % {
@@ -143,7 +152,11 @@ def manage_challenges(request):
             except ValidationError as exc:
                 messages.error(request, _error_text(exc))
         return redirect("manage-challenges")
-    challenges = Challenge.objects.exclude(type=Challenge.Type.GOAL).order_by("-start_date", "name")  # issue 18
+    challenges = list(Challenge.objects.exclude(type=Challenge.Type.GOAL).order_by("-start_date", "name"))  # issue 18
+    now = timezone.now()
+    for c in challenges:  # a cancel can be undone for RESTORE_HOURS (issue 16 item 12)
+        until = c.cancelled_at + timedelta(hours=services.RESTORE_HOURS) if c.cancelled_at else None
+        c.restore_until = until if c.status == Challenge.Status.CANCELLED and until and until > now else None
     return render(request, "challenges/manage_list.html", {"challenges": challenges})
 
 

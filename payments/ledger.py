@@ -73,3 +73,13 @@ def deposit_figures(*, user_ids: list[int] | None, zone: ZoneInfo, among=None) -
     return list(qs.values("user_id")
                 .annotate(total=Sum("amount"), n=Count("pk"), largest=Max("amount"), days=ArrayAgg(day, distinct=True))
                 .order_by())
+
+
+def payments_since(*, challenge_id: int, user_ids: list[int], since: datetime) -> bool:
+    """Whether any payment reached the ledger since `since` (whatever its status) tagged to this
+    challenge or from one of these members: while a challenge is cancelled their deposits are scored
+    without it, so it cannot simply be restored afterwards (challenges' challenge_restore)."""
+    from django.db.models import Q
+
+    return (Transaction.objects.filter(created_at__gte=since)
+            .filter(Q(challenge_id=challenge_id) | Q(user_id__in=user_ids)).exists())

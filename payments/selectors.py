@@ -108,13 +108,37 @@ def payer_phone_masked(phone_number: str) -> str:
 def quarantined_callbacks() -> QuerySet[CallbackInbox]:
     """Stored callbacks held back after failing every automatic try, oldest first (payments.inbox)."""
     return CallbackInbox.objects.filter(state=CallbackInbox.State.QUARANTINED).order_by("received_at", "id")
-def mpesa_ready() -> bool:
-    """Whether this organization can send STK pushes ("Save now"): M-Pesa set up with a shortcode."""
-    return MpesaSettings.objects.exclude(shortcode="").exists()
-
-
 PAYBILL_CACHE_KEY = "pay:paybill"  # Django's cache: the key function prefixes the tenant schema
 PAYBILL_CACHE_SECONDS = 600  # forgotten at once by mpesa_settings_init / mpesa_settings_update
+READY_CACHE_KEY = "pay:ready"
+
+
+def mpesa_ready() -> bool:
+    """Whether "Save now" (an STK push) can work here: a shortcode plus the Daraja credentials a push
+    needs (consumer key and secret, passkey). Until then the member screens offer no Save now and the
+    API refuses it (issue 16 item 21). Kept in the tenant's cache until the M-Pesa settings change."""
+    from django.core.cache import cache
+
+    try:
+        cached = cache.get(READY_CACHE_KEY)
+    except Exception:  # Redis down: read the row
+        cached = None
+    if cached is not None:
+        return cached
+    row = MpesaSettings.objects.exclude(shortcode="").first()
+    ready = bool(row is not None and row.consumer_key and row.consumer_secret and row.passkey)
+    try:
+        cache.set(READY_CACHE_KEY, ready, PAYBILL_CACHE_SECONDS)
+    except Exception:
+        pass
+    return ready
+
+
+def mpesa_payment_received() -> bool:
+    """Whether any M-Pesa payment (Save now or Paybill/Till) has been verified here: the set-up
+    checklist's test payment (through the simulator on a laptop)."""
+    return Transaction.objects.filter(status=Transaction.Status.VERIFIED,
+                                      source__in=[Transaction.Source.STK, Transaction.Source.C2B]).exists()
 
 
 def organization_paybill() -> str | None:
@@ -144,7 +168,7 @@ def organization_paybill_forget() -> None:
 
     def drop():
         try:
-            cache.delete(PAYBILL_CACHE_KEY)
+            cache.delete_many([PAYBILL_CACHE_KEY, READY_CACHE_KEY])
         except Exception:
             pass
 
@@ -216,3 +240,17 @@ def member_savings(*, user) -> dict:
         if status == Transaction.Status.VERIFIED and amount > 0:
             times.append(at)
     return {"total_saved": total, "deposits": len(times), "deposit_times": times}
+
+
+def members_money(*, user_ids, since: datetime) -> dict[int, dict]:
+    """Per member, in one grouped query: the saved total (the reversal rule above), the money saved
+    counted from `since` (the leaders' "this month") and when their last deposit that still counts
+    was made. Members with no ledger row are absent (the caller's zero)."""
+    from django.db.models import Max
+
+    counted = Q(status=Transaction.Status.VERIFIED, amount__gt=0)
+    rows = (ledger_saved().filter(user_id__in=list(user_ids)).annotate(at=deposit_counted_at())
+            .values("user_id").annotate(total=Sum("amount"), since=Sum("amount", filter=Q(at__gte=since)),
+                                        last=Max("at", filter=counted)).order_by())
+    return {row["user_id"]: {"total_saved": row["total"], "saved_since": row["since"] or Decimal("0.00"),
+                             "last_deposit_at": row["last"]} for row in rows}

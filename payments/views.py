@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.decorators import org_admin_required
@@ -22,6 +23,8 @@ from savegame.clientip import client_ip
 from savegame.csvexport import csv_response
 from savegame.queryparams import query_params_checked, query_params_clean
 
+MPESA_NOT_READY = gettext_lazy("Saving with M-Pesa is not open yet: your group's leaders are still setting up M-Pesa. "
+                               "You can save as soon as they finish.")
 FILTERS = ["status", "source", "member", "challenge", "date_from", "date_to", "q"]
 REFUSED_SHOWN = 25  # newest refused callbacks on the M-Pesa page
 
@@ -51,6 +54,10 @@ def save_now(request):
     # Only challenges this member joined and can still win (joining is an explicit step on the challenge page).
     challenges = winnable_challenges(user=request.user)
     context = {"mpesa": settings_row, "challenges": challenges, "pending": None, "error": "", "amount": ""}
+    if request.method == "POST" and not selectors.mpesa_ready():
+        # the page offers no form until M-Pesa works (issue 16 item 21); a stale form posted anyway
+        context["error"] = str(MPESA_NOT_READY)
+        return render(request, "payments/save_now.html", context, status=409)
     if request.method == "POST":
         raw = (request.POST.get("amount") or "").strip()
         context["amount"] = raw
@@ -68,9 +75,6 @@ def save_now(request):
             if challenge is None:
                 context["error"] = _("Join this challenge before saving towards it.")
                 return render(request, "payments/save_now.html", context, status=400)
-        if settings_row is None or not settings_row.shortcode:
-            context["error"] = _("M-Pesa is not set up for this organization yet.")
-            return render(request, "payments/save_now.html", context, status=400)
         try:
             tx = services.stk_push_start(user=request.user, amount=amount, challenge=challenge)
         except DarajaError:

@@ -156,6 +156,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.organization",
+                "payments.context_processors.save_now",  # Save now only once M-Pesa works (issue 16 item 21)
                 "live.context_processors.live",  # where pages open their live streams
             ],
         },

@@ -96,6 +96,14 @@ def org_admin(tenant):
 
 
 @pytest.fixture
+def leader(client_for, org, org_admin):
+    """A test client on `org`'s host signed in as its admin (the leader pages)."""
+    client = client_for(org)
+    client.force_login(org_admin)
+    return client
+
+
+@pytest.fixture
 def committed_org(django_db_setup, django_db_blocker):
     """A fresh organization whose data is committed; dropped after the test."""
     with django_db_blocker.unblock():

@@ -19,7 +19,8 @@ B_AUDIT = "beta.only_action"
 B_MESSAGE = "BETA-ONLY deposit text"
 
 A_PAGES = ["/manage/members/", "/manage/members/import/", "/manage/audit/",
-           "/manage/notifications/", "/manage/settings/", "/profile/", "/"]
+           "/manage/notifications/", "/manage/settings/", "/profile/",
+           "/?site=member"]  # the member home (an admin of a group not set up yet is sent to /manage/ from "/")
 A_API = ["/api/v1/members", "/api/v1/members?search=Mwangi", "/api/v1/members?search=799888777",
          "/api/v1/audit", f"/api/v1/audit?action={B_AUDIT}", "/api/v1/notifications",
          "/api/v1/notification-templates", "/api/v1/sms-settings", "/api/v1/organizations/current",

@@ -13,7 +13,7 @@ from web.demo import DEMO_APPS, DEMO_ORGS
 MEMBER_PAGES = ["home", "challenge-list", "challenge-detail", "challenge-leaderboard", "badges", "transaction-list",
                 "save-now", "save-status", "profile", "offline", "my-statement", "goal-list"]
 LEADER_PAGES = ["manage-overview", "manage-challenges", "manage-challenge-new", "manage-challenge-edit",
-                "manage-members", "manage-member-import", "manage-member-statement",
+                "manage-members", "manage-member-import", "manage-member-statement", "manage-group-statement",
                 "manage-transactions", "manage-manual-deposits", "manage-unmatched", "manage-mpesa", "manage-notifications",
                 "manage-analytics", "manage-analytics-export", "manage-settings", "manage-audit"]
 PUBLIC_PAGES = ["login", "offline", "manifest", "favicon"]

@@ -21,6 +21,7 @@ from accounts.decorators import org_admin_required
 from accounts.services import user_profile_update
 from savegame.clientip import client_ip
 from savegame.imagetype import image_mime
+from savegame.queryparams import choice_param, query_params_checked, query_params_clean
 from web.forms import BrandingFields, ScoringFields
 from web.selectors import member_home_summary
 from web.services import (
@@ -38,10 +39,28 @@ NOTIFICATION_PREFERENCES_TEMPLATE = "notifications/_profile_preferences.html"
 logger = logging.getLogger(__name__)
 
 
+MEMBER_SITE_CHOSEN = "member_site_chosen"  # session: an org admin asked for the member site
+
+
+class HomeParams(forms.Form):
+    site = choice_param([("member", "member")])  # ?site=member: the leader dashboard's "Member site" link
+
+
 @login_required
+@query_params_checked
 def home(request):
+    """The member home. An org admin whose group is not set up yet lands on /manage/ and its checklist
+    instead (issue 16 item 21), until she opens the member site on purpose (?site=member, remembered)."""
     from challenges.goals import member_goals
 
+    if request.user.role == "org_admin":
+        if query_params_clean(params=request.GET, form_class=HomeParams)["site"] == "member":
+            request.session[MEMBER_SITE_CHOSEN] = True
+        elif not request.session.get(MEMBER_SITE_CHOSEN):
+            from analytics.selectors import setup_checklist
+
+            if not setup_checklist(organization=request.tenant)["complete"]:
+                return redirect("manage-overview")
     summary = member_home_summary(user=request.user, organization=request.tenant)
     return render(request, "web/home.html", {"summary": summary,
                                              "goals": member_goals(member=request.user, include_ended=False),

@@ -4,12 +4,14 @@ the PWA files (manifest, icons, service worker, offline page), the language swit
 from django.urls import path
 from django.views.generic import RedirectView
 
-from web import pages, pwa
+from web import members, pages, pwa
 
 urlpatterns = [
     path("", pages.home, name="home"),
     path("profile/", pages.profile, name="profile"),
     path("offline/", pwa.offline, name="offline"),
+    path("manage/members/", members.manage_members, name="manage-members"),
+    path("manage/members/add/", members.manage_member_add, name="manage-member-add"),
     path("manage/settings/", pages.manage_settings, name="manage-settings"),
     path("i18n/setlang/", pages.language_switch, name="set_language"),
     path("logo", pages.logo, name="org-logo"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,6 +18,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import selectors, services
 from accounts.api import serializers as s
+from accounts.audit import KINDS
 from accounts.authentication import OrganizationRefreshToken, token_deny, token_org_check, tokens_for_user
 from accounts.forms import AuditFilterParams, MemberSearchParams
 from accounts.models import User
@@ -224,9 +226,14 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         params = query_params_clean(params=self.request.query_params, form_class=AuditFilterParams)
-        return selectors.audit_event_list(action=params["action"])
+        return selectors.audit_event_list(**{k: params[k] for k in ("action", "person", "kind", "date_from", "date_to")})
 
-    @extend_schema(tags=["audit"], parameters=[OpenApiParameter("action", str, description="e.g. user.role_changed")],
+    @extend_schema(tags=["audit"], parameters=[
+        OpenApiParameter("action", str, description="e.g. user.role_changed"),
+        OpenApiParameter("person", int, description="a member's id: what they did and what was done to them"),
+        OpenApiParameter("kind", str, enum=list(KINDS), description="a kind of action (accounts/audit.py)"),
+        OpenApiParameter("date_from", OpenApiTypes.DATE, description="first day, in the organization's time zone"),
+        OpenApiParameter("date_to", OpenApiTypes.DATE, description="last day (included)")],
                    responses={200: s.AuditEventSerializer(many=True), 401: ERROR, 403: ERROR})
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)

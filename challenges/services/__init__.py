@@ -19,9 +19,12 @@ from challenges.services.awards import badges_evaluate, badges_evaluate_many
 from challenges.services.definitions import (
     CHALLENGE_EDITABLE_FIELDS,
     MAX_DURATION_DAYS,
+    RESTORE_HOURS,
     TRANSITIONS,
     challenge_create,
     challenge_delete,
+    challenge_restore,
+    challenge_restore_refusal,
     challenge_target_validate,
     challenge_update,
 )
@@ -59,8 +62,8 @@ from tenants.calendar import local_today, organization_zone  # noqa: E402,F401  
 
 __all__ = [
     "CHALLENGE_EDITABLE_FIELDS", "MAX_DURATION_DAYS", "SCORING_BATCH", "SCORING_FLAGS", "SCORING_LIMITS", "STREAK_AT_RISK_TEMPLATES",
-    "TRANSITIONS", "badges_evaluate", "badges_evaluate_many", "can_no_longer_complete", "challenge_create",
-    "challenge_delete", "challenge_settle", "challenge_target_validate", "challenge_update", "challenges_lifecycle",
+    "RESTORE_HOURS", "TRANSITIONS", "badges_evaluate", "badges_evaluate_many", "can_no_longer_complete", "challenge_create",
+    "challenge_delete", "challenge_restore", "challenge_restore_refusal", "challenge_settle", "challenge_target_validate", "challenge_update", "challenges_lifecycle",
     "deposit_reversal_apply", "deposit_score", "deposits_reversed_sweep", "deposits_score", "leaderboard_snapshot", "leaderboards_snapshot",
     "local_today", "member_deposits_between", "member_metrics_rebuild", "organization_current", "organization_zone", "participant_expected",
     "participant_join", "reversed_still_counted", "rules_for", "scores_recompute", "scoring_rules_validate", "spec_of", "streaks_at_risk",

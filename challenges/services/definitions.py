@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from challenges import effects, readcache, scoring
 from challenges.models import Challenge
@@ -192,10 +194,57 @@ def challenge_update(*, challenge: Challenge, actor, data: dict) -> Challenge:
             challenge.save()
             challenge_settle(challenge=challenge, force=True)
             challenge.refresh_from_db()
+        if new_status == Challenge.Status.CANCELLED:  # kept for challenge_restore (undo)
+            challenge.cancelled_at, challenge.cancelled_from = timezone.now(), challenge.status
         challenge.status = new_status
     challenge.full_clean(exclude=["code", "target"])
     challenge.save()
     effects.audit(actor, "challenge.updated", challenge, before=before, after={"status": challenge.status, "name": challenge.name})
+    from challenges.selectors import challenge_status_forget
+
+    challenge_status_forget(challenge_id=challenge.pk)
+    readcache.challenges_forget()
+    return challenge
+
+
+RESTORE_HOURS = 24  # a cancelled challenge can be restored for this long (issue 16 item 12)
+
+
+def challenge_restore_refusal(challenge: Challenge, *, now=None) -> str:
+    """Why this cancelled challenge cannot be restored now, or "" when it can: cancelled less than
+    RESTORE_HOURS ago, never settled, not over, and no payment since for it or from its members (those
+    were scored without it, so bringing it back would leave them out)."""
+    from challenges import ledger
+    from challenges.models import Participant
+
+    now = now or timezone.now()
+    if challenge.status != Challenge.Status.CANCELLED or challenge.cancelled_at is None:
+        return _("Only a cancelled challenge can be restored.")
+    if now - challenge.cancelled_at > timedelta(hours=RESTORE_HOURS):
+        return _("It was cancelled more than %(hours)d hours ago.") % {"hours": RESTORE_HOURS}
+    if challenge.settled_at is not None:
+        return _("It has been settled.")
+    if challenge.cancelled_from == Challenge.Status.ACTIVE and challenge.end_date < local_today():
+        return _("It is over.")
+    members = list(Participant.objects.filter(challenge=challenge).values_list("user_id", flat=True))
+    if ledger.reader().payments_since(challenge_id=challenge.pk, user_ids=members, since=challenge.cancelled_at):
+        return _("Payments from its members arrived since it was cancelled.")
+    return ""
+
+
+@transaction.atomic
+def challenge_restore(*, challenge: Challenge, actor) -> Challenge:
+    """Undo a cancel: the challenge goes back to what it was (active or draft), audited."""
+    challenge = Challenge.objects.select_for_update().get(pk=challenge.pk)
+    refusal = challenge_restore_refusal(challenge)
+    if refusal:
+        raise ValidationError({"status": _("This challenge cannot be restored: %(reason)s") % {"reason": refusal}})
+    before = {"status": challenge.status, "name": challenge.name}
+    challenge.status = challenge.cancelled_from or Challenge.Status.DRAFT
+    challenge.cancelled_at, challenge.cancelled_from = None, ""
+    challenge.save(update_fields=["status", "cancelled_at", "cancelled_from", "updated_at"])
+    effects.audit(actor, "challenge.restored", challenge, before=before, after={"status": challenge.status,
+                                                                                "name": challenge.name})
     from challenges.selectors import challenge_status_forget
 
     challenge_status_forget(challenge_id=challenge.pk)

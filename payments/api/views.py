@@ -25,7 +25,7 @@ from payments.api.serializers import (
     UnmatchedOutcomeSerializer,
 )
 from payments.forms import TransactionFilterForm
-from payments.models import MpesaSettings, Transaction
+from payments.models import Transaction
 from savegame.clientip import client_ip
 from savegame.queryparams import query_params_clean
 
@@ -66,7 +66,7 @@ class TransactionDetailApi(APIView):
 class StkPushApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(request=StkPushRequestSerializer, responses={202: StkPushResponseSerializer})
+    @extend_schema(request=StkPushRequestSerializer, responses={202: StkPushResponseSerializer, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         from challenges.models import Challenge
         from payments.daraja import DarajaError
@@ -78,9 +78,10 @@ class StkPushApi(APIView):
             challenge = Challenge.objects.filter(pk=data.validated_data["challenge"]).first()
             if challenge is None:
                 raise ValidationError({"challenge": "No such challenge."})
-        settings_row = MpesaSettings.objects.first()
-        if settings_row is None or not settings_row.shortcode:
-            raise ValidationError({"detail": "M-Pesa is not set up for this organization yet."})
+        if not selectors.mpesa_ready():  # issue 16 item 21: a clear refusal, before any row or push
+            return Response({"detail": "M-Pesa is not set up for this organization yet: Save now opens once an "
+                                       "org admin sets the shortcode and the Daraja keys on /manage/mpesa/.",
+                             "code": "mpesa_not_ready"}, status=status.HTTP_409_CONFLICT)
         try:
             tx = services.stk_push_start(user=request.user, amount=data.validated_data["amount"], challenge=challenge)
         except DarajaError as exc:

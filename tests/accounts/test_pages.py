@@ -140,7 +140,8 @@ def test_audit_page_shows_who_what_and_before_after(admin_pages, org_admin):
     admin_pages.post(f"/manage/members/{member.pk}/role/", {"role": "org_admin"})
     page = admin_pages.get("/manage/audit/")
     text = page.content.decode()
-    assert "user.role_changed" in text and "127.0.0.1" in text
+    # issue 16 item 20: a sentence, not the action code
+    assert f"changed {member.display_name}&#x27;s role to admin" in text and "127.0.0.1" in text
     assert AuditEvent.objects.filter(action="user.role_changed").count() == 1
 
 

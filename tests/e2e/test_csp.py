@@ -46,7 +46,7 @@ def test_member_and_leader_pages_raise_no_csp_violation(e2e_org, make_user, new_
     leader_paths = ["/manage/", "/manage/challenges/", "/manage/challenges/new/", f"/manage/challenges/{challenge.pk}/",
                     "/manage/members/", "/manage/members/import/", "/manage/transactions/", "/manage/unmatched/",
                     "/manage/mpesa/", "/manage/notifications/", "/manage/analytics/", "/manage/settings/",
-                    "/manage/audit/", f"/manage/members/{member.pk}/statement/"]
+                    "/manage/audit/", f"/manage/members/{member.pk}/statement/", "/manage/members/statement/"]
     found = {}
     page = new_page(viewport, org=e2e_org, user=member)
     page.add_init_script(LISTEN)

@@ -351,7 +351,7 @@ def test_no_page_scrolls_sideways(e2e_org, make_user, new_page, live_site, with_
     leader_paths = ["/manage/", "/manage/challenges/", "/manage/challenges/new/", f"/manage/challenges/{group.pk}/",
                     "/manage/members/", "/manage/members/import/", "/manage/transactions/", "/manage/unmatched/",
                     "/manage/mpesa/", "/manage/notifications/", "/manage/analytics/", "/manage/settings/",
-                    "/manage/audit/", f"/manage/members/{member.pk}/statement/"]
+                    "/manage/audit/", f"/manage/members/{member.pk}/statement/", "/manage/members/statement/"]
     wide = {}
     for user, paths in ((member, member_paths), (e2e_org.admin, leader_paths)):
         page = new_page(viewport, org=e2e_org, user=user)
