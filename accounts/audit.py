@@ -24,6 +24,7 @@ SENTENCES = {
     "user.restored": gettext_lazy("%(actor)s restored %(target)s to the group."),
     "user.profile_updated": gettext_lazy("%(actor)s updated their own profile (%(fields)s)."),
     "members.imported": gettext_lazy("%(actor)s imported members from a CSV file: %(created)s added, %(errors)s refused."),
+    "join_request.created": gettext_lazy("%(name)s asked to join the group (%(actor)s); the leaders were told."),
     # sign-ins to the platform console
     "admin.login": gettext_lazy("%(actor)s signed in to the platform console."),
     "admin.login_failed": gettext_lazy("A sign-in to the platform console as %(actor)s failed."),
@@ -74,7 +75,7 @@ SENTENCES = {
 STATUS_SENTENCES = {"active": "challenge.published", "cancelled": "challenge.cancelled", "completed": "challenge.completed"}
 
 KINDS = {
-    "people": (gettext_lazy("People"), ("user.", "members.")),
+    "people": (gettext_lazy("People"), ("user.", "members.", "join_request.")),
     "money": (gettext_lazy("Money"), ("transaction.", "manual_deposit.", "callback_inbox.", "finding.")),
     "challenges": (gettext_lazy("Challenges and goals"), ("challenge.", "goal.")),
     "settings": (gettext_lazy("Settings"), ("organization.", "domain.", "mpesa_settings.", "sms_settings.")),

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from tests.web.test_query_counts import _statements
 
-# session, user, the member list, the member counts, payments' members_money, the game's running weekly
-# streak challenges and its metrics rows (members_weekly_streaks)
-MEMBERS_PAGE_QUERIES = 7
+# the member list, the member counts, payments' members_money, the game's running weekly streak
+# challenges and its metrics rows (members_weekly_streaks); the session and the user: caches
+MEMBERS_PAGE_QUERIES = 5
 
 
 @pytest.fixture
