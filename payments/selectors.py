@@ -108,9 +108,11 @@ def payer_phone_masked(phone_number: str) -> str:
 def quarantined_callbacks() -> QuerySet[CallbackInbox]:
     """Stored callbacks held back after failing every automatic try, oldest first (payments.inbox)."""
     return CallbackInbox.objects.filter(state=CallbackInbox.State.QUARANTINED).order_by("received_at", "id")
+
+
 PAYBILL_CACHE_KEY = "pay:paybill"  # Django's cache: the key function prefixes the tenant schema
 PAYBILL_CACHE_SECONDS = 600  # forgotten at once by mpesa_settings_init / mpesa_settings_update
-READY_CACHE_KEY = "pay:ready"
+READY_CACHE_KEY = "pay:ready"  # mpesa_ready; forgotten with the Paybill
 
 
 def mpesa_ready() -> bool:

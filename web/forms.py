@@ -5,7 +5,6 @@ web.services.organization_settings_update (issue 16 item 23)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError

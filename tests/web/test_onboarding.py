@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 STEPS = ["branding", "mpesa", "challenge", "members", "test_payment"]
