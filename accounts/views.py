@@ -155,13 +155,12 @@ def join_view(request):
     number; the leaders are told and, once one adds that number, the member who shared the link is credited.
     With open sign-up the link is the login page's own (/login/?ref=)."""
     ref = request.GET.get("ref", "").strip().upper()
-    if not REFERRAL_CODE.match(ref):
-        return HttpResponseBadRequest(_("ref: not a member's invitation code."), content_type="text/plain; charset=utf-8")
-    if request.tenant.open_signup:
+    valid = bool(REFERRAL_CODE.match(ref))
+    if valid and request.tenant.open_signup:
         return HttpResponseRedirect(f"{reverse('login')}?ref={ref}")
-    referrer = services.referrer_by_code(code=ref)
-    if referrer is None:
-        return HttpResponseBadRequest(_("ref: not a member's invitation code."), content_type="text/plain; charset=utf-8")
+    referrer = services.referrer_by_code(code=ref) if valid else None
+    if referrer is None:  # a friend with a cut or made-up link: a page that says what to do, naming `ref`
+        return render(request, "accounts/join.html", {"invalid": True}, status=400)
     form, status, sent = JoinRequestForm(), 200, False
     if request.method == "POST":
         form = JoinRequestForm(request.POST)

@@ -89,6 +89,7 @@ def test_join_page_refuses_junk_and_unknown_codes_naming_ref(client_for, org, te
     for junk in ("", "x", "abc-def", "ZZZZ9999"):
         response = client.get("/join/", {"ref": junk})
         assert response.status_code == 400 and b"ref" in response.content, junk
+        assert b"Ask the member who sent it to share their link again." in response.content, junk  # a page, not bare text
 
 
 def test_login_page_from_a_share_link_says_where_to_ask_when_signup_is_closed(client_for, org, tenant):
